@@ -1,0 +1,82 @@
+"""`tfnas.search()` end to end on real data (digits), and its argument checks."""
+
+import numpy as np
+import pytest
+import yaml
+
+import tfnas
+from tfnas.demo import load_digits_images
+from tfnas.errors import InfeasibleSearchError
+from tfnas.errors import TfnasInputError
+
+(X_TRAIN, Y_TRAIN), (X_TEST, Y_TEST) = load_digits_images()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"max_trials": 0}, "max_trials must be a positive integer"),
+        ({"epochs": 2.5}, "epochs must be a positive integer"),
+        ({"oracle": "genetic"}, "Unknown oracle 'genetic'"),
+        ({"reward": "accuracy"}, "Unknown reward 'accuracy'"),
+        ({"space": "transformer"}, "transformer"),
+        ({"constraints": {"max_mac": 100}}, "Did you mean 'max_macs'"),
+        ({"constraints": {"max_macs": -5}}, "positive number"),
+    ],
+)
+def test_bad_arguments_fail_before_training(kwargs, message, tmp_path):
+    with pytest.raises(TfnasInputError, match=message):
+        tfnas.search(X_TRAIN, Y_TRAIN, directory=str(tmp_path), verbose=0, **kwargs)
+    assert not list(tmp_path.glob("*/trial_*")), "no trial may start on bad input"
+
+
+def test_unwritable_directory_is_reported(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(TfnasInputError, match="Cannot write the run directory"):
+        tfnas.search(X_TRAIN, Y_TRAIN, directory=str(blocker / "runs"), verbose=0)
+
+
+def test_impossible_constraints_raise_before_training(tmp_path):
+    with pytest.raises(InfeasibleSearchError, match="smallest macs seen"):
+        tfnas.search(
+            X_TRAIN, Y_TRAIN, constraints={"max_macs": 50}, max_draws=15, directory=str(tmp_path), verbose=0
+        )
+    assert not list(tmp_path.glob("*/trial_*/model.keras"))
+
+
+@pytest.mark.slow
+def test_search_on_digits_end_to_end(tmp_path, capsys):
+    limit = 20_000
+    result = tfnas.search(
+        X_TRAIN, Y_TRAIN, constraints={"max_macs": limit}, max_trials=4, epochs=3, seed=0,
+        directory=str(tmp_path), project_name="digits",
+    )
+    out = capsys.readouterr().out
+    assert out.count("Trial ") >= 4 and "ETA" in out and "Pareto front" in out
+    assert len(result.completed) == 4
+    for c in result.trials:
+        for key in ("val_accuracy", "macs", "flops", "params", "tflite_bytes", "peak_ram_bytes"):
+            assert key in c.metrics
+        assert c.metrics["macs"] <= limit  # no trained trial over a limit
+    # The front is non-dominated and cheapest first.
+    macs = [c.metrics["macs"] for c in result.pareto]
+    assert macs == sorted(macs)
+    accs = [c.metrics["val_accuracy"] for c in result.pareto]
+    assert accs == sorted(accs), "along a front sorted by cost, accuracy must rise"
+    assert result.best.trial_id in {c.trial_id for c in result.pareto}
+    model = result.best.model()
+    predictions = model.predict(X_TEST, verbose=0)
+    assert predictions.shape == (len(X_TEST), 10)
+    assert np.mean(predictions.argmax(axis=1) == Y_TEST) > 0.2  # trained: well above chance (0.1)
+    yaml.safe_load(yaml.safe_dump(result.to_dict()))  # YAML-dumpable
+
+    # Resume: the same call with a larger budget trains only the new trials.
+    resumed = tfnas.search(
+        X_TRAIN, Y_TRAIN, constraints={"max_macs": limit}, max_trials=5, epochs=3, seed=0,
+        directory=str(tmp_path), project_name="digits", verbose=0,
+    )
+    assert len(resumed.completed) == 5
+    old = {c.trial_id: c.metrics["val_accuracy"] for c in result.trials}
+    assert all(resumed_c.metrics["val_accuracy"] == old[i] for i, resumed_c in
+               ((c.trial_id, c) for c in resumed.trials) if i in old)

@@ -1,0 +1,216 @@
+"""Checks and splits the user's data before any model is built.
+
+Everything a search needs to know about the data (input shape, task, number
+of classes or outputs) is read here, and every problem is reported here as a
+`TfnasInputError` that names the fix, before an hour of training is spent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from tfnas.errors import TfnasInputError
+
+TASKS = ("classification", "regression")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSpec:
+    """What the search space needs to know about the data (plain data)."""
+
+    input_shape: tuple[int, ...]
+    task: str
+    num_outputs: int
+    num_train: int
+    num_val: int
+
+
+@dataclasses.dataclass
+class PreparedData:
+    """Training and validation data in the form `model.fit` takes, plus their `DataSpec`."""
+
+    spec: DataSpec
+    fit_args: tuple
+    fit_kwargs: dict[str, Any]
+
+
+def prepare(
+    x: Any,
+    y: Any = None,
+    *,
+    validation_data: Any = None,
+    validation_split: float = 0.2,
+    task: str | None = None,
+    batch_size: int = 32,
+    seed: int | None = None,
+) -> PreparedData:
+    """Validates `x`, `y` and the validation data and splits off a validation set.
+
+    Arrays: `x` of shape `(n, ...)` numeric and finite; `y` of shape `(n,)`
+    (integer class ids for classification) or `(n, k)` floats (regression).
+    A `tf.data.Dataset` of batched `(x, y)` pairs needs `validation_data`.
+    Without `validation_data`, a seeded, stratified `validation_split` of the
+    arrays is held out.
+    """
+    if task is not None and task not in TASKS:
+        raise TfnasInputError(f"Unknown task {task!r}: use one of {TASKS} or leave it to be inferred from y.")
+    if isinstance(x, tf.data.Dataset):
+        return _prepare_dataset(x, validation_data, task)
+    x_train, y_train = _check_arrays(x, y, "x", "y")
+    task = task or _infer_task(y_train)
+    num_outputs = _check_labels(y_train, task, "y")
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TfnasInputError("validation_data must be a tuple (x_val, y_val).")
+        x_val, y_val = _check_arrays(*validation_data, "validation x", "validation y")
+        if x_val.shape[1:] != x_train.shape[1:]:
+            raise TfnasInputError(
+                f"Validation x has samples of shape {x_val.shape[1:]} but x has {x_train.shape[1:]}: "
+                "give both the same preprocessing."
+            )
+        if y_val.shape[1:] != y_train.shape[1:]:
+            raise TfnasInputError(f"Validation y has shape {y_val.shape[1:]} per sample but y has {y_train.shape[1:]}.")
+        if task == "classification":
+            _check_labels(y_val, task, "validation y", num_classes=num_outputs)
+    else:
+        if not 0.0 < float(validation_split) < 1.0:
+            raise TfnasInputError(
+                f"validation_split must be between 0 and 1 (exclusive), or pass validation_data. "
+                f"Received: validation_split={validation_split!r}"
+            )
+        x_train, y_train, x_val, y_val = _split(x_train, y_train, validation_split, task, seed)
+    if task == "classification" and len(x_train) < num_outputs:
+        raise TfnasInputError(
+            f"Only {len(x_train)} training samples for {num_outputs} classes: every class needs examples. "
+            "Collect more data or check the labels."
+        )
+    if len(x_train) < batch_size:
+        raise TfnasInputError(
+            f"Only {len(x_train)} training samples, fewer than batch_size={batch_size}: lower batch_size."
+        )
+    spec = DataSpec(tuple(int(d) for d in x_train.shape[1:]), task, num_outputs, len(x_train), len(x_val))
+    return PreparedData(spec, (x_train, y_train), {"validation_data": (x_val, y_val), "batch_size": batch_size})
+
+
+def _check_arrays(x: Any, y: Any, x_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
+    if x is None:
+        raise TfnasInputError(f"{x_name} is None: pass a numpy array or a tf.data.Dataset.")
+    if y is None:
+        raise TfnasInputError(
+            f"{y_name} is missing: pass labels as y, or a tf.data.Dataset that yields (x, y) batches."
+        )
+    x, y = _as_array(x, x_name), _as_array(y, y_name)
+    if x.ndim < 2:
+        raise TfnasInputError(
+            f"{x_name} has shape {x.shape}: it needs a sample axis and at least one feature axis. "
+            "Reshape it with x.reshape(len(x), -1) (or (n, 1) for one feature)."
+        )
+    if len(x) != len(y):
+        raise TfnasInputError(f"{x_name} has {len(x)} samples but {y_name} has {len(y)}: they must match one to one.")
+    if not np.all(np.isfinite(x)):
+        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
+        raise TfnasInputError(
+            f"{x_name} holds {bad} NaN or infinite values: impute or drop them (e.g. np.nan_to_num) before searching."
+        )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    return x.astype(np.float32, copy=False), y
+
+
+def _as_array(values: Any, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(values)
+    except ValueError as e:
+        raise TfnasInputError(f"{name} cannot be read as one numeric array ({e}): give samples of one shape.") from e
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise TfnasInputError(
+            f"{name} has dtype {array.dtype}; tfnas needs numbers. Convert it, e.g. np.asarray({name}, dtype='float32'), "
+            "and encode text labels as integer class ids (sklearn.preprocessing.LabelEncoder)."
+        )
+    return array
+
+
+def _infer_task(y: np.ndarray) -> str:
+    return "classification" if np.issubdtype(y.dtype, np.integer) or y.dtype == bool else "regression"
+
+
+def _check_labels(y: np.ndarray, task: str, name: str, num_classes: int | None = None) -> int:
+    """Returns the number of outputs (classes for classification)."""
+    if task == "regression":
+        if not np.all(np.isfinite(y)):
+            raise TfnasInputError(f"{name} holds NaN or infinite targets: drop those samples.")
+        return 1 if y.ndim == 1 else int(np.prod(y.shape[1:]))
+    if y.ndim != 1:
+        raise TfnasInputError(
+            f"{name} has shape {y.shape}; classification needs one integer class id per sample. "
+            "For one-hot labels pass y.argmax(axis=1)."
+        )
+    if not np.all(np.isfinite(y)) or not np.all(np.equal(np.mod(y, 1), 0)):
+        raise TfnasInputError(
+            f"{name} holds non-integer labels; classification needs integer class ids 0..K-1. "
+            "For a regression target pass task='regression'."
+        )
+    low, high = int(y.min()), int(y.max())
+    limit = num_classes if num_classes is not None else high + 1
+    if low < 0 or high >= limit:
+        raise TfnasInputError(
+            f"{name} has labels from {low} to {high}; they must lie in 0..{limit - 1}. "
+            "Re-encode them, e.g. with sklearn.preprocessing.LabelEncoder."
+        )
+    if num_classes is None and limit < 2:
+        raise TfnasInputError(f"{name} holds a single class ({low}): classification needs at least two.")
+    return limit
+
+
+def _split(x: np.ndarray, y: np.ndarray, fraction: float, task: str, seed: int | None) -> tuple:
+    """A seeded split; stratified by class for classification so rare classes reach both sides."""
+    rng = np.random.default_rng(seed)
+    if task == "classification":
+        val_idx = []
+        for label in np.unique(y):
+            members = rng.permutation(np.flatnonzero(y == label))
+            val_idx.extend(members[: int(round(len(members) * fraction))])
+        val_mask = np.zeros(len(x), dtype=bool)
+        val_mask[val_idx] = True
+    else:
+        val_mask = np.zeros(len(x), dtype=bool)
+        val_mask[rng.permutation(len(x))[: int(round(len(x) * fraction))]] = True
+    if val_mask.sum() == 0 or (~val_mask).sum() == 0:
+        raise TfnasInputError(
+            f"validation_split={fraction} leaves an empty training or validation set for {len(x)} samples: "
+            "pass more data or validation_data."
+        )
+    train_idx, val_idx = rng.permutation(np.flatnonzero(~val_mask)), np.flatnonzero(val_mask)
+    return x[train_idx], y[train_idx], x[val_idx], y[val_idx]
+
+
+def _prepare_dataset(dataset: tf.data.Dataset, validation_data: Any, task: str | None) -> PreparedData:
+    spec = dataset.element_spec
+    if not isinstance(spec, tuple) or len(spec) != 2:
+        raise TfnasInputError("A tf.data.Dataset must yield (x, y) pairs, batched: dataset.batch(32).")
+    if not isinstance(validation_data, tf.data.Dataset):
+        raise TfnasInputError(
+            "With a tf.data.Dataset, pass validation_data as a tf.data.Dataset too "
+            "(validation_split only works on arrays)."
+        )
+    if validation_data.element_spec[0].shape[1:] != spec[0].shape[1:]:
+        raise TfnasInputError(
+            f"Validation samples have shape {validation_data.element_spec[0].shape[1:]} but training samples "
+            f"{spec[0].shape[1:]}: give both the same preprocessing."
+        )
+    input_shape = tuple(spec[0].shape[1:])
+    if spec[0].shape.rank is None or spec[0].shape.rank < 2 or None in input_shape:
+        raise TfnasInputError(
+            f"The dataset's x has shape {spec[0].shape}: batch it (dataset.batch(32)) and give every "
+            "non-batch axis a fixed size."
+        )
+    labels = np.concatenate([np.asarray(batch_y).reshape(len(batch_y), -1) for _, batch_y in dataset])
+    labels = labels[:, 0] if labels.shape[1] == 1 else labels
+    task = task or _infer_task(labels)
+    num_outputs = _check_labels(labels, task, "the dataset's y")
+    data_spec = DataSpec(tuple(int(d) for d in input_shape), task, num_outputs, len(labels), -1)
+    return PreparedData(data_spec, (dataset,), {"validation_data": validation_data})

@@ -1,0 +1,210 @@
+"""`MultiObjectiveOracle`: the keras-tuner Oracle that knows about cost, constraints and rewards.
+
+keras-tuner's own Oracles score a trial with one objective (a list objective
+is an unweighted sum) and only learn a model is too large after building it
+inside a trial, which then fails. This base class adds, around the one method
+a strategy writes (`propose`):
+
+- hard constraints checked by building the candidate without training it:
+  infeasible candidates are redrawn, never become trials, never count toward
+  `max_trials`, and are counted in `infeasible_count`;
+- a reward (`tfnas.rewards`) in `score_trial`, and Pareto-ranked
+  `get_best_trials`;
+- its extra state in keras-tuner's `oracle.json`, so a search resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Any
+
+import keras_tuner as kt
+import numpy as np
+
+from tfnas.cost.constraints import Constraints
+from tfnas.errors import InfeasibleSearchError
+from tfnas.rewards import Reward
+from tfnas.rewards import get_reward
+
+logger = logging.getLogger(__name__)
+
+CostFunction = Callable[[kt.HyperParameters], Mapping[str, float]]
+
+
+class MultiObjectiveOracle(kt.Oracle):
+    """Base class of tfnas strategies; subclass it and write `propose`.
+
+    Example:
+
+    ```python
+    class FirstChoiceOracle(tfnas.oracles.MultiObjectiveOracle):
+        def propose(self, trial_id):
+            return self.random_values()  # or any dict of hyperparameter values
+
+    tfnas.search(x, y, oracle=FirstChoiceOracle(max_trials=10))
+    ```
+
+    Args:
+        objective: the quality metric keras-tuner tracks and checkpoints on, a
+            `kt.Objective` or a metric name. Defaults to `val_accuracy`
+            (`tfnas.search` sets `val_loss` for regression).
+        max_trials: int, number of trained trials. Defaults to 20.
+        reward: `"pareto"`, a `tfnas.rewards.Reward`, or a callable
+            `metrics -> float`. Defaults to `"pareto"`.
+        constraints: dict or `Constraints` of hard limits. Defaults to none.
+        cost_function: callable `hp -> cost metrics`; the tuner provides it
+            (it builds the model and runs `tfnas.cost.profile`).
+        max_draws: int, candidates drawn for one trial before giving up.
+            Defaults to 100.
+        seed: int, random seed.
+        **kwargs: passed to `kt.Oracle` (`hyperparameters`,
+            `max_consecutive_failed_trials`, ...).
+    """
+
+    def __init__(
+        self,
+        objective: kt.Objective | str | None = None,
+        max_trials: int = 20,
+        reward: str | Reward | Callable | None = "pareto",
+        constraints: Constraints | Mapping[str, Any] | None = None,
+        cost_function: CostFunction | None = None,
+        max_draws: int = 100,
+        seed: int | None = None,
+        **kwargs: Any,
+    ):
+        objective = objective or kt.Objective("val_accuracy", "max")
+        if isinstance(objective, str):
+            objective = kt.Objective(objective, "min" if "loss" in objective or "error" in objective else "max")
+        super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
+        self.constraints = Constraints.from_any(constraints)
+        self.reward = get_reward(reward).bind(objective.name, objective.direction, self.constraints.to_dict())
+        self.cost_function = cost_function
+        self.max_draws = int(max_draws)
+        self.rng_state = 0
+        self.infeasible_count = 0
+        self.duplicate_count = 0
+        self.smallest_costs: dict[str, float] = {}
+
+    # ----- the strategy hook ---------------------------------------------
+    def propose(self, trial_id: str) -> dict[str, Any] | None:
+        """Returns hyperparameter values for the next candidate, or `None` when out of ideas.
+
+        Called repeatedly until a candidate is new and feasible, so it may
+        return duplicates or infeasible values; the base class filters them.
+        The default is random search.
+        """
+        return self.random_values()
+
+    # ----- helpers for strategies ----------------------------------------
+    def rng(self) -> np.random.Generator:
+        """A generator that is reproducible from `seed` and survives a resume."""
+        self.rng_state += 1
+        return np.random.default_rng([self.seed or 0, self.rng_state])
+
+    def random_values(self) -> dict[str, Any]:
+        """Random values for the active hyperparameters of the space."""
+        return self.complete_values({})
+
+    def complete_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Keeps `values` of active hyperparameters, draws the missing ones, drops inactive ones."""
+        hps = kt.HyperParameters()
+        rng = self.rng()
+        for hp in self.hyperparameters.space:
+            hps.merge([hp])
+            if hps.is_active(hp):
+                value = values.get(hp.name)
+                hps.values[hp.name] = value if value is not None else hp.random_sample(int(rng.integers(2**31)))
+        return dict(hps.values)
+
+    def completed_trials(self) -> list[kt.engine.trial.Trial]:
+        """Completed trials in the order they ended."""
+        return [self.trials[i] for i in self.end_order if self.trials[i].status == "COMPLETED"]
+
+    @staticmethod
+    def trial_metrics(trial: kt.engine.trial.Trial) -> dict[str, float]:
+        """A trial's metrics as a plain dict (the values reported at its best epoch)."""
+        return {name: float(trial.metrics.get_last_value(name)) for name in trial.metrics.metrics}
+
+    def rank_trials(self, trials: list) -> list:
+        """Trials sorted best first by the reward (Pareto front first for `Pareto`)."""
+        keys = self.reward.rank([self.trial_metrics(t) for t in trials])
+        order = sorted(range(len(trials)), key=lambda i: keys[i], reverse=True)
+        return [trials[i] for i in order]
+
+    # ----- keras-tuner's Oracle interface ----------------------------------
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        for _ in range(self.max_draws):
+            values = self.propose(trial_id)
+            if values is None:
+                break
+            if self._duplicate(values):
+                self.duplicate_count += 1
+                continue
+            if self.constraints and not self._feasible(values):
+                continue
+            return {"status": kt.engine.trial.TrialStatus.RUNNING, "values": values}
+        if self.infeasible_count and not self.start_order:
+            raise InfeasibleSearchError(self._infeasible_message())
+        logger.warning("Stopping the search: no new feasible candidate after %d draws.", self.max_draws)
+        return {"status": kt.engine.trial.TrialStatus.STOPPED, "values": None}
+
+    def score_trial(self, trial: kt.engine.trial.Trial) -> None:
+        super().score_trial(trial)
+        trial.score = float(self.reward(self.trial_metrics(trial)))
+
+    def get_best_trials(self, num_trials: int = 1) -> list:
+        """Completed trials ranked by the reward: for `Pareto`, the front first."""
+        return self.rank_trials(self.completed_trials())[:num_trials]
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            **super().get_state(),
+            "tfnas": {
+                "rng_state": self.rng_state,
+                "infeasible_count": self.infeasible_count,
+                "duplicate_count": self.duplicate_count,
+                "smallest_costs": self.smallest_costs,
+                "constraints": self.constraints.to_dict(),
+                "reward": self.reward.config(),
+            },
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        extra = state.get("tfnas", {})
+        self.rng_state = extra.get("rng_state", 0)
+        self.infeasible_count = extra.get("infeasible_count", 0)
+        self.duplicate_count = extra.get("duplicate_count", 0)
+        self.smallest_costs = dict(extra.get("smallest_costs", {}))
+
+    # ----- constraints ------------------------------------------------------
+    def _feasible(self, values: Mapping[str, Any]) -> bool:
+        if self.cost_function is None:
+            raise InfeasibleSearchError(
+                "This oracle has constraints but no cost_function to check them: use it through "
+                "tfnas.search() or tfnas.tuner.EdgeTuner, or pass cost_function=..."
+            )
+        hps = self.hyperparameters.copy()
+        hps.values = dict(values)
+        costs = self.cost_function(hps)
+        for metric in self.constraints.limits():
+            self.smallest_costs[metric] = min(self.smallest_costs.get(metric, float("inf")), float(costs[metric]))
+        if self.constraints.is_feasible(costs):
+            return True
+        self.infeasible_count += 1
+        logger.debug("Rejected infeasible candidate: %s", "; ".join(self.constraints.violations(costs)))
+        return False
+
+    def _infeasible_message(self) -> str:
+        seen = ", ".join(
+            f"smallest {metric} seen {int(self.smallest_costs[metric])} vs max_{metric} {limit}"
+            for metric, limit in self.constraints.limits().items()
+            if metric in self.smallest_costs
+        )
+        return (
+            f"No candidate in the search space meets the constraints {self.constraints.to_dict()} after "
+            f"{self.max_draws} draws ({seen}). Raise the limits, or pass a smaller search space "
+            "(e.g. tfnas.spaces.MobileNetSpace with fewer filters or stages)."
+        )

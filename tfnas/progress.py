@@ -1,0 +1,70 @@
+"""One Keras-style progress line per trial, with an ETA."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class Progress:
+    """Prints `Trial i/N` lines from `EdgeTuner`'s trial hooks.
+
+    Args:
+        max_trials: int, the search's budget.
+        keys: hyperparameter names to show; defaults to the space's
+            `summary_keys`, else the first four.
+        verbose: int, 0 prints nothing.
+        print_fn: where lines go. Defaults to `print`.
+    """
+
+    def __init__(self, max_trials: int, keys: tuple[str, ...] | None = None, verbose: int = 1, print_fn: Callable[[str], None] = print):
+        self.max_trials = max_trials
+        self.keys = keys
+        self.verbose = verbose
+        self.print_fn = print_fn
+        self.durations: list[float] = []
+        self._start = 0.0
+
+    def on_trial_begin(self, tuner: Any, trial: Any) -> None:
+        self._start = time.perf_counter()
+
+    def on_trial_end(self, tuner: Any, trial: Any) -> None:
+        self.durations.append(time.perf_counter() - self._start)
+        if self.verbose < 1:
+            return
+        oracle = tuner.oracle
+        done = sum(t.status in ("COMPLETED", "FAILED") for t in oracle.trials.values())
+        remaining = max(self.max_trials - done, 0)
+        eta = remaining * sum(self.durations) / len(self.durations)
+        values = trial.hyperparameters.values
+        keys = self.keys or tuple(values)[:4]
+        hps = " ".join(f"{k}={_short(values[k])}" for k in keys if k in values)
+        width = len(str(self.max_trials))
+        head = f"Trial {done:>{width}}/{self.max_trials}"
+        if trial.status != "COMPLETED":
+            reason = (trial.message or "").strip().splitlines()
+            self.print_fn(f"{head} FAILED {hps} | {reason[-1] if reason else ''}")
+            return
+        metrics = {n: trial.metrics.get_last_value(n) for n in trial.metrics.metrics}
+        name = oracle.objective.name
+        self.print_fn(
+            f"{head} {hps} | {name} {metrics.get(name, float('nan')):.4f} | "
+            f"macs {_si(metrics.get('macs', 0))} | {self.durations[-1]:.1f}s | ETA {_duration(eta)}"
+        )
+
+
+def _short(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _si(value: float) -> str:
+    for unit, scale in (("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.1f}{unit}"
+    return f"{value:.0f}"
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"

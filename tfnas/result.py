@@ -1,0 +1,205 @@
+"""`SearchResult` and `Candidate`: what a search leaves behind, as plain data.
+
+A result is read back from the run directory (keras-tuner's `trial.json`
+files, the oracle's `oracle.json` and each trial's `model.keras`), so the
+same object comes back after a resume, from another process, or from a
+distributed search.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tfnas.rewards.pareto import non_dominated_fronts
+
+COST_COLUMNS = ("macs", "flops", "params", "tflite_bytes", "peak_ram_bytes")
+
+
+@dataclasses.dataclass
+class Candidate:
+    """One trial: its hyperparameters, metrics and trained model.
+
+    Attributes:
+        trial_id: str, keras-tuner's trial id.
+        hyperparameters: dict of hyperparameter values.
+        metrics: dict of floats: validation metrics at the best epoch and the
+            cost metrics (`macs`, `flops`, `params`, `tflite_bytes`,
+            `peak_ram_bytes`).
+        status: str, `"COMPLETED"`, `"FAILED"`, `"RUNNING"`, ...
+        score: float or None, the reward.
+        message: str or None, why the trial failed.
+        model_path: str or None, the saved Keras 3 model.
+    """
+
+    trial_id: str
+    hyperparameters: dict[str, Any]
+    metrics: dict[str, float]
+    status: str
+    score: float | None = None
+    message: str | None = None
+    model_path: str | None = None
+
+    def model(self) -> Any:
+        """Loads the trained Keras 3 model (weights of its best epoch)."""
+        import keras
+
+        if not self.model_path or not os.path.exists(self.model_path):
+            raise FileNotFoundError(f"Trial {self.trial_id} has no saved model (status {self.status}).")
+        return keras.models.load_model(self.model_path)
+
+    def to_dict(self) -> dict[str, Any]:
+        """YAML-dumpable dict."""
+        return _plain(dataclasses.asdict(self))
+
+
+@dataclasses.dataclass
+class SearchResult:
+    """All trials of a search, its Pareto front and its best candidate.
+
+    Attributes:
+        trials: every trial, in id order.
+        pareto: the non-dominated completed candidates (quality vs the cost
+            metrics), cheapest first.
+        best: the completed candidate with the highest reward.
+        quality: str, the quality metric (`val_accuracy` or `val_loss`).
+        direction: str, `"max"` or `"min"` for `quality`.
+        costs: tuple of cost metrics the front is computed on.
+        constraints: dict of the hard limits.
+        infeasible_count: int, candidates rejected before training.
+        project_dir: str, the run directory.
+        search_seconds: float or None, wall time of the `search()` call that returned it.
+    """
+
+    trials: list[Candidate]
+    pareto: list[Candidate]
+    best: Candidate | None
+    quality: str
+    direction: str
+    costs: tuple[str, ...] = ("macs",)
+    constraints: dict[str, int] = dataclasses.field(default_factory=dict)
+    infeasible_count: int = 0
+    project_dir: str = ""
+    search_seconds: float | None = None
+
+    @classmethod
+    def load(cls, project_dir: str) -> SearchResult:
+        """Reads a result from a run directory (`directory/project_name`)."""
+        oracle_file = os.path.join(project_dir, "oracle.json")
+        if not os.path.exists(oracle_file):
+            raise FileNotFoundError(f"No search in {project_dir!r}: oracle.json is missing.")
+        with open(oracle_file) as f:
+            state = json.load(f)
+        extra = state.get("tfnas", {})
+        objective = state.get("objective") or {}
+        quality, direction = _objective(objective)
+        trials = [_read_trial(path) for path in sorted(glob.glob(os.path.join(project_dir, "trial_*", "trial.json")))]
+        costs = tuple(extra.get("reward", {}).get("costs", ["macs"]))
+        completed = [t for t in trials if t.status == "COMPLETED" and quality in t.metrics]
+        return cls(
+            trials=trials,
+            pareto=_front(completed, quality, direction, costs),
+            best=max(completed, key=lambda t: -math.inf if t.score is None else t.score, default=None),
+            quality=quality,
+            direction=direction,
+            costs=costs,
+            constraints=extra.get("constraints", {}),
+            infeasible_count=extra.get("infeasible_count", 0),
+            project_dir=project_dir,
+        )
+
+    @property
+    def completed(self) -> list[Candidate]:
+        """The trials that finished training."""
+        return [t for t in self.trials if t.status == "COMPLETED"]
+
+    def summary(self, print_fn: Callable[[str], None] = print) -> None:
+        """Prints the Pareto front as a table and the search's counts."""
+        failed = sum(t.status == "FAILED" for t in self.trials)
+        print_fn(
+            f"Search: {len(self.completed)} trained, {failed} failed, "
+            f"{self.infeasible_count} infeasible candidates skipped without training"
+            + (f" (constraints {self.constraints})" if self.constraints else "")
+        )
+        print_fn(f"Pareto front ({self.quality} vs {', '.join(self.costs)}), cheapest first:")
+        header = f"{'trial':>6} {self.quality:>13} {'macs':>10} {'flops':>10} {'params':>8} {'tflite_B':>9} {'ram_B':>8} {'reward':>8}"
+        print_fn(header)
+        for c in self.pareto:
+            m = c.metrics
+            mark = " *" if self.best is not None and c.trial_id == self.best.trial_id else ""
+            print_fn(
+                f"{c.trial_id:>6} {m[self.quality]:>13.4f} {int(m.get('macs', 0)):>10,} {int(m.get('flops', 0)):>10,} "
+                f"{int(m.get('params', 0)):>8,} {int(m.get('tflite_bytes', 0)):>9,} {int(m.get('peak_ram_bytes', 0)):>8,} "
+                f"{c.score if c.score is not None else float('nan'):>8.4f}{mark}"
+            )
+        if self.best is not None:
+            print_fn(f"* best by reward: trial {self.best.trial_id}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """YAML-dumpable dict: trials, front ids, best id and the search's settings."""
+        return _plain(
+            {
+                "quality": self.quality,
+                "direction": self.direction,
+                "costs": list(self.costs),
+                "constraints": self.constraints,
+                "infeasible_count": self.infeasible_count,
+                "project_dir": self.project_dir,
+                "best": self.best.trial_id if self.best else None,
+                "pareto": [c.trial_id for c in self.pareto],
+                "trials": [t.to_dict() for t in self.trials],
+            }
+        )
+
+
+def _objective(objective: Any) -> tuple[str, str]:
+    """keras-tuner stores the objective as a config dict; read its name and direction."""
+    config = objective.get("config", objective) if isinstance(objective, dict) else {}
+    return config.get("name", "val_accuracy"), config.get("direction", "max")
+
+
+def _read_trial(path: str) -> Candidate:
+    with open(path) as f:
+        state = json.load(f)
+    metrics = {}
+    for name, history in state.get("metrics", {}).get("metrics", {}).items():
+        observations = history.get("observations", [])
+        if observations:
+            metrics[name] = float(np.mean(observations[-1]["value"]))
+    model_path = os.path.join(os.path.dirname(path), "model.keras")
+    return Candidate(
+        trial_id=state["trial_id"],
+        hyperparameters=dict(state.get("hyperparameters", {}).get("values", {})),
+        metrics=metrics,
+        status=state.get("status", "UNKNOWN"),
+        score=state.get("score"),
+        message=state.get("message"),
+        model_path=model_path if os.path.exists(model_path) else None,
+    )
+
+
+def _front(candidates: list[Candidate], quality: str, direction: str, costs: tuple[str, ...]) -> list[Candidate]:
+    if not candidates:
+        return []
+    sign = -1.0 if direction == "max" else 1.0
+    points = np.array([[sign * c.metrics[quality]] + [c.metrics.get(k, math.inf) for k in costs] for c in candidates])
+    front = [candidates[i] for i in non_dominated_fronts(points)[0]]
+    return sorted(front, key=lambda c: (c.metrics.get(costs[0], 0), sign * c.metrics[quality]))
+
+
+def _plain(value: Any) -> Any:
+    """Converts numpy scalars and tuples so `yaml.safe_dump` accepts the result."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,161 @@
+"""`tfnas.search()`: one call from data to a Pareto set of trained Keras 3 models."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+import keras_tuner as kt
+
+from tfnas.cost.constraints import Constraints
+from tfnas.data import prepare
+from tfnas.errors import TfnasInputError
+from tfnas.oracles import MultiObjectiveOracle
+from tfnas.oracles import get_oracle
+from tfnas.progress import Progress
+from tfnas.result import SearchResult
+from tfnas.rewards import Reward
+from tfnas.rewards import get_reward
+from tfnas.spaces import get_space
+from tfnas.tuner import EdgeTuner
+
+
+def search(
+    x: Any,
+    y: Any = None,
+    *,
+    validation_data: Any = None,
+    validation_split: float = 0.2,
+    space: Any = "auto",
+    reward: str | Reward | Callable | None = "pareto",
+    constraints: Constraints | Mapping[str, Any] | None = None,
+    oracle: str | kt.Oracle = "evolution",
+    max_trials: int = 20,
+    epochs: int = 10,
+    batch_size: int = 32,
+    directory: str = "tfnas_runs",
+    project_name: str = "search",
+    overwrite: bool = False,
+    seed: int | None = None,
+    verbose: int = 1,
+    task: str | None = None,
+    callbacks: list | None = None,
+    distribution_strategy: Any = None,
+    max_draws: int = 100,
+    max_consecutive_failed_trials: int = 5,
+) -> SearchResult:
+    """Searches for edge models that trade quality against cost under hard limits.
+
+    A keras-tuner HyperModel (`space`) proposes architectures, a
+    `MultiObjectiveOracle` (`oracle`) picks them, skipping without training
+    every candidate over `constraints`, and scores trained ones with `reward`.
+    Re-running the same call with `overwrite=False` resumes the search.
+
+    Example:
+
+    ```python
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    x = digits.images[..., None] / 16.0
+    result = tfnas.search(x, digits.target, constraints={"max_macs": 20_000}, max_trials=10)
+    result.summary()
+    model = result.best.model()
+    ```
+
+    Args:
+        x: numpy array `(n, ...)` or a `tf.data.Dataset` of batched `(x, y)`.
+        y: labels: integer class ids (classification) or floats (regression).
+        validation_data: `(x_val, y_val)` or a `tf.data.Dataset`. Defaults to
+            a seeded, stratified `validation_split` of `x`.
+        validation_split: float, share held out when there is no validation_data.
+        space: `"auto"` (by input rank: MLP, DS-CNN 1-D, MobileNet-style 2-D),
+            `"mlp"`, `"dscnn1d"`, `"mobilenet"`, a `tfnas.spaces.EdgeSpace`,
+            any `kt.HyperModel` or a build function `hp -> keras.Model`.
+        reward: `"pareto"`, a `tfnas.rewards.Reward` (`MnasNet`, `Linear`) or
+            a callable `metrics -> float`.
+        constraints: hard limits such as `{"max_macs": 20_000}`; keys
+            `max_macs`, `max_flops`, `max_params`, `max_tflite_bytes`,
+            `max_peak_ram_bytes`.
+        oracle: `"evolution"` (regularized evolution), `"random"`, or a
+            `kt.Oracle` instance (its own `max_trials` applies).
+        max_trials: int, number of models trained.
+        epochs: int, training epochs per trial.
+        batch_size: int, training batch size (arrays only).
+        directory: str, where runs are written.
+        project_name: str, the run's folder inside `directory`.
+        overwrite: bool, start afresh instead of resuming.
+        seed: int, seeds the split, the oracle and Keras.
+        verbose: int, 1 prints a line per trial and a summary; 0 is silent.
+        task: `"classification"` or `"regression"`; inferred from `y`.
+        callbacks: Keras callbacks passed to every `model.fit`.
+        distribution_strategy: a `tf.distribute.Strategy` for each trial.
+        max_draws: int, candidates drawn per trial before giving up.
+        max_consecutive_failed_trials: int, failures in a row that stop the search.
+
+    Returns:
+        A `SearchResult`.
+
+    Raises:
+        TfnasInputError: bad data or arguments, before any training.
+        InfeasibleSearchError: no candidate of the space meets the constraints.
+    """
+    for name, value in (("max_trials", max_trials), ("epochs", epochs), ("batch_size", batch_size)):
+        _check_positive_int(name, value)
+    limits = Constraints.from_any(constraints)
+    reward = get_reward(reward)
+    data = prepare(
+        x, y, validation_data=validation_data, validation_split=validation_split, task=task,
+        batch_size=batch_size, seed=seed,
+    )
+    objective = kt.Objective("val_accuracy", "max") if data.spec.task == "classification" else kt.Objective("val_loss", "min")
+    hypermodel = get_space(space, data.spec.input_shape, data.spec.num_outputs, data.spec.task)
+    oracle = get_oracle(
+        oracle, objective=objective, max_trials=max_trials, reward=reward, constraints=limits,
+        seed=seed, max_draws=max_draws, max_consecutive_failed_trials=max_consecutive_failed_trials,
+    )
+    if isinstance(oracle, MultiObjectiveOracle) and limits and not oracle.constraints:
+        oracle.constraints = limits  # a user's oracle instance adopts the search's limits
+    _check_writable(directory)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    progress = Progress(
+        getattr(oracle, "max_trials", None) or max_trials, keys=getattr(hypermodel, "summary_keys", None), verbose=verbose
+    )
+    quiet = contextlib.redirect_stdout(io.StringIO()) if verbose < 1 else contextlib.nullcontext()
+    start = time.perf_counter()
+    with quiet:
+        tuner = EdgeTuner(
+            hypermodel, oracle, constraints=limits, callback=progress, directory=directory,
+            project_name=project_name, overwrite=overwrite, distribution_strategy=distribution_strategy,
+        )
+        tuner.search(*data.fit_args, epochs=epochs, verbose=0, callbacks=list(callbacks or []), **data.fit_kwargs)
+    result = SearchResult.load(tuner.project_dir)
+    result.search_seconds = time.perf_counter() - start
+    if verbose >= 1:
+        result.summary()
+    return result
+
+
+def _check_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise TfnasInputError(f"{name} must be a positive integer. Received: {name}={value!r}")
+
+
+def _check_writable(directory: str) -> None:
+    """Fails fast when the run directory cannot be created or written."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        probe = os.path.join(directory, ".tfnas_write_test")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise TfnasInputError(
+            f"Cannot write the run directory {directory!r} ({e.strerror}): pass directory= a folder you can write to."
+        ) from e

@@ -1,0 +1,184 @@
+"""`MobileNetSpace`: MobileNet-style image models (H, W, C) small enough for microcontrollers.
+
+Why this shape of space: depthwise-separable and inverted-residual blocks give
+the best accuracy per multiply-accumulate on images, and every layer maps to an
+int8 op that TFLite Micro runs (CONV_2D, DEPTHWISE_CONV_2D, ADD, MEAN,
+FULLY_CONNECTED, SOFTMAX); BatchNormalization folds into the convs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from types import ModuleType
+from typing import Any
+
+import keras_tuner as kt
+
+from tfnas.spaces.base import EdgeSpace
+from tfnas.spaces.blocks import bool_hp
+from tfnas.spaces.blocks import clamp_stride
+from tfnas.spaces.blocks import conv_bn_relu
+from tfnas.spaces.blocks import same_out
+from tfnas.spaces.ranges import bool_choices
+from tfnas.spaces.ranges import int_choices
+
+
+class MobileNetSpace(EdgeSpace):
+    """MobileNet-style search space for images of shape (H, W, C).
+
+    Stem Conv2D 3x3 + BN + ReLU, then 1 to `max(num_stages)` stages of blocks,
+    GlobalAveragePooling2D, Dropout and a Dense head. A block with expansion 1
+    is depthwise-separable (depthwise + BN + ReLU, 1x1 conv + BN + ReLU); with
+    expansion > 1 it is an inverted residual (1x1 expand + BN + ReLU, depthwise
+    + BN + ReLU, linear 1x1 project + BN). Strides are clamped so the feature
+    map never shrinks below 1x1, so tiny inputs such as 8x8 digits work.
+
+    Hyperparameters: `stem_filters`, `stem_strides`, `num_stages`, then per
+    stage i (1-based, active only when `num_stages >= i`) `stage{i}_blocks`,
+    `stage{i}_filters`, `stage{i}_kernel`, `stage{i}_expansion`,
+    `stage{i}_strides`, `stage{i}_skip`; then `dropout`, `learning_rate`.
+
+    Args:
+        input_shape, num_outputs, task, name: See `EdgeSpace`.
+        stem_filters: Filters of the 3x3 stem conv.
+        stem_strides: Stride of the stem conv.
+        num_stages: Number of stages.
+        blocks: Blocks per stage.
+        filters: Output channels of a stage.
+        kernel_sizes: Depthwise kernel size of a stage.
+        expansions: Expansion of a stage: 1 = depthwise-separable block,
+            2 / 4 / 6 = inverted residual.
+        strides: Stride of a stage's first block (the others use 1).
+        skip: Whether a stage adds residual connections (only where the
+            block keeps shape: stride 1 and same channels).
+        dropout: Dropout rate before the head.
+        learning_rate: Adam learning rate.
+
+    Example:
+        >>> space = MobileNetSpace(filters=(8, 16), expansions=(1,))
+        >>> space = space.configure((8, 8, 1), 10, "classification")
+        >>> model = space.build(kt.HyperParameters())
+    """
+
+    space_name = "mobilenet"
+    input_rank = 3
+    summary_keys = (
+        "stem_filters",
+        "stem_strides",
+        "num_stages",
+        "stage1_filters",
+        "stage1_expansion",
+        "dropout",
+        "learning_rate",
+    )
+    RANGES = {
+        "stem_filters": int_choices(1),
+        "stem_strides": int_choices(1, 4),
+        "num_stages": int_choices(1, 8),
+        "blocks": int_choices(1, 8),
+        "filters": int_choices(1),
+        "kernel_sizes": int_choices(1, 9),
+        "expansions": int_choices(1, 8),
+        "strides": int_choices(1, 4),
+        "skip": bool_choices,
+        **EdgeSpace.RANGES,
+    }
+
+    def __init__(
+        self,
+        input_shape: tuple[int, ...] | None = None,
+        num_outputs: int | None = None,
+        task: str = "classification",
+        name: str | None = None,
+        *,
+        stem_filters: tuple[int, ...] = (8, 16, 24),
+        stem_strides: tuple[int, ...] = (1, 2),
+        num_stages: tuple[int, ...] = (1, 2, 3),
+        blocks: tuple[int, ...] = (1, 2, 3),
+        filters: tuple[int, ...] = (8, 16, 24, 32, 48),
+        kernel_sizes: tuple[int, ...] = (3, 5),
+        expansions: tuple[int, ...] = (1, 2, 4, 6),
+        strides: tuple[int, ...] = (2, 1),
+        skip: tuple[bool, ...] = (True, False),
+        dropout: tuple[float, ...] = (0.0, 0.1, 0.25),
+        learning_rate: tuple[float, ...] = (1e-3, 3e-3, 1e-2),
+        **unknown: Any,
+    ) -> None:
+        super().__init__(
+            input_shape=input_shape,
+            num_outputs=num_outputs,
+            task=task,
+            name=name,
+            stem_filters=stem_filters,
+            stem_strides=stem_strides,
+            num_stages=num_stages,
+            blocks=blocks,
+            filters=filters,
+            kernel_sizes=kernel_sizes,
+            expansions=expansions,
+            strides=strides,
+            skip=skip,
+            dropout=dropout,
+            learning_rate=learning_rate,
+            **unknown,
+        )
+
+    def _rank_hint(self) -> str:
+        return "images (H, W, C)"
+
+    def _body(self, hp: kt.HyperParameters, k: ModuleType, inputs: Any) -> Any:
+        r = self._ranges
+        h, w, channels = self.input_shape
+        stem_filters = hp.Choice("stem_filters", list(r["stem_filters"]))
+        stem_stride = hp.Choice("stem_strides", list(r["stem_strides"]))
+        stride = (clamp_stride(stem_stride, h), clamp_stride(stem_stride, w))
+        conv = k.layers.Conv2D(stem_filters, 3, strides=stride, padding="same", use_bias=False, name="stem_conv")
+        x = conv_bn_relu(k, inputs, conv, "stem")
+        h, w, channels = same_out(h, stride[0]), same_out(w, stride[1]), stem_filters
+
+        stage_choices = list(r["num_stages"])
+        num_stages = hp.Choice("num_stages", stage_choices)
+        for i in range(1, max(stage_choices) + 1):
+            active = [n for n in stage_choices if n >= i]
+            scope = hp.conditional_scope("num_stages", active) if i > min(stage_choices) else contextlib.nullcontext()
+            with scope:
+                blocks = hp.Choice(f"stage{i}_blocks", list(r["blocks"]))
+                filters = hp.Choice(f"stage{i}_filters", list(r["filters"]))
+                kernel = hp.Choice(f"stage{i}_kernel", list(r["kernel_sizes"]))
+                expansion = hp.Choice(f"stage{i}_expansion", list(r["expansions"]))
+                first_stride = hp.Choice(f"stage{i}_strides", list(r["strides"]))
+                skip = bool_hp(hp, f"stage{i}_skip", r["skip"])
+            if i > num_stages:
+                continue
+            for b in range(1, blocks + 1):
+                s = first_stride if b == 1 else 1
+                stride = (clamp_stride(s, h), clamp_stride(s, w))
+                x = _block(k, x, channels, filters, kernel, expansion, stride, skip, f"s{i}b{b}")
+                h, w, channels = same_out(h, stride[0]), same_out(w, stride[1]), filters
+        return k.layers.GlobalAveragePooling2D(name="pool")(x)
+
+
+def _block(
+    k: ModuleType,
+    x: Any,
+    in_channels: int,
+    filters: int,
+    kernel: int,
+    expansion: int,
+    stride: tuple[int, int],
+    skip: bool,
+    name: str,
+) -> Any:
+    """One depthwise-separable (expansion 1) or inverted-residual block."""
+    shortcut = x
+    if expansion > 1:
+        conv = k.layers.Conv2D(in_channels * expansion, 1, use_bias=False, name=f"{name}_expand")
+        x = conv_bn_relu(k, x, conv, f"{name}_expand")
+    dw = k.layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_dw")
+    x = conv_bn_relu(k, x, dw, f"{name}_dw")
+    project = k.layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_project")
+    # Inverted residuals keep the projection linear; separable blocks end in ReLU.
+    x = conv_bn_relu(k, x, project, f"{name}_project", relu=expansion == 1)
+    if skip and stride == (1, 1) and in_channels == filters:
+        x = k.layers.Add(name=f"{name}_add")([shortcut, x])
+    return x

@@ -1,0 +1,107 @@
+"""`get_space`: turns what the user passed as `space=` into a configured keras-tuner HyperModel.
+
+The search calls it once it knows the data, so users can pass a name
+("auto", "mlp", "dscnn1d", "mobilenet"), an `EdgeSpace` (class or instance,
+keeping its ranges), their own `kt.HyperModel`, or a plain `build(hp)`
+function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras_tuner as kt
+
+from tfnas.errors import TfnasInputError
+from tfnas.spaces.base import EdgeSpace
+from tfnas.spaces.dscnn1d import DSCNN1DSpace
+from tfnas.spaces.mlp import MLPSpace
+from tfnas.spaces.mobilenet import MobileNetSpace
+
+SPACES: dict[str, type[EdgeSpace]] = {
+    MLPSpace.space_name: MLPSpace,
+    DSCNN1DSpace.space_name: DSCNN1DSpace,
+    MobileNetSpace.space_name: MobileNetSpace,
+}
+
+_BY_RANK: dict[int, type[EdgeSpace]] = {cls.input_rank: cls for cls in SPACES.values()}
+
+_VALID = (
+    "space must be 'auto' (picks by input rank: 1 -> 'mlp', 2 -> 'dscnn1d', 3 -> 'mobilenet'), "
+    f"one of {sorted(SPACES)}, an EdgeSpace, a keras_tuner.HyperModel, or a build(hp) function"
+)
+
+
+class FunctionSpace(kt.HyperModel):
+    """Wraps a plain `build(hp) -> compiled model` function as a HyperModel.
+
+    Example:
+        >>> space = FunctionSpace(lambda hp: make_model(hp.Int("units", 8, 64)))
+    """
+
+    def __init__(self, build_fn: Callable[[kt.HyperParameters], Any], name: str | None = None) -> None:
+        super().__init__(name=name or getattr(build_fn, "__name__", None))
+        self.build_fn = build_fn
+
+    def build(self, hp: kt.HyperParameters) -> Any:
+        """Calls the wrapped function."""
+        return self.build_fn(hp)
+
+
+def get_space(
+    space: Any,
+    input_shape: tuple[int, ...],
+    num_outputs: int,
+    task: str = "classification",
+) -> kt.HyperModel:
+    """Resolves `space` into a HyperModel ready to build models for this data.
+
+    Args:
+        space: "auto", a name from `SPACES`, an `EdgeSpace` class or instance,
+            any other `kt.HyperModel` (returned as is), or a function
+            `build(hp)` returning a compiled model (wrapped in a HyperModel).
+        input_shape: Shape of one sample, without the batch axis.
+        num_outputs: Number of classes (classification) or output width
+            (regression).
+        task: "classification" or "regression".
+
+    Returns:
+        A keras-tuner HyperModel; tfnas spaces come back `configure`d (a copy:
+        the caller's instance is not changed).
+
+    Raises:
+        TfnasInputError: Unknown name, unusable object, or an input rank the
+            chosen space does not take.
+    """
+    if isinstance(space, str):
+        key = space.strip().lower()
+        if key == "auto":
+            rank = _rank(input_shape)
+            if rank not in _BY_RANK:
+                raise TfnasInputError(
+                    f"space='auto' cannot pick a space for input_shape={tuple(input_shape)} (rank {rank}): "
+                    f"{_VALID}; reshape the data to rank 1, 2 or 3 or pass your own HyperModel."
+                )
+            return _BY_RANK[rank]().configure(input_shape, num_outputs, task)
+        if key in SPACES:
+            return SPACES[key]().configure(input_shape, num_outputs, task)
+        raise TfnasInputError(f"Unknown space {space!r}: {_VALID}.")
+    if isinstance(space, EdgeSpace):
+        return space.configure(input_shape, num_outputs, task)
+    if isinstance(space, type) and issubclass(space, EdgeSpace):
+        return space().configure(input_shape, num_outputs, task)
+    if isinstance(space, kt.HyperModel):
+        return space
+    if callable(space) and not isinstance(space, type):
+        return FunctionSpace(space)
+    raise TfnasInputError(f"Cannot use space={space!r} ({type(space).__name__}): {_VALID}.")
+
+
+def _rank(input_shape: Any) -> int:
+    try:
+        return len(tuple(input_shape))
+    except TypeError:
+        raise TfnasInputError(
+            f"input_shape={input_shape!r} must be a tuple of positive ints without the batch axis."
+        ) from None

@@ -1,0 +1,309 @@
+"""A zoo of small Keras 3 models that exercises every layer the cost model knows, and its references.
+
+Tests and `benchmarks/bench_cost.py` compare `tfnas.cost.profile` with its
+references (the TensorFlow profiler, the int8 TFLite converter, TFLite Micro)
+on these models. They are small on purpose (inputs such as (32, 32, 3),
+(64, 4), (20,), (8, 8, 1)) so a full comparison runs in seconds on a laptop,
+yet they cover Sequential and functional models, branches (residual `Add`,
+`Concatenate`, `Multiply`), a nested model, two inputs, "same"/"valid"
+padding, strides, `use_bias=False`, and every layer class the cost model has
+a rule for.
+
+Their biases and BatchNormalization statistics are set to non-zero values,
+as in a trained model: the converter drops a zero bias or a zero BN offset,
+and the cost model estimates the deployed (trained) model.
+
+Example:
+    >>> models = cost_zoo()
+    >>> list(models)[:2]
+    ['cnn2d_seq', 'resnet2d']
+    >>> blob = convert_int8(models["tiny_cnn"])
+    >>> tflm_arena(blob)["head"]
+    208
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import subprocess
+import sys
+import warnings
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+L = keras.layers
+
+
+def _cnn2d_seq() -> keras.Model:
+    """Sequential MobileNet-like 2D CNN: Rescaling, strided conv, depthwise, pooling, Flatten."""
+    return keras.Sequential([
+        keras.Input((32, 32, 3)), L.Rescaling(1.0 / 255),
+        L.Conv2D(8, 3, strides=2, padding="same", use_bias=False), L.BatchNormalization(), L.ReLU(),
+        L.DepthwiseConv2D(3, padding="same"), L.BatchNormalization(), L.ReLU(max_value=6.0),
+        L.Conv2D(16, 1, use_bias=False), L.BatchNormalization(), L.Activation("relu"),
+        L.MaxPooling2D(2), L.AveragePooling2D(2, padding="same"),
+        L.Flatten(), L.Dropout(0.2), L.Dense(10, activation="softmax"),
+    ], name="cnn2d_seq")  # fmt: skip
+
+
+def _bn_relu(x: keras.KerasTensor) -> keras.KerasTensor:
+    """BatchNormalization then ReLU, the usual conv tail."""
+    return L.ReLU()(L.BatchNormalization()(x))
+
+
+def _resnet2d() -> keras.Model:
+    """Functional ResNet block: ZeroPadding2D, valid strided conv, residual Add, GAP2D."""
+    inputs = keras.Input((32, 32, 3))
+    x = _bn_relu(L.Conv2D(8, 3, strides=2, padding="valid")(L.ZeroPadding2D(1)(inputs)))
+    y = _bn_relu(L.Conv2D(8, 3, padding="same", use_bias=False)(x))
+    y = L.BatchNormalization()(L.Conv2D(8, 3, padding="same", use_bias=False)(y))
+    x = L.ReLU()(L.Add()([x, y]))
+    outputs = L.Dense(10)(L.GlobalAveragePooling2D()(x))
+    return keras.Model(inputs, outputs, name="resnet2d")
+
+
+def _inception2d() -> keras.Model:
+    """Functional Inception-like block: three branches joined by Concatenate, GlobalMaxPooling2D."""
+    inputs = keras.Input((32, 32, 3))
+    x = L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inputs)
+    a = L.Conv2D(8, 1, activation="relu")(x)
+    b = L.SeparableConv2D(8, 3, padding="same", activation="relu")(x)
+    c = L.MaxPooling2D(3, strides=1, padding="same")(x)
+    c = L.Conv2D(4, 1)(c)
+    x = L.Concatenate()([a, b, c])
+    x = L.AveragePooling2D(2)(x)
+    x = L.SeparableConv2D(16, 3, strides=2, padding="valid", use_bias=False)(x)
+    x = L.GlobalMaxPooling2D()(x)
+    outputs = L.Dense(10, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="inception2d")
+
+
+def _dscnn1d() -> keras.Model:
+    """Functional DS-CNN for signals (64, 4): Conv1D, DepthwiseConv1D, residual Add, SeparableConv1D."""
+    inputs = keras.Input((64, 4))
+    x = _bn_relu(L.Conv1D(16, 3, strides=2, padding="same")(inputs))
+    y = _bn_relu(L.DepthwiseConv1D(3, padding="same", use_bias=False)(x))
+    y = _bn_relu(L.Conv1D(16, 1, use_bias=False)(y))
+    x = L.MaxPooling1D(2)(L.Add()([x, y]))
+    x = L.SeparableConv1D(24, 3, padding="valid", activation="relu")(x)
+    x = L.DepthwiseConv1D(3, strides=2, padding="same")(L.AveragePooling1D(2)(x))
+    x = L.Dropout(0.1)(L.GlobalAveragePooling1D()(x))
+    outputs = L.Dense(4, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="dscnn1d")
+
+
+def _conv1d_seq() -> keras.Model:
+    """Sequential 1D CNN: ZeroPadding1D, bias-free valid Conv1D, strided "same" Conv1D, GlobalMaxPooling1D."""
+    return keras.Sequential([
+        keras.Input((64, 4)), L.ZeroPadding1D(2),
+        L.Conv1D(12, 5, padding="valid", use_bias=False), L.BatchNormalization(), L.Activation("relu"),
+        L.MaxPooling1D(2),
+        L.Conv1D(16, 3, strides=2, padding="same", activation="relu"),
+        L.Conv1D(16, 3, padding="same", activation="relu"),
+        L.GlobalMaxPooling1D(), L.Dense(3),
+    ], name="conv1d_seq")  # fmt: skip
+
+
+def _mlp() -> keras.Model:
+    """Sequential MLP on (20,): Dense + BatchNormalization, Dropout, sigmoid and softmax."""
+    return keras.Sequential([
+        keras.Input((20,)),
+        L.Dense(64, activation="relu"), L.BatchNormalization(), L.Dropout(0.3),
+        L.Dense(32), L.Activation("sigmoid"),
+        L.Dense(16, use_bias=False), L.ReLU(),
+        L.Dense(4), L.Softmax(),
+    ], name="mlp")  # fmt: skip
+
+
+def _squeeze_excite() -> keras.Model:
+    """Functional squeeze-and-excite block: GAP2D, Dense gates, Reshape and Multiply."""
+    inputs = keras.Input((16, 16, 3))
+    x = L.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+    s = L.GlobalAveragePooling2D()(x)
+    s = L.Dense(4, activation="relu")(s)
+    s = L.Dense(16, activation="sigmoid")(s)
+    s = L.Reshape((1, 1, 16))(s)
+    x = L.Multiply()([x, s])
+    x = L.MaxPooling2D(2)(x)
+    x = L.Conv2D(16, 3, strides=2, padding="valid", activation="relu")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    outputs = L.Dense(5)(x)
+    return keras.Model(inputs, outputs, name="squeeze_excite")
+
+
+def _tiny_cnn() -> keras.Model:
+    """Sequential tiny CNN on (8, 8, 1): valid conv with fused ReLU, MaxPooling2D, Flatten, softmax."""
+    return keras.Sequential([
+        keras.Input((8, 8, 1)), L.Conv2D(4, 3, activation="relu"), L.MaxPooling2D(2),
+        L.Flatten(), L.Dense(3, activation="softmax"),
+    ], name="tiny_cnn")  # fmt: skip
+
+
+def _nested() -> keras.Model:
+    """Functional model calling a nested Sequential block, then Reshape, Conv1D and Dense."""
+    block = keras.Sequential([
+        keras.Input((16, 16, 3)), L.Conv2D(8, 3, strides=2, padding="same", use_bias=False),
+        L.BatchNormalization(), L.ReLU(),
+    ], name="stem_block")  # fmt: skip
+    inputs = keras.Input((16, 16, 3))
+    x = block(inputs)
+    x = L.Reshape((64, 8))(x)
+    x = L.Conv1D(8, 3, strides=2, padding="same", activation="relu")(x)
+    x = L.Flatten()(x)
+    outputs = L.Dense(6, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="nested")
+
+
+def _two_inputs() -> keras.Model:
+    """Functional model with two inputs (20,) and (8, 8, 1) joined by Concatenate."""
+    vec = keras.Input((20,), name="features")
+    img = keras.Input((8, 8, 1), name="image")
+    a = L.Dense(16, activation="relu")(vec)
+    b = L.Conv2D(8, 3, padding="same", activation="relu")(img)
+    b = L.AveragePooling2D(2)(b)
+    b = L.GlobalAveragePooling2D()(b)
+    x = L.Concatenate()([a, b])
+    x = L.Dense(8, activation="relu")(x)
+    outputs = L.Dense(2, activation="softmax")(x)
+    return keras.Model([vec, img], outputs, name="two_inputs")
+
+
+def _activations() -> keras.Model:
+    """Sequential model with the activations TFLite Micro runs: tanh, swish, hard_swish, ReLU6, LeakyReLU."""
+    return keras.Sequential([
+        keras.Input((32,)),
+        L.Dense(32, activation="tanh"), L.Dense(32, activation="swish"),
+        L.Dense(32), L.Activation("hard_swish"),
+        L.Dense(32), L.LeakyReLU(0.1),
+        L.Dense(16), L.ReLU(max_value=6.0),
+        L.Dense(4, activation="sigmoid"),
+    ], name="activations")  # fmt: skip
+
+
+_BUILDERS: dict[str, Callable[[], keras.Model]] = {
+    "cnn2d_seq": _cnn2d_seq,
+    "resnet2d": _resnet2d,
+    "inception2d": _inception2d,
+    "dscnn1d": _dscnn1d,
+    "conv1d_seq": _conv1d_seq,
+    "mlp": _mlp,
+    "squeeze_excite": _squeeze_excite,
+    "tiny_cnn": _tiny_cnn,
+    "nested": _nested,
+    "two_inputs": _two_inputs,
+    "activations": _activations,
+}
+
+ZOO_NAMES: tuple[str, ...] = tuple(_BUILDERS)
+
+
+def trained_like(model: keras.Model, seed: int = 0) -> keras.Model:
+    """Gives a model non-zero biases and BatchNormalization statistics, as training would.
+
+    Args:
+        model: A built Keras 3 model (changed in place).
+        seed: Seed of the random values.
+
+    Returns:
+        The same model.
+    """
+    rng = np.random.default_rng(seed)
+    for weight in model.weights:
+        name = weight.path.rsplit("/", 1)[-1]
+        if name in ("gamma", "moving_variance"):
+            weight.assign(rng.uniform(0.5, 1.5, weight.shape).astype("float32"))
+        elif name in ("bias", "beta", "moving_mean"):
+            weight.assign(rng.uniform(-0.5, 0.5, weight.shape).astype("float32"))
+    return model
+
+
+def build(name: str, seed: int = 0) -> keras.Model:
+    """Builds one zoo model by name (fresh layers, trained-like weights)."""
+    return trained_like(_BUILDERS[name](), seed)
+
+
+def cost_zoo() -> dict[str, keras.Model]:
+    """Returns every zoo model, freshly built, as an ordered dict name -> model."""
+    return {name: build(name) for name in _BUILDERS}
+
+
+def convert_int8(model: keras.Model, num_samples: int = 16, seed: int = 0) -> bytes:
+    """Converts a Keras 3 model to a full-int8 `.tflite` flatbuffer, as a deployment would.
+
+    Same settings as `tfnas.testing.tflite_ops.to_int8_tflite` (from_keras_model,
+    Optimize.DEFAULT, TFLITE_BUILTINS_INT8, int8 input and output), for any
+    number of inputs, calibrated on standard-normal float32 data.
+
+    Args:
+        model: A built Keras 3 model.
+        num_samples: Calibration samples.
+        seed: Seed of the calibration data.
+
+    Returns:
+        The flatbuffer.
+    """
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    shapes = [(1,) + tuple(t.shape)[1:] for t in model.inputs]
+    samples = [[rng.standard_normal(s).astype("float32") for s in shapes] for _ in range(num_samples)]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: iter(samples)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Statistics for quantized inputs were expected": int8 input is intended
+        return bytes(converter.convert())
+
+
+_ARENA_SCRIPT = r"""
+import sys
+from tflite_micro.python.tflite_micro import runtime
+with open(sys.argv[1], "rb") as f:
+    blob = f.read()
+interp = runtime.Interpreter.from_bytes(blob, arena_size=int(sys.argv[2]))
+interp.print_allocations()
+"""
+
+
+def tflm_arena(tflite_bytes: bytes, arena_size: int = 4 * 1024 * 1024, timeout: float = 120.0) -> dict[str, int]:
+    """Arena bytes TFLite Micro allocates for a model, read from its RecordingMicroAllocator.
+
+    TFLM can abort the whole process on a model it cannot run, so the
+    interpreter runs in a child process that prints `print_allocations()`.
+
+    Args:
+        tflite_bytes: A full-int8 flatbuffer.
+        arena_size: Arena given to the interpreter (only an upper bound).
+        timeout: Seconds before the child is killed.
+
+    Returns:
+        {"head": non-persistent bytes (activations, scratch), "tail":
+        persistent bytes, "total": both}.
+
+    Raises:
+        RuntimeError: TFLM failed or crashed; the message has its output.
+    """
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".tflite") as f:
+        f.write(tflite_bytes)
+        f.flush()
+        proc = subprocess.run(
+            [sys.executable, "-c", _ARENA_SCRIPT, f.name, str(arena_size)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+        )
+    found = dict(re.findall(r"Arena allocation (head|tail|total) (\d+) bytes", proc.stdout))
+    if proc.returncode != 0 or len(found) != 3:
+        raise RuntimeError(f"TFLite Micro failed (exit code {proc.returncode}):\n{proc.stdout[-3000:]}")
+    return {key: int(value) for key, value in found.items()}

@@ -1,0 +1,140 @@
+"""`EdgeTuner`: the keras-tuner Tuner that trains a candidate and reports its cost.
+
+A trial here is: build the Keras 3 model from the hyperparameters, measure it
+with `tfnas.cost.profile`, train it, keep the weights of its best epoch (by
+the oracle's objective), save it as `model.keras` in the trial directory, and
+report the best epoch's metrics plus the cost metrics as plain floats (so
+they cross keras-tuner's gRPC in distributed mode). A loss that becomes NaN
+fails only that trial.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from typing import Any
+
+import keras
+import keras_tuner as kt
+
+from tfnas.cost import profile
+from tfnas.cost.constraints import Constraints
+from tfnas.errors import TrialFailedError
+from tfnas.oracles.base import MultiObjectiveOracle
+
+MODEL_FILENAME = "model.keras"
+
+
+class EdgeTuner(kt.Tuner):
+    """A `kt.Tuner` whose trials report cost metrics and save the best-epoch model.
+
+    With a `MultiObjectiveOracle`, it gives the oracle the function that
+    builds and profiles a candidate, so constraints are checked before
+    training. With any other `kt.Oracle`, a candidate over a limit fails as a
+    trial (keras-tuner's own behaviour for `max_model_size`).
+
+    Args:
+        hypermodel: a `kt.HyperModel` or a build function `hp -> keras.Model`.
+        oracle: a `kt.Oracle`, usually a `tfnas.oracles.MultiObjectiveOracle`.
+        constraints: limits for plain Oracles; a `MultiObjectiveOracle` brings its own.
+        callback: optional object with `on_trial_begin(tuner, trial)` and
+            `on_trial_end(tuner, trial)`, used for progress lines.
+        **kwargs: passed to `kt.Tuner` (`directory`, `project_name`,
+            `overwrite`, `distribution_strategy`, ...).
+    """
+
+    def __init__(self, hypermodel: Any, oracle: kt.Oracle, constraints: Any = None, callback: Any = None, **kwargs: Any):
+        self.callback = callback
+        self.constraints = oracle.constraints if isinstance(oracle, MultiObjectiveOracle) else Constraints.from_any(constraints)
+        super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
+        if isinstance(oracle, MultiObjectiveOracle) and oracle.cost_function is None:
+            oracle.cost_function = self.candidate_costs
+
+    def candidate_costs(self, hp: kt.HyperParameters) -> dict[str, int]:
+        """Builds the candidate (without training) and returns its cost metrics."""
+        keras.backend.clear_session()
+        return profile(self._build(hp)).to_dict()
+
+    def _build(self, hp: kt.HyperParameters) -> keras.Model:
+        scope = self.distribution_strategy.scope() if self.distribution_strategy else contextlib.nullcontext()
+        with scope:
+            model = self.hypermodel.build(hp)
+        if not isinstance(model, keras.Model):
+            raise kt.errors.FatalTypeError(
+                f"The search space must build a Keras 3 model (keras.Model). Received: {type(model)}. "
+                "A tf_keras model cannot be searched by keras-tuner: build it with `import keras`."
+            )
+        return model
+
+    def run_trial(self, trial: kt.engine.trial.Trial, *args: Any, **kwargs: Any) -> dict[str, float]:
+        hp = trial.hyperparameters
+        keras.backend.clear_session()
+        model = self._build(hp)
+        costs = profile(model).to_dict()
+        violations = self.constraints.violations(costs)
+        if violations:
+            raise TrialFailedError(f"Candidate over the constraints: {'; '.join(violations)}.")
+        best = _BestEpoch(self.oracle.objective)
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), best, keras.callbacks.TerminateOnNaN()]
+        start = time.perf_counter()
+        history = self.hypermodel.fit(hp, model, *args, **kwargs)
+        fit_seconds = time.perf_counter() - start
+        losses = getattr(history, "history", {}).get("loss", [])
+        if best.logs is None or any(math.isnan(v) for v in losses):
+            lr = hp.values.get("learning_rate")
+            raise TrialFailedError(
+                f"Training did not produce a finite {self.oracle.objective.name} (loss became NaN"
+                f"{f' with learning_rate={lr}' if lr is not None else ''}). The trial is failed and the "
+                "search goes on; if it repeats, normalise the inputs or lower the learning rates."
+            )
+        model.set_weights(best.weights)
+        model.save(self.model_path(trial.trial_id))
+        return {**best.logs, **costs, "fit_seconds": fit_seconds, "best_epoch": float(best.epoch)}
+
+    def model_path(self, trial_id: str) -> str:
+        """Where a trial's trained model is saved."""
+        return os.path.join(self.get_trial_dir(trial_id), MODEL_FILENAME)
+
+    def load_model(self, trial: kt.engine.trial.Trial) -> keras.Model:
+        """The trained Keras 3 model of a trial (weights of its best epoch)."""
+        return keras.models.load_model(self.model_path(trial.trial_id))
+
+    def on_trial_begin(self, trial: kt.engine.trial.Trial) -> None:
+        super().on_trial_begin(trial)
+        if self.callback is not None:
+            self.callback.on_trial_begin(self, trial)
+
+    def on_trial_end(self, trial: kt.engine.trial.Trial) -> None:
+        super().on_trial_end(trial)
+        if self.callback is not None:
+            self.callback.on_trial_end(self, trial)
+
+
+class _BestEpoch(keras.callbacks.Callback):
+    """Keeps the logs and weights of the best epoch by the objective (in memory: edge models are small)."""
+
+    def __init__(self, objective: kt.Objective):
+        super().__init__()
+        self.name = objective.name
+        self.sign = 1.0 if objective.direction == "max" else -1.0
+        self.logs: dict[str, float] | None = None
+        self.weights: list | None = None
+        self.epoch = -1
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        if self.name not in logs:
+            raise kt.errors.FatalValueError(
+                f"The objective {self.name!r} is not among the training logs {sorted(logs)}: "
+                "pass validation data, or an objective that model.fit reports."
+            )
+        value = float(logs[self.name])
+        if math.isnan(value):
+            return
+        if self.logs is None or self.sign * value > self.sign * self.logs[self.name]:
+            self.logs = {k: float(v) for k, v in logs.items()}
+            self.weights = self.model.get_weights()
+            self.epoch = epoch
+
