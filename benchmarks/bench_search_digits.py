@@ -54,7 +54,9 @@ class KerasTunerSpace(MobileNetSpace):
         self.fit_seconds.append(time.perf_counter() - start)
         model.set_weights(best.weights)
         self.trained.append(model)
-        return {"val_accuracy": max(history.history["val_accuracy"]), "macs": float(macs)}
+        metrics = {"val_accuracy": max(history.history["val_accuracy"]), "macs": float(macs)}
+        # keras-tuner 1.4.8 wants a dict result to carry the list objective's own value.
+        return {**metrics, "multi_objective": self.objective.get_value(metrics)}
 
 
 class BestWeights(keras.callbacks.Callback):
@@ -112,6 +114,7 @@ def run_keras_tuner(x, y, x_test, y_test, args) -> dict:
         space, objective=[kt.Objective("val_accuracy", "max"), kt.Objective("macs", "min")],
         max_trials=args.trials, seed=args.seed, directory=args.directory, project_name="keras_tuner", overwrite=True,
     )
+    space.objective = tuner.oracle.objective  # keras-tuner's list objective: -val_accuracy + macs
     start = time.perf_counter()
     tuner.search(*data.fit_args, epochs=args.epochs, verbose=0, **data.fit_kwargs)
     wall = time.perf_counter() - start

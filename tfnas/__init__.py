@@ -5,6 +5,7 @@ scores accuracy against cost under hard limits. Importing tfnas does not
 import TF-MOT and does not change what `tf.keras` is.
 """
 
+from tfnas import _compat  # noqa: F401  (first: quiets TensorFlow start-up before it is imported)
 from tfnas import cost
 from tfnas import oracles
 from tfnas import rewards

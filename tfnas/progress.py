@@ -23,14 +23,17 @@ class Progress:
         self.keys = keys
         self.verbose = verbose
         self.print_fn = print_fn
-        self.durations: list[float] = []
-        self._start = 0.0
+        self.durations: list[float] = []  # wall time per trial, proposal (constraint checks) included
+        self._start = self._last_end = time.perf_counter()
 
     def on_trial_begin(self, tuner: Any, trial: Any) -> None:
         self._start = time.perf_counter()
 
     def on_trial_end(self, tuner: Any, trial: Any) -> None:
-        self.durations.append(time.perf_counter() - self._start)
+        now = time.perf_counter()
+        trial_seconds = now - self._start
+        self.durations.append(now - self._last_end)
+        self._last_end = now
         if self.verbose < 1:
             return
         oracle = tuner.oracle
@@ -50,7 +53,7 @@ class Progress:
         name = oracle.objective.name
         self.print_fn(
             f"{head} {hps} | {name} {metrics.get(name, float('nan')):.4f} | "
-            f"macs {_si(metrics.get('macs', 0))} | {self.durations[-1]:.1f}s | ETA {_duration(eta)}"
+            f"macs {_si(metrics.get('macs', 0))} | {trial_seconds:.1f}s | ETA {_duration(eta)}"
         )
 
 

@@ -73,7 +73,10 @@ class SearchResult:
         direction: str, `"max"` or `"min"` for `quality`.
         costs: tuple of cost metrics the front is computed on.
         constraints: dict of the hard limits.
-        infeasible_count: int, candidates rejected before training.
+        infeasible_count: int, candidates built, found over a limit and
+            never trained.
+        screened_count: int, draws the cost screen skipped without building
+            them (predicted far over a limit).
         project_dir: str, the run directory.
         search_seconds: float or None, wall time of the `search()` call that returned it.
     """
@@ -86,6 +89,7 @@ class SearchResult:
     costs: tuple[str, ...] = ("macs",)
     constraints: dict[str, int] = dataclasses.field(default_factory=dict)
     infeasible_count: int = 0
+    screened_count: int = 0
     project_dir: str = ""
     search_seconds: float | None = None
 
@@ -112,6 +116,7 @@ class SearchResult:
             costs=costs,
             constraints=extra.get("constraints", {}),
             infeasible_count=extra.get("infeasible_count", 0),
+            screened_count=extra.get("screened_count", 0),
             project_dir=project_dir,
         )
 
@@ -125,7 +130,8 @@ class SearchResult:
         failed = sum(t.status == "FAILED" for t in self.trials)
         print_fn(
             f"Search: {len(self.completed)} trained, {failed} failed, "
-            f"{self.infeasible_count} infeasible candidates skipped without training"
+            f"{self.infeasible_count} candidates over the limits skipped without training"
+            + (f", {self.screened_count} more skipped by the cost screen" if self.screened_count else "")
             + (f" (constraints {self.constraints})" if self.constraints else "")
         )
         print_fn(f"Pareto front ({self.quality} vs {', '.join(self.costs)}), cheapest first:")
@@ -151,6 +157,7 @@ class SearchResult:
                 "costs": list(self.costs),
                 "constraints": self.constraints,
                 "infeasible_count": self.infeasible_count,
+                "screened_count": self.screened_count,
                 "project_dir": self.project_dir,
                 "best": self.best.trial_id if self.best else None,
                 "pareto": [c.trial_id for c in self.pareto],

@@ -7,7 +7,9 @@ a strategy writes (`propose`):
 
 - hard constraints checked by building the candidate without training it:
   infeasible candidates are redrawn, never become trials, never count toward
-  `max_trials`, and are counted in `infeasible_count`;
+  `max_trials`, and are counted in `infeasible_count`; a learned cost
+  screen (`screen.py`) skips draws predicted far over a limit without even
+  building them (`screened_count`);
 - a reward (`tfnas.rewards`) in `score_trial`, and Pareto-ranked
   `get_best_trials`;
 - its extra state in keras-tuner's `oracle.json`, so a search resumes.
@@ -25,6 +27,7 @@ import numpy as np
 
 from tfnas.cost.constraints import Constraints
 from tfnas.errors import InfeasibleSearchError
+from tfnas.oracles.screen import CostScreen
 from tfnas.rewards import Reward
 from tfnas.rewards import get_reward
 
@@ -56,8 +59,8 @@ class MultiObjectiveOracle(kt.Oracle):
         constraints: dict or `Constraints` of hard limits. Defaults to none.
         cost_function: callable `hp -> cost metrics`; the tuner provides it
             (it builds the model and runs `tfnas.cost.profile`).
-        max_draws: int, candidates drawn for one trial before giving up.
-            Defaults to 100.
+        max_draws: int, candidates built to check constraints for one trial
+            before giving up. Defaults to 100.
         seed: int, random seed.
         **kwargs: passed to `kt.Oracle` (`hyperparameters`,
             `max_consecutive_failed_trials`, ...).
@@ -86,6 +89,8 @@ class MultiObjectiveOracle(kt.Oracle):
         self.infeasible_count = 0
         self.duplicate_count = 0
         self.smallest_costs: dict[str, float] = {}
+        self.screened_count = 0
+        self.screen = CostScreen(self.constraints.limits())
 
     # ----- the strategy hook ---------------------------------------------
     def propose(self, trial_id: str) -> dict[str, Any] | None:
@@ -135,15 +140,24 @@ class MultiObjectiveOracle(kt.Oracle):
 
     # ----- keras-tuner's Oracle interface ----------------------------------
     def populate_space(self, trial_id: str) -> dict[str, Any]:
-        for _ in range(self.max_draws):
+        built = 0
+        # Screened draws cost no build, so they get a larger allowance than built ones.
+        for _ in range(20 * self.max_draws):
             values = self.propose(trial_id)
             if values is None:
                 break
             if self._duplicate(values):
                 self.duplicate_count += 1
                 continue
-            if self.constraints and not self._feasible(values):
+            if self.constraints and self.screen.likely_infeasible(values):
+                self.screened_count += 1
                 continue
+            if self.constraints:
+                built += 1
+                if not self._feasible(values):
+                    if built >= self.max_draws:
+                        break
+                    continue
             return {"status": kt.engine.trial.TrialStatus.RUNNING, "values": values}
         if self.infeasible_count and not self.start_order:
             raise InfeasibleSearchError(self._infeasible_message())
@@ -165,6 +179,7 @@ class MultiObjectiveOracle(kt.Oracle):
                 "rng_state": self.rng_state,
                 "infeasible_count": self.infeasible_count,
                 "duplicate_count": self.duplicate_count,
+                "screened_count": self.screened_count,
                 "smallest_costs": self.smallest_costs,
                 "constraints": self.constraints.to_dict(),
                 "reward": self.reward.config(),
@@ -177,6 +192,7 @@ class MultiObjectiveOracle(kt.Oracle):
         self.rng_state = extra.get("rng_state", 0)
         self.infeasible_count = extra.get("infeasible_count", 0)
         self.duplicate_count = extra.get("duplicate_count", 0)
+        self.screened_count = extra.get("screened_count", 0)
         self.smallest_costs = dict(extra.get("smallest_costs", {}))
 
     # ----- constraints ------------------------------------------------------
@@ -189,6 +205,7 @@ class MultiObjectiveOracle(kt.Oracle):
         hps = self.hyperparameters.copy()
         hps.values = dict(values)
         costs = self.cost_function(hps)
+        self.screen.observe(values, costs)
         for metric in self.constraints.limits():
             self.smallest_costs[metric] = min(self.smallest_costs.get(metric, float("inf")), float(costs[metric]))
         if self.constraints.is_feasible(costs):
