@@ -153,8 +153,14 @@ def main() -> None:
         print(f"\nFront of {name} (test error vs MACs):")
         for row in r["front"]:
             print(f"  trial {row['trial']:>3}  macs {row['macs']:>8,}  val {row['val_accuracy']:.4f}  test {row['test_accuracy']:.4f}")
-    ratio = results["tfnas"]["hv_20k"] / max(results["keras_tuner_random"]["hv_20k"], 1e-12)
-    print(f"\nHV@20k ratio tfnas / keras-tuner: {ratio:.2f}x")
+    kt_hv = results["keras_tuner_random"]["hv_20k"]
+    ratio = results["tfnas"]["hv_20k"] / kt_hv if kt_hv > 0 else None
+    print(
+        f"\nHV@20k ratio tfnas / keras-tuner: {ratio:.2f}x" if ratio is not None
+        else "\nHV@20k ratio tfnas / keras-tuner: keras-tuner trained no model under 20k MACs (HV 0)"
+    )
+    for name, r in results.items():
+        print(f"{name}: {len(r['models'])} models, fit {r['fit_seconds']:.1f}s of {r['wall_seconds']:.1f}s wall")
     os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
     out = os.path.join(os.path.dirname(__file__), "results", "bench_search_digits.json")
     with open(out, "w") as f:
