@@ -44,7 +44,7 @@ class Progress:
         keys = self.keys or tuple(values)[:4]
         hps = " ".join(f"{k}={_short(values[k])}" for k in keys if k in values)
         width = len(str(self.max_trials))
-        head = f"Trial {done:>{width}}/{self.max_trials}"
+        head = f"Trial {done:>{width}}/{self.max_trials} [id {trial.trial_id}]"
         if trial.status != "COMPLETED":
             reason = (trial.message or "").strip().splitlines()
             self.print_fn(f"{head} FAILED {hps} | {reason[-1] if reason else ''}")

@@ -110,7 +110,7 @@ class SearchResult:
         return cls(
             trials=trials,
             pareto=_front(completed, quality, direction, costs),
-            best=max(completed, key=lambda t: -math.inf if t.score is None else t.score, default=None),
+            best=_best(completed, costs[0]),
             quality=quality,
             direction=direction,
             costs=costs,
@@ -189,6 +189,15 @@ def _read_trial(path: str) -> Candidate:
         score=state.get("score"),
         message=state.get("message"),
         model_path=model_path if os.path.exists(model_path) else None,
+    )
+
+
+def _best(completed: list[Candidate], cost: str) -> Candidate | None:
+    """Highest reward; among equal rewards the cheapest, so the best is never dominated by its twin."""
+    return max(
+        completed,
+        key=lambda t: (-math.inf if t.score is None else t.score, -t.metrics.get(cost, 0.0)),
+        default=None,
     )
 
 
