@@ -12,7 +12,7 @@ validation. Fronts are re-measured on the test split. Hypervolume is of
 (error 1.0, MACs 20,000) for the constrained comparison, and (1.0, 200,000)
 for the whole space.
 
-Run: `python benchmarks/bench_search_digits.py [--trials 20 --epochs 20]`.
+Run: `python benchmarks/bench_search_digits.py [--trials 20 --epochs 30 --seeds 0 1 2]`.
 Writes `benchmarks/results/bench_search_digits.json`.
 """
 
@@ -131,41 +131,57 @@ def run_keras_tuner(x, y, x_test, y_test, args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--directory", default="/tmp/tfnas_bench_search_digits")
     args = parser.parse_args()
     (x, y), (x_test, y_test) = load_digits_images()
-    shutil.rmtree(args.directory, ignore_errors=True)
-    results = {"tfnas": run_tfnas(x, y, x_test, y_test, args), "keras_tuner_random": run_keras_tuner(x, y, x_test, y_test, args)}
-    print(f"\nDigits, {args.trials} trials x {args.epochs} epochs, seed {args.seed}")
-    print(f"{'method':<20} {'HV@20k':>8} {'HV@200k':>8} {'best<20k':>9} {'n<20k':>6} {'wall s':>8} {'overhead':>9}")
-    for name, r in results.items():
-        r.update(hypervolumes(r["models"]))
-        under = [a for _, m, _, a in r["models"] if m <= MAX_MACS]
-        r["best_test_accuracy_under_20k"] = max(under, default=0.0)
-        r["front"] = front_table(r["models"])
-        print(
-            f"{name:<20} {r['hv_20k']:>8.4f} {r['hv_200k']:>8.4f} {r['best_test_accuracy_under_20k']:>9.4f} "
-            f"{len(under):>6} {r['wall_seconds']:>8.1f} {100 * r['overhead_share']:>8.1f}%"
-        )
-    for name, r in results.items():
-        print(f"\nFront of {name} (test error vs MACs):")
-        for row in r["front"]:
-            print(f"  trial {row['trial']:>3}  macs {row['macs']:>8,}  val {row['val_accuracy']:.4f}  test {row['test_accuracy']:.4f}")
-    kt_hv = results["keras_tuner_random"]["hv_20k"]
-    ratio = results["tfnas"]["hv_20k"] / kt_hv if kt_hv > 0 else None
-    print(
-        f"\nHV@20k ratio tfnas / keras-tuner: {ratio:.2f}x" if ratio is not None
-        else "\nHV@20k ratio tfnas / keras-tuner: keras-tuner trained no model under 20k MACs (HV 0)"
-    )
-    for name, r in results.items():
-        print(f"{name}: {len(r['models'])} models, fit {r['fit_seconds']:.1f}s of {r['wall_seconds']:.1f}s wall")
+    runs = []
+    for seed in args.seeds:
+        args.seed = seed
+        shutil.rmtree(args.directory, ignore_errors=True)
+        results = {"tfnas": run_tfnas(x, y, x_test, y_test, args), "keras_tuner_random": run_keras_tuner(x, y, x_test, y_test, args)}
+        for r in results.values():
+            r.update(hypervolumes(r["models"]))
+            r["best_test_accuracy_under_20k"] = max((a for _, m, _, a in r["models"] if m <= MAX_MACS), default=0.0)
+            r["models_under_20k"] = sum(m <= MAX_MACS for _, m, _, _ in r["models"])
+            r["front"] = front_table(r["models"])
+        runs.append({"seed": seed, "results": results})
+        print_run(runs[-1], args)
+    print_medians(runs, args)
     os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
     out = os.path.join(os.path.dirname(__file__), "results", "bench_search_digits.json")
     with open(out, "w") as f:
-        json.dump({"args": vars(args), "results": results, "hv_ratio_20k": ratio}, f, indent=1)
+        json.dump({"args": {k: v for k, v in vars(args).items() if k != "seed"}, "runs": runs}, f, indent=1)
     print(f"Wrote {out}")
+
+
+def print_run(run: dict, args: argparse.Namespace) -> None:
+    print(f"\nDigits, {args.trials} trials x {args.epochs} epochs, seed {run['seed']}")
+    for name, r in run["results"].items():
+        print(f"Front of {name} (test error vs MACs):")
+        for row in r["front"]:
+            print(f"  trial {row['trial']:>3}  macs {row['macs']:>9,}  val {row['val_accuracy']:.4f}  test {row['test_accuracy']:.4f}")
+
+
+def print_medians(runs: list[dict], args: argparse.Namespace) -> None:
+    columns = ("hv_20k", "hv_200k", "best_test_accuracy_under_20k", "models_under_20k", "wall_seconds", "overhead_share")
+    print(f"\nDigits, {args.trials} trials x {args.epochs} epochs; per seed, then the median over seeds {args.seeds}")
+    print(f"{'method':<20} {'seed':>6} {'HV@20k':>8} {'HV@200k':>8} {'best<20k':>9} {'n<20k':>6} {'wall s':>8} {'overhead':>9}")
+    for name in runs[0]["results"]:
+        rows = [(str(run["seed"]), [run["results"][name][c] for c in columns]) for run in runs]
+        rows.append(("median", list(np.median([values for _, values in rows], axis=0))))
+        for seed, v in rows:
+            print(f"{name:<20} {seed:>6} {v[0]:>8.4f} {v[1]:>8.4f} {v[2]:>9.4f} {v[3]:>6.0f} {v[4]:>8.1f} {100 * v[5]:>8.1f}%")
+    ratios = [
+        run["results"]["tfnas"]["hv_20k"] / run["results"]["keras_tuner_random"]["hv_20k"]
+        for run in runs if run["results"]["keras_tuner_random"]["hv_20k"] > 0
+    ]
+    print(
+        f"HV@20k ratio tfnas / keras-tuner, median over seeds where keras-tuner has a model under 20k: "
+        f"{np.median(ratios):.2f}x ({len(ratios)} of {len(runs)} seeds)" if ratios
+        else "keras-tuner trained no model under 20k MACs in any seed (HV@20k = 0)"
+    )
 
 
 if __name__ == "__main__":
