@@ -51,7 +51,7 @@ class EdgeTuner(kt.Tuner):
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
         if isinstance(oracle, MultiObjectiveOracle) and oracle.cost_function is None:
             oracle.cost_function = self.candidate_costs
-        self._last_candidate: tuple[dict, keras.Model] | None = None
+        self._last_candidate: tuple[dict, keras.Model, dict[str, int]] | None = None
 
     def candidate_costs(self, hp: kt.HyperParameters) -> dict[str, int]:
         """Builds the candidate (without training) and returns its cost metrics.
@@ -61,18 +61,20 @@ class EdgeTuner(kt.Tuner):
         again. No `clear_session` here: this runs for every candidate drawn.
         """
         model = self._build(hp)
-        self._last_candidate = (dict(hp.values), model)
-        return profile(model).to_dict()
+        costs = profile(model).to_dict()
+        self._last_candidate = (dict(hp.values), model, costs)
+        return costs
 
-    def _model_for(self, hp: kt.HyperParameters) -> keras.Model:
-        """The model the oracle just checked for these values, else a fresh build."""
+    def _model_for(self, hp: kt.HyperParameters) -> tuple[keras.Model, dict[str, int]]:
+        """The model the oracle just checked for these values and its costs, else a fresh build."""
         cached, self._last_candidate = self._last_candidate, None
         if cached is not None and cached[0] == hp.values:
-            return cached[1]
+            return cached[1], cached[2]
         # Keras's own garbage collection (`free_memory=True`) costs ~0.3 s a trial and grows with the heap;
         # Python's collector frees the previous trial's model anyway.
         keras.backend.clear_session(free_memory=False)
-        return self._build(hp)
+        model = self._build(hp)
+        return model, profile(model).to_dict()
 
     def _build(self, hp: kt.HyperParameters) -> keras.Model:
         scope = self.distribution_strategy.scope() if self.distribution_strategy else contextlib.nullcontext()
@@ -87,8 +89,7 @@ class EdgeTuner(kt.Tuner):
 
     def run_trial(self, trial: kt.engine.trial.Trial, *args: Any, **kwargs: Any) -> dict[str, float]:
         hp = trial.hyperparameters
-        model = self._model_for(hp)
-        costs = profile(model).to_dict()
+        model, costs = self._model_for(hp)
         violations = self.constraints.violations(costs)
         if violations:
             raise TrialFailedError(f"Candidate over the constraints: {'; '.join(violations)}.")

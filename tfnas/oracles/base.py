@@ -149,10 +149,10 @@ class MultiObjectiveOracle(kt.Oracle):
             if self._duplicate(values):
                 self.duplicate_count += 1
                 continue
-            if self.constraints and self.screen.likely_infeasible(values):
-                self.screened_count += 1
-                continue
             if self.constraints:
+                if self.screen.likely_infeasible(values):
+                    self.screened_count += 1
+                    continue
                 built += 1
                 if not self._feasible(values):
                     if built >= self.max_draws:
