@@ -7,7 +7,7 @@ allocates (non-persistent "head" bytes, in a child process). Prints a table and
 writes benchmarks/results/bench_cost.json.
 
 With `--calibrate N` it also converts N random CNN / DS-CNN / MLP models and
-refits the size coefficients of `tfnas/cost/_size.py` by least squares (this
+refits the size coefficients of `tfnas/cost/_size.py` by non-negative least squares (this
 is how they were obtained, with N=60), reporting the fit errors and how many
 predicted graphs and arenas match the real ones exactly.
 
@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from scipy.optimize import nnls  # noqa: E402
 
 import tfnas.cost  # noqa: E402
 from tfnas.cost import _size  # noqa: E402
@@ -179,7 +180,9 @@ def calibrate(count: int) -> dict:
     keys = list(features[0])
     a = np.array([[f[k] for k in keys] for f in features], float)
     y = np.array(sizes, float) - np.array(constants, float)
-    coefficients, *_ = np.linalg.lstsq(a, y, rcond=None)
+    # Non-negative least squares: every table entry costs bytes, and the counts are collinear enough that
+    # plain least squares trades a negative cost per tensor against the per-op costs.
+    coefficients, _ = nnls(a, y)
     errors = (a @ coefficients + np.array(constants) - np.array(sizes)) / np.array(sizes)
     current = (a @ np.array([_size.COEFFICIENTS[k] for k in keys]) + np.array(constants) - sizes) / np.array(sizes)
     return {

@@ -4,6 +4,8 @@ keras-tuner builds and trains Keras 3 models; TF-MOT only accepts tf_keras
 models. Search-space builders take the Keras module as a parameter, so the
 same architecture can be built with either. Nothing here imports TF-MOT, and
 nothing here reads `tf.keras` (importing TF-MOT repoints it to tf_keras).
+TF-MOT is imported through `tfmot()` only, which keeps TF-MOT's
+`TF_USE_LEGACY_KERAS=1` out of the environment that child processes inherit.
 """
 
 from __future__ import annotations
@@ -33,3 +35,21 @@ def tf_keras() -> ModuleType:
 def is_keras3_model(model: object) -> bool:
     """True when `model` is a Keras 3 model (not a tf_keras one)."""
     return isinstance(model, keras.Model)
+
+
+def tfmot() -> ModuleType:
+    """Returns `tensorflow_model_optimization`, imported on first use.
+
+    TF-MOT sets `TF_USE_LEGACY_KERAS=1` in `os.environ` when imported. That
+    cannot be undone for this process (its `tf.keras` is tf_keras from then
+    on), but it must not leak into child processes (TFLite Micro runs, search
+    workers), so the variable is put back as it was.
+    """
+    before = os.environ.get("TF_USE_LEGACY_KERAS")
+    import tensorflow_model_optimization as module
+
+    if before is None:
+        os.environ.pop("TF_USE_LEGACY_KERAS", None)
+    else:
+        os.environ["TF_USE_LEGACY_KERAS"] = before
+    return module

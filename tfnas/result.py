@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from tfnas.errors import TfnasInputError
 from tfnas.rewards.pareto import non_dominated_fronts
 
 COST_COLUMNS = ("macs", "flops", "params", "tflite_bytes", "peak_ram_bytes")
@@ -79,6 +80,8 @@ class SearchResult:
             them (predicted far over a limit).
         project_dir: str, the run directory.
         search_seconds: float or None, wall time of the `search()` call that returned it.
+        deployed: the compression-aware front, once `deploy_front` ran: the
+            top candidates as int8 files measured on LiteRT and TFLite Micro.
     """
 
     trials: list[Candidate]
@@ -92,6 +95,7 @@ class SearchResult:
     screened_count: int = 0
     project_dir: str = ""
     search_seconds: float | None = None
+    deployed: list = dataclasses.field(default_factory=list)
 
     @classmethod
     def load(cls, project_dir: str) -> SearchResult:
@@ -124,6 +128,52 @@ class SearchResult:
     def completed(self) -> list[Candidate]:
         """The trials that finished training."""
         return [t for t in self.trials if t.status == "COMPLETED"]
+
+    def candidate(self, which: Any = None) -> Candidate:
+        """A completed candidate: None -> `best`, `"most_accurate"` -> the most accurate on the front, a trial id, or a `Candidate`."""
+        if isinstance(which, Candidate):
+            return which
+        if which is None and self.best is not None:
+            return self.best
+        if which == "most_accurate" and self.pareto:
+            sign = 1.0 if self.direction == "max" else -1.0
+            return max(self.pareto, key=lambda c: sign * c.metrics[self.quality])
+        for t in self.completed:
+            if t.trial_id == which:
+                return t
+        raise TfnasInputError(
+            f"No completed candidate {which!r}: pass None (best), 'most_accurate', or one of the trial ids "
+            f"{[t.trial_id for t in self.completed]}."
+        )
+
+    def compress(self, x: Any, y: Any, candidate: Any = None, **kwargs: Any) -> Any:
+        """`tfnas.compress` on a candidate's trained model (`distill_from="most_accurate"` picks the teacher from the front)."""
+        from tfnas.compress import compress
+
+        if isinstance(kwargs.get("distill_from"), str) or isinstance(kwargs.get("distill_from"), Candidate):
+            kwargs["distill_from"] = self.candidate(kwargs["distill_from"]).model()
+        return compress(self.candidate(candidate).model(), x, y, **kwargs)
+
+    def export(self, path: str, candidate: Any = None, **kwargs: Any) -> Any:
+        """`tfnas.export` of a candidate (None: the best) or of a `CompressionResult` passed as `candidate`."""
+        from tfnas.compress import CompressionResult
+        from tfnas.export import export
+
+        source = candidate if isinstance(candidate, CompressionResult) else self.candidate(candidate)
+        return export(source, path, **kwargs)
+
+    def verify(self, tflite_path: str, x: Any, y: Any, candidate: Any = None, **kwargs: Any) -> Any:
+        """`tfnas.verify` of a file, with the candidate's float model for comparison."""
+        from tfnas.verify import verify
+
+        return verify(tflite_path, x, y, model=self.candidate(candidate).model(), **kwargs)
+
+    def deploy_front(self, x: Any, y: Any, x_test: Any, y_test: Any, **kwargs: Any) -> list:
+        """Re-measures the top Pareto candidates as int8 files on the runtimes (`tfnas.deploy.deploy_front`); kept in `deployed`."""
+        from tfnas.deploy import deploy_front
+
+        self.deployed = deploy_front(self, x, y, x_test, y_test, **kwargs)
+        return self.deployed
 
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Prints the Pareto front as a table and the search's counts."""
@@ -162,6 +212,7 @@ class SearchResult:
                 "best": self.best.trial_id if self.best else None,
                 "pareto": [c.trial_id for c in self.pareto],
                 "trials": [t.to_dict() for t in self.trials],
+                "deployed": [dataclasses.asdict(d) for d in self.deployed],
             }
         )
 

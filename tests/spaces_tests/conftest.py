@@ -11,27 +11,8 @@ import keras_tuner as kt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-
-def register(space) -> kt.HyperParameters:
-    """Builds the default model once so that the whole space is registered."""
-    hp = kt.HyperParameters()
-    space.build(hp)
-    return hp
-
-
-def random_hps(space, seed: int) -> kt.HyperParameters:
-    """One random draw, the way keras-tuner's RandomSearchOracle makes it.
-
-    Walks the registered space in order and samples only hps whose conditions
-    hold for the values drawn so far (inactive ones get no value).
-    """
-    registered = register(space)
-    hps = kt.HyperParameters()
-    for i, hp in enumerate(registered.space):
-        hps.merge([hp])
-        if hps.is_active(hp):
-            hps.values[hp.name] = hp.random_sample(seed * 1009 + i)
-    return hps
+from tfnas.testing.hps import random_hps  # noqa: E402
+from tfnas.testing.hps import register  # noqa: E402
 
 
 def count_macs(model) -> int:

@@ -104,8 +104,12 @@ def test_tiny_images_never_shrink_below_one_pixel():
             if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)):
                 h_in, w_in = layer.input.shape[1:3]
                 assert layer.output.shape[1] >= 1 and layer.output.shape[2] >= 1
-                assert layer.strides[0] == 1 or h_in > 1
-                assert layer.strides[1] == 1 or w_in > 1
+                if isinstance(layer, keras.layers.DepthwiseConv2D):
+                    assert layer.strides[0] == layer.strides[1], "TensorFlow's depthwise kernel needs equal strides"
+                    assert layer.output.shape[1] == (1 if h_in == 1 else -(-h_in // layer.strides[0]))
+                else:
+                    assert layer.strides[0] == 1 or h_in > 1
+                    assert layer.strides[1] == 1 or w_in > 1
         assert model.predict(np.zeros((1, *shape), "float32"), verbose=0).shape == (1, 3)
 
 

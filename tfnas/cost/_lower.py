@@ -1,16 +1,20 @@
 """Lowers a flattened Keras model to its predicted int8 TFLite graph, layer call by layer call.
 
-What each layer becomes (as `TFLiteConverter.from_keras_model`, full int8 with
-a dynamic batch, was seen to emit; fusions are planned in `_tflite_graph`):
+What each layer becomes (as the TFLite converter, full int8 with the batch-1
+input signature of `tfnas.export`, was seen to emit; fusions are planned in
+`_tflite_graph`):
 
 * Conv2D/DepthwiseConv2D -> CONV_2D / DEPTHWISE_CONV_2D with int8 per-channel
   weights and an int32 bias (even for `use_bias=False`); Separable ->
   DEPTHWISE_CONV_2D + 1x1 CONV_2D. The 1D layers (Conv1D, DepthwiseConv1D,
-  SeparableConv1D, pooling 1D) are wrapped in EXPAND_DIMS ... RESHAPE.
+  SeparableConv1D, pooling 1D) run as their 2D ops on (1, 1, T, C) tensors:
+  a RESHAPE goes in before the first of a chain of them and one comes out
+  only where another kind of op reads the result; elementwise ops between
+  them (a residual Add) stay 4D too.
 * Dense -> FULLY_CONNECTED; softmax, sigmoid, tanh, swish, hard_swish
   activations become SOFTMAX, LOGISTIC, TANH, LOGISTIC + MUL, HARD_SWISH.
-* Flatten/Reshape -> SHAPE, STRIDED_SLICE, PACK, RESHAPE (the batch is
-  dynamic), ZeroPadding -> PAD, global pooling -> MEAN / REDUCE_MAX (with
+* Flatten/Reshape -> RESHAPE (none when it only adds leading 1s before a
+  broadcasting elementwise op), ZeroPadding -> PAD, global pooling -> MEAN / REDUCE_MAX (with
   TFLM scratch buffers), Add/Multiply/... -> one binary op per extra input.
 * A layer without a rule becomes one opaque op with its parameters as int8.
 """
@@ -73,7 +77,7 @@ def _weighted(low: Lowerer, index: int, call: Call) -> int:
     else:
         is_1d = isinstance(op, CONV1D)
         if is_1d:
-            x = low.emit("EXPAND_DIMS", [x, low.const(4, 0, "shared", key="expand_dims")], (1,) + in_shape, "aux")
+            x = _to_4d(low, x, in_shape)
         spatial = ((1,) + out_shape[:-1]) if is_1d else out_shape[:-1]
         cin, k = in_shape[-1], math.prod(op.kernel_size)
         if isinstance(op, (L.DepthwiseConv1D, L.DepthwiseConv2D, L.SeparableConv1D, L.SeparableConv2D)):
@@ -89,29 +93,40 @@ def _weighted(low: Lowerer, index: int, call: Call) -> int:
             b = low.const(4 * op.filters, 1, "bias", scales=op.filters)
             x = low.emit("CONV_2D", [x, w, b], spatial + (op.filters,))
         if is_1d:
-            x4 = x
-            shape_const = low.const(12, 1, "const", key=("shape", out_shape))
-            x = low.emit("RESHAPE", [x, shape_const], out_shape, "squeeze")
-            low.squeezed[x] = x4
+            x = _squeeze(low, x, out_shape)
             if out_shape[-1] == 1 and op.use_bias:  # a one-channel 1D conv keeps its bias add
                 x = low.emit("ADD", [x, low.const(1, 1, "bias", scales=1)], out_shape, "act")
     return _activation_ops(low, index, activation_name(op.activation) or "other", x, out_shape)
 
 
 def _reshape(low: Lowerer, index: int, call: Call) -> int:
-    """Flatten/Reshape with a dynamic batch: SHAPE, STRIDED_SLICE, PACK, RESHAPE."""
+    """Flatten/Reshape: one RESHAPE with a constant shape (the batch is 1), or nothing at all."""
     g = low.g
     in_shape, out_shape = g.shapes[call.inputs[0]], g.shapes[call.outputs[0]]
     x = low.val[call.inputs[0]]
     if isinstance(call.op, L.Flatten) and len(in_shape) == 1:
         return x
-    shape = low.emit("SHAPE", [x], (len(in_shape) + 1,), "aux", dtype_bytes=4)
-    begin = low.const(4, 1, "const", key="slice_begin")
-    end = low.const(4, 1, "shared", key="slice_end")
-    size = low.emit("STRIDED_SLICE", [shape, begin, end, end], (), "aux", dtype_bytes=4)
-    dims = [low.const(4, 0, "const", key=("dim", d)) for d in out_shape]
-    packed = low.emit("PACK", [size] + dims, (len(out_shape) + 1,), "aux", dtype_bytes=4)
-    return low.emit("RESHAPE", [low.squeezed.get(x, x), packed], out_shape)
+    readers = [g.calls[j].op for j in low.readers.get(call.outputs[0], [])]
+    leading_ones = out_shape[len(out_shape) - len(in_shape):] == in_shape and set(out_shape[: len(out_shape) - len(in_shape)]) == {1}
+    if leading_ones and readers and all(type(op) in BINARY_OPS for op in readers):
+        return x  # the elementwise op broadcasts the unreshaped tensor
+    shape = low.const(4 * (len(out_shape) + 1), 1, "const", key=("shape", out_shape))
+    return low.emit("RESHAPE", [low.squeezed.get(x, x), shape], out_shape)
+
+
+def _to_4d(low: Lowerer, x: int, shape: tuple[int, ...]) -> int:
+    """The (1, 1, T, C) form of a 1D tensor: the one a 1D op left, else a RESHAPE of it."""
+    if x in low.squeezed:
+        return low.squeezed[x]
+    shape4 = (1,) + shape
+    return low.emit("RESHAPE", [x, low.const(4 * (len(shape4) + 1), 1, "const", key=("shape", shape4))], shape4, "aux")
+
+
+def _squeeze(low: Lowerer, x4: int, shape: tuple[int, ...]) -> int:
+    """The RESHAPE from a 1D op's (1, 1, T, C) result back to (1, T, C); dropped later if only 1D ops read it."""
+    x = low.emit("RESHAPE", [x4, low.const(4 * (len(shape) + 1), 1, "const", key=("shape", shape))], shape, "squeeze")
+    low.squeezed[x] = x4
+    return x
 
 
 def _pool(low: Lowerer, index: int, call: Call) -> int:
@@ -121,11 +136,7 @@ def _pool(low: Lowerer, index: int, call: Call) -> int:
     x = low.val[call.inputs[0]]
     kind = "MAX_POOL_2D" if isinstance(op, (L.MaxPooling1D, L.MaxPooling2D)) else "AVERAGE_POOL_2D"
     if isinstance(op, (L.MaxPooling1D, L.AveragePooling1D)):
-        x = low.emit("EXPAND_DIMS", [x, low.const(4, 0, "shared", key="expand_dims")], (1,) + in_shape, "aux")
-        x4 = low.emit(kind, [x], (1,) + out_shape)
-        x = low.emit("RESHAPE", [x4, low.const(12, 1, "const", key=("shape", out_shape))], out_shape, "squeeze")
-        low.squeezed[x] = x4
-        return x
+        return _squeeze(low, low.emit(kind, [_to_4d(low, x, in_shape)], (1,) + out_shape), out_shape)
     return low.emit(kind, [x], out_shape)
 
 
@@ -137,11 +148,7 @@ def _global_pool(low: Lowerer, index: int, call: Call) -> int:
     kind = "MEAN" if isinstance(op, (L.GlobalAveragePooling1D, L.GlobalAveragePooling2D)) else "REDUCE_MAX"
     # TFLM reduce kernels request scratch: int32 index and axis arrays, plus int32 sums for MEAN.
     scratch = [4 * (len(in_shape) + 1), 4 * axes] + ([4 * math.prod(out_shape)] if kind == "MEAN" else [])
-    # The 1D axis [1] has the value of the EXPAND_DIMS axis: the converter stores them once.
-    if axes == 1:
-        axis_const = low.const(4, 1, "shared", key="expand_dims")
-    else:
-        axis_const = low.const(4 * axes, 1, "const", key="axes2d")
+    axis_const = low.const(4 * axes, 1, "const", key=("axes", axes))
     return low.emit(kind, [low.val[call.inputs[0]], axis_const], out_shape, scratch=scratch)
 
 
@@ -161,6 +168,15 @@ def _merge(low: Lowerer, index: int, call: Call) -> int:
     op, g = call.op, low.g
     out_shape = g.shapes[call.outputs[0]]
     ins = [low.val[t] for t in call.inputs]
+    if len(out_shape) == 2 and all(t in low.squeezed for t in ins):
+        # between 1D ops the merge runs on their (1, 1, T, C) results
+        shape4 = (1,) + out_shape
+        merged = _merge_ops(low, op, [low.squeezed[t] for t in ins], shape4)
+        return _squeeze(low, merged, out_shape)
+    return _merge_ops(low, op, ins, out_shape)
+
+
+def _merge_ops(low: Lowerer, op: Any, ins: list[int], out_shape: tuple[int, ...]) -> int:
     if isinstance(op, L.Concatenate):
         return low.emit("CONCATENATION", ins, out_shape)
     kind = "ADD" if isinstance(op, L.Average) else BINARY_OPS[type(op)]
@@ -230,5 +246,31 @@ def lower(graph: Graph) -> Lowered:
         low.current = index
         lower_call(low, index, call)
     low.out.outputs = [low.val[t] for t in graph.outputs]
+    low.out = _collapse_reshapes(low.out)
     name_lengths(low)
     return low.out
+
+
+def _collapse_reshapes(graph: Lowered) -> Lowered:
+    """What the converter does to RESHAPEs at batch 1: a RESHAPE of a RESHAPE reads the first one's input,
+    and a RESHAPE no op reads is dropped (1D ops read the 4D tensor directly), with the tensors left unused."""
+    producer = {op.outputs[0]: op for op in graph.ops if op.kind == "RESHAPE"}
+    for op in graph.ops:
+        while op.kind == "RESHAPE" and op.inputs[0] in producer:
+            op.inputs[0] = producer[op.inputs[0]].inputs[0]
+    ops = graph.ops
+    while True:  # dropping one RESHAPE can leave the one before it unread
+        read = {t for op in ops for t in op.inputs} | set(graph.outputs)
+        kept = [op for op in ops if op.kind != "RESHAPE" or op.outputs[0] in read]
+        if len(kept) == len(ops):
+            break
+        ops = kept
+    used = sorted(set(graph.inputs) | set(graph.outputs) | {t for op in ops for t in op.inputs + op.outputs if t >= 0})
+    index = {old: new for new, old in enumerate(used)}
+    remap = lambda ts: [index[t] if t >= 0 else t for t in ts]  # noqa: E731
+    return Lowered(
+        tensors=[graph.tensors[t] for t in used],
+        ops=[Op(op.kind, remap(op.inputs), remap(op.outputs), op.scratch) for op in ops],
+        inputs=remap(graph.inputs),
+        outputs=remap(graph.outputs),
+    )

@@ -22,7 +22,7 @@ _FAMILY = {L.Conv2D: "conv", L.DepthwiseConv2D: "dw", L.SeparableConv2D: "sep", 
 # Per role: (characters per component besides the scope, offset), fitted on real conversions.
 _SUFFIX = {"weight": (15.3, 6.2), "bias": (10.8, -36.9), "out": (16.9, -16.2), "act": (5.9, 5.9),
            "aux": (8.4, 8.4), "const": (3.6, 3.6), "squeeze": (16.8, -12.6)}  # fmt: skip
-_OUTPUT_NAME = len("StatefulPartitionedCall_1:0")
+_OUTPUT_NAME = len("Identity")
 _SHARED_NAME = len("arith.constant1") + 2
 
 
@@ -56,12 +56,14 @@ def _components(low: Any, origin: int, role: str) -> int:
 def name_lengths(low: Any) -> None:
     """Sets `Tensor.name` (estimated name length) on every tensor of a finished lowering."""
     outputs = set(low.out.outputs)
-    inputs = dict(zip(low.out.inputs, low.g.input_names))
+    # `tfnas.export` names the batch-1 inputs "input" (one) or "input_<i>" (several).
+    names = ["input"] if len(low.out.inputs) == 1 else [f"input_{i}" for i in range(len(low.out.inputs))]
+    inputs = dict(zip(low.out.inputs, names))
     for index, tensor in enumerate(low.out.tensors):
         if index in outputs:
             tensor.name = _OUTPUT_NAME
         elif index in inputs:
-            tensor.name = len("serving_default_:0") + len(inputs[index])
+            tensor.name = len(inputs[index])
         elif tensor.role == "shared":
             tensor.name = _SHARED_NAME
         else:

@@ -6,30 +6,31 @@ tensor (shape, name string, quantization scales as float32 and zero points as
 int64 per channel), every operator (input/output index vectors, options) and
 every operator code, plus fixed parts (signature, metadata, description).
 The estimate is the constant data plus a linear model of those tables over
-counts of the predicted graph; its coefficients were fitted by least squares
-on real conversions (`TFLiteConverter.from_keras_model`, full int8, int8
-input/output) of the cost zoo plus 60 random CNN/DS-CNN/MLP models, see
-benchmarks/bench_cost.py for the errors.
+counts of the predicted graph; its coefficients were fitted by non-negative
+least squares on real conversions (`tfnas.export.convert`: batch-1 input
+signature, full int8, int8 input/output) of the cost zoo plus 60 random
+CNN/DS-CNN/MLP models, see benchmarks/bench_cost.py for the errors.
 """
 
 from __future__ import annotations
 
 from tfnas.cost._tflite_graph import Lowered
 
-# Least-squares fit (bytes per unit) by `python benchmarks/bench_cost.py --calibrate 60`: the 11 zoo models and
-# 60 random CNN / DS-CNN / MLP models with trained-like weights, converted for real. A scale is a float32 scale
-# plus an int64 zero point (12 bytes); a name byte is one byte. Relative error of the estimate on those 71
-# models: mean 1.1%, max 6.8% (zoo: max 3.0%); on 60 random models of another generator: mean 1.4%, max 6.4%.
+# Non-negative least-squares fit (bytes per unit) by `python benchmarks/bench_cost.py --calibrate 60`: the 11 zoo
+# models and 60 random CNN / DS-CNN / MLP models with trained-like weights, converted for real with a batch-1
+# signature. A scale is a float32 scale plus an int64 zero point (12 bytes); a name byte is one byte. The tensor
+# counts came out 0: they move with the op and op input/output counts, which carry their cost. Relative error of
+# the estimate on those 71 models: mean 1.4%, max 7.3%.
 COEFFICIENTS = {
-    "fixed": 716.0,
-    "tensor": 9.4,
-    "const_tensor": 25.4,
-    "op": 34.0,
-    "opcode": 40.5,
+    "fixed": 411.6,
+    "tensor": 0.0,
+    "const_tensor": 0.0,
+    "op": 71.0,
+    "opcode": 45.1,
     "scale": 12.2,
-    "dim": 14.7,
-    "op_io": 12.5,
-    "name_byte": 1.0,
+    "dim": 9.4,
+    "op_io": 24.4,
+    "name_byte": 1.1,
 }
 
 

@@ -174,7 +174,10 @@ def _block(
     if expansion > 1:
         conv = k.layers.Conv2D(in_channels * expansion, 1, use_bias=False, name=f"{name}_expand")
         x = conv_bn_relu(k, x, conv, f"{name}_expand")
-    dw = k.layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_dw")
+    # TensorFlow's depthwise kernel needs equal strides. A stride was clamped to 1 only on a 1-pixel axis,
+    # where "same" padding gives one output whatever the stride, so the larger stride on both axes is the same op.
+    dw_stride = (max(stride), max(stride))
+    dw = k.layers.DepthwiseConv2D(kernel, strides=dw_stride, padding="same", use_bias=False, name=f"{name}_dw")
     x = conv_bn_relu(k, x, dw, f"{name}_dw")
     project = k.layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_project")
     # Inverted residuals keep the projection linear; separable blocks end in ReLU.

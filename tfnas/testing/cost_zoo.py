@@ -24,12 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import io
-import re
-import subprocess
-import sys
-import warnings
 from collections.abc import Callable
 
 import keras
@@ -232,11 +226,9 @@ def cost_zoo() -> dict[str, keras.Model]:
 
 
 def convert_int8(model: keras.Model, num_samples: int = 16, seed: int = 0) -> bytes:
-    """Converts a Keras 3 model to a full-int8 `.tflite` flatbuffer, as a deployment would.
+    """Converts a Keras 3 model to a full-int8 `.tflite` flatbuffer as `tfnas.export` does (batch-1 inputs).
 
-    Same settings as `tfnas.testing.tflite_ops.to_int8_tflite` (from_keras_model,
-    Optimize.DEFAULT, TFLITE_BUILTINS_INT8, int8 input and output), for any
-    number of inputs, calibrated on standard-normal float32 data.
+    Calibrated on standard-normal float32 data, for any number of inputs.
 
     Args:
         model: A built Keras 3 model.
@@ -246,38 +238,15 @@ def convert_int8(model: keras.Model, num_samples: int = 16, seed: int = 0) -> by
     Returns:
         The flatbuffer.
     """
-    import tensorflow as tf
+    from tfnas.export import convert
 
     rng = np.random.default_rng(seed)
-    shapes = [(1,) + tuple(t.shape)[1:] for t in model.inputs]
-    samples = [[rng.standard_normal(s).astype("float32") for s in shapes] for _ in range(num_samples)]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: iter(samples)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "Statistics for quantized inputs were expected": int8 input is intended
-        return bytes(converter.convert())
-
-
-_ARENA_SCRIPT = r"""
-import sys
-from tflite_micro.python.tflite_micro import runtime
-with open(sys.argv[1], "rb") as f:
-    blob = f.read()
-interp = runtime.Interpreter.from_bytes(blob, arena_size=int(sys.argv[2]))
-interp.print_allocations()
-"""
+    data = [rng.standard_normal((num_samples, *t.shape[1:])).astype("float32") for t in model.inputs]
+    return convert(model, "int8", data if len(data) > 1 else data[0])
 
 
 def tflm_arena(tflite_bytes: bytes, arena_size: int = 4 * 1024 * 1024, timeout: float = 120.0) -> dict[str, int]:
-    """Arena bytes TFLite Micro allocates for a model, read from its RecordingMicroAllocator.
-
-    TFLM can abort the whole process on a model it cannot run, so the
-    interpreter runs in a child process that prints `print_allocations()`.
+    """Arena bytes TFLite Micro allocates for a model (`tfnas.verify.run_micro`, in a child process).
 
     Args:
         tflite_bytes: A full-int8 flatbuffer.
@@ -289,21 +258,9 @@ def tflm_arena(tflite_bytes: bytes, arena_size: int = 4 * 1024 * 1024, timeout: 
         persistent bytes, "total": both}.
 
     Raises:
-        RuntimeError: TFLM failed or crashed; the message has its output.
+        MicroRunError: TFLM failed or crashed; the message has its output.
     """
-    import tempfile
+    from tfnas.verify import run_micro
 
-    with tempfile.NamedTemporaryFile(suffix=".tflite") as f:
-        f.write(tflite_bytes)
-        f.flush()
-        proc = subprocess.run(
-            [sys.executable, "-c", _ARENA_SCRIPT, f.name, str(arena_size)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=timeout,
-        )
-    found = dict(re.findall(r"Arena allocation (head|tail|total) (\d+) bytes", proc.stdout))
-    if proc.returncode != 0 or len(found) != 3:
-        raise RuntimeError(f"TFLite Micro failed (exit code {proc.returncode}):\n{proc.stdout[-3000:]}")
-    return {key: int(value) for key, value in found.items()}
+    run = run_micro(tflite_bytes, None, arena_size=arena_size, timeout=timeout)
+    return {"head": run.head, "tail": run.tail, "total": run.total}

@@ -15,14 +15,12 @@ Example:
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Sequence
 
 import numpy as np
+
+from tfnas.export.flatbuffer import interpreter
+from tfnas.export.flatbuffer import op_names  # noqa: F401  (re-exported for the tests)
 
 # TFLite builtin ops that TFLite Micro runs in full-int8 models (its kernels in
 # tensorflow/lite/micro/kernels). Deliberately explicit: each op was seen in a
@@ -90,7 +88,7 @@ def calibrate_batchnorm(model: object, data: np.ndarray) -> None:
 
 
 def to_int8_tflite(model: object, representative_data: np.ndarray, num_samples: int = 32) -> bytes:
-    """Converts a Keras 3 model to full-integer int8 TFLite bytes.
+    """Converts a Keras 3 model to full-integer int8 TFLite bytes, as `tfnas.export` does (batch-1 input).
 
     Args:
         model: A built Keras 3 model.
@@ -101,47 +99,14 @@ def to_int8_tflite(model: object, representative_data: np.ndarray, num_samples: 
     Returns:
         The flatbuffer, with int8 input and output tensors.
     """
-    import tensorflow as tf
+    from tfnas.export import convert
 
-    samples = np.asarray(representative_data, dtype=np.float32)[:num_samples]
-
-    def representative_dataset():
-        for sample in samples:
-            yield [sample[None, ...]]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative_dataset
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    return bytes(converter.convert())
-
-
-def _interpreter(tflite_bytes: bytes) -> object:
-    from ai_edge_litert import interpreter as litert
-
-    return litert.Interpreter(
-        model_content=tflite_bytes,
-        experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-    )
-
-
-def op_names(tflite_bytes: bytes) -> list[str]:
-    """Lists the op names of a TFLite flatbuffer, in execution order.
-
-    Args:
-        tflite_bytes: The flatbuffer.
-
-    Returns:
-        Op names such as "CONV_2D", one per op (repeats kept).
-    """
-    return [op["op_name"] for op in _interpreter(tflite_bytes)._get_ops_details()]
+    return convert(model, "int8", np.asarray(representative_data, dtype=np.float32)[:num_samples])
 
 
 def io_details(tflite_bytes: bytes) -> tuple[list[dict], list[dict]]:
     """Returns the LiteRT input and output details (dtype, shape, quantization)."""
-    interp = _interpreter(tflite_bytes)
+    interp = interpreter(tflite_bytes)
     return interp.get_input_details(), interp.get_output_details()
 
 
@@ -150,34 +115,13 @@ def unsupported_ops(tflite_bytes: bytes, allowed: frozenset[str] = TFLM_INT8_OPS
     return set(op_names(tflite_bytes)) - set(allowed)
 
 
-_TFLM_SCRIPT = r"""
-import json, sys
-import numpy as np
-from tflite_micro.python.tflite_micro import runtime
-model_path, input_path, arena = sys.argv[1], sys.argv[2], int(sys.argv[3])
-with open(model_path, "rb") as f:
-    blob = f.read()
-x = np.load(input_path)
-interp = runtime.Interpreter.from_bytes(blob, arena_size=arena)
-outputs = []
-for sample in x:
-    interp.set_input(sample[None, ...], 0)
-    interp.invoke()
-    outputs.append(np.asarray(interp.get_output(0)).reshape(-1).tolist())
-print("TFLM_RESULT " + json.dumps(outputs))
-"""
-
-
 def run_tflm_subprocess(
     tflite_bytes: bytes,
     inputs: Sequence[np.ndarray] | np.ndarray,
     arena_size: int = 256 * 1024,
     timeout: float = 120.0,
 ) -> np.ndarray:
-    """Runs an int8 model through TFLite Micro in a child process.
-
-    TFLM can abort the process on a model it cannot run, so it never runs in
-    the caller's process: a crash becomes a `RuntimeError` here.
+    """Runs int8 samples through TFLite Micro in a child process (`tfnas.verify.run_micro`).
 
     Args:
         tflite_bytes: A full-int8 flatbuffer.
@@ -189,23 +133,8 @@ def run_tflm_subprocess(
         The int8 outputs, one flattened row per sample.
 
     Raises:
-        RuntimeError: TFLM failed or crashed; the message has its output.
+        MicroRunError: TFLM failed or crashed; the message has its output.
     """
-    with tempfile.TemporaryDirectory() as tmp:
-        model_path = os.path.join(tmp, "model.tflite")
-        input_path = os.path.join(tmp, "inputs.npy")
-        with open(model_path, "wb") as f:
-            f.write(tflite_bytes)
-        np.save(input_path, np.asarray(inputs, dtype=np.int8))
-        proc = subprocess.run(
-            [sys.executable, "-c", _TFLM_SCRIPT, model_path, input_path, str(arena_size)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    for line in proc.stdout.splitlines():
-        if line.startswith("TFLM_RESULT ") and proc.returncode == 0:
-            return np.asarray(json.loads(line[len("TFLM_RESULT ") :]), dtype=np.int8)
-    raise RuntimeError(
-        f"TFLite Micro failed (exit code {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-    )
+    from tfnas.verify import run_micro
+
+    return run_micro(tflite_bytes, np.asarray(inputs, dtype=np.int8), arena_size=arena_size, timeout=timeout).outputs

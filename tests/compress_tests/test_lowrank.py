@@ -1,0 +1,54 @@
+"""Low-rank factorisation of large Dense layers."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import tfnas
+from tfnas.compress.lowrank import factorize
+from tfnas.compress.lowrank import plan_lowrank
+
+
+def _mlp() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((64,))
+    x = keras.layers.Dense(128, activation="relu", name="big")(inputs)
+    x = keras.layers.Dense(64, activation="relu", name="big2")(x)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax", name="head")(x))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def test_full_rank_factorisation_is_exact():
+    model = _mlp()
+    factored = factorize(model, {"big": 64})
+    x = np.random.default_rng(0).standard_normal((8, 64)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(factored(x)), np.asarray(model(x)), atol=1e-4)
+    assert factored.get_layer("big_lowrank").kernel.shape == (64, 64)
+
+
+def test_plan_and_parameter_count():
+    model = _mlp()
+    ranks, skipped = plan_lowrank(model, 8)
+    assert ranks == {"big": 8, "big2": 8}
+    assert "fewer than" in skipped["head"]
+    factored = factorize(model, ranks)
+    saved = (64 * 128 - 8 * (64 + 128)) + (128 * 64 - 8 * (128 + 64))
+    assert model.count_params() - factored.count_params() == saved
+
+
+def test_compress_with_lowrank_fine_tunes(digits):
+    (x, y), (x_test, y_test) = digits
+    x, x_test = x.reshape(len(x), 64), x_test.reshape(len(x_test), 64)
+    model = _mlp()
+    model.fit(x, y, epochs=10, verbose=0)
+    result = tfnas.compress(model, x, y, validation_data=(x_test, y_test), lowrank=0.25, epochs=5)
+    assert [s.stage for s in result.stages] == ["float", "lowrank"]
+    assert result.stages[1].params < result.stages[0].params
+    assert result.stages[1].value > result.stages[0].value - 0.03
+    assert "big_lowrank" in [layer.name for layer in result.keras_model.layers]
+    assert result.stages[1].value == pytest.approx(
+        float(np.mean(result.keras_model.predict(x_test, verbose=0).argmax(1) == y_test)), abs=1e-6
+    )

@@ -1,0 +1,36 @@
+"""From a search to int8 files on both runtimes: `SearchResult`'s compress / export / verify / deploy_front."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+
+import tfnas
+from tfnas.errors import TfnasInputError
+
+
+@pytest.mark.slow
+def test_search_to_deployed_front(digits, tmp_path):
+    (x, y), (x_test, y_test) = digits
+    result = tfnas.search(x, y, constraints={"max_macs": 20_000}, max_trials=3, epochs=4, directory=str(tmp_path),
+                          project_name="deploy", seed=0, verbose=0)
+    deployed = result.deploy_front(x, y, x_test, y_test, top=2, compress_kwargs={"prune": 0.5, "qat": True, "epochs": 1})
+    assert 1 <= len(deployed) <= 2 and any(d.on_front for d in deployed)
+    for d in deployed:
+        assert os.path.exists(d.path) and d.path.startswith(str(tmp_path))
+        assert d.macs <= 20_000 and d.micro_value is not None and d.arena_total_bytes > d.arena_head_bytes
+        assert d.arena_head_bytes == d.predicted_peak_ram_bytes
+    assert [d.macs for d in deployed] == sorted(d.macs for d in deployed)
+    yaml.safe_dump(result.to_dict())
+
+    teacher = result.candidate("most_accurate")
+    compressed = result.compress(x, y, candidate=result.pareto[0].trial_id, distill_from="most_accurate", epochs=1,
+                                 validation_data=(x_test, y_test))
+    assert compressed.stages[-1].stage == "distill" and teacher.trial_id in [t.trial_id for t in result.pareto]
+    report = result.export(str(tmp_path / "best.tflite"), representative_data=x[:100], c_array=True)
+    checked = result.verify(report.path, x_test, y_test)
+    assert checked.float_value is not None and checked.micro_value is not None
+    with pytest.raises(TfnasInputError, match="No completed candidate 'nope'"):
+        result.candidate("nope")

@@ -1,0 +1,108 @@
+"""`CompressionResult` and `StageReport`: what `tfnas.compress` hands to export, as plain data plus models."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class StageReport:
+    """One compression stage, measured on the held-out data.
+
+    Attributes:
+        stage: "float" (the input model), "lowrank", "prune", "cluster", "distill" or "qat".
+        metric: "accuracy" (classification) or "mae" (regression).
+        value: the metric after the stage (for "qat", of the fake-quantized model).
+        params: weights of the model (BatchNorm statistics included).
+        nonzero_params: weights that are not exactly zero.
+        gzip_bytes: gzip-compressed float32 weights: what pruning and clustering save in storage.
+        compression_rate: (W - W') / W on non-zero weights, against the float model.
+        performance_loss: (P - P') / P against the float model (for "mae", (P' - P) / P: positive is worse).
+        seconds: fine-tuning wall time of the stage.
+        epochs: fine-tuning epochs of the stage.
+    """
+
+    stage: str
+    metric: str
+    value: float
+    params: int
+    nonzero_params: int
+    gzip_bytes: int
+    compression_rate: float = 0.0
+    performance_loss: float = 0.0
+    seconds: float = 0.0
+    epochs: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """YAML-dumpable dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class CompressionResult:
+    """The compressed model and how each stage changed it.
+
+    Attributes:
+        model: the tf_keras model to convert (the QAT model after QAT, so its
+            learned int8 ranges are used); `tfnas.export` takes the result itself.
+        keras_model: a Keras 3 model of the compressed architecture with the
+            compressed weights, for the user (None where it cannot be rebuilt).
+        stages: one `StageReport` per stage, the float model first.
+        skipped_layers: stage -> {layer name: why the stage left it alone}.
+        sparsity: layer name -> share of zeros in its kernel, for the pruned layers
+            (after the last stage: after QAT this shows the zeros survived).
+        calibration_data: float32 inputs kept for the int8 converter.
+        task: "classification" or "regression".
+        settings: the arguments `compress` ran with.
+        notes: what the user should know (e.g. zeros lost by a stage).
+    """
+
+    model: Any
+    keras_model: Any
+    stages: list[StageReport]
+    skipped_layers: dict[str, dict[str, str]]
+    sparsity: dict[str, float]
+    calibration_data: np.ndarray
+    task: str
+    settings: dict[str, Any]
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def final(self) -> StageReport:
+        """The report of the last stage."""
+        return self.stages[-1]
+
+    @property
+    def quantization_aware(self) -> bool:
+        """True when `model` went through quantization-aware training."""
+        return bool(self.settings.get("qat"))
+
+    def summary(self, print_fn: Callable[[str], None] = print) -> None:
+        """Prints one line per stage, then the layers each stage skipped and the notes."""
+        metric = self.stages[0].metric
+        print_fn(f"{'stage':<9} {metric:>9} {'params':>8} {'nonzero':>8} {'gzip_B':>8} {'compr':>7} {'perf_loss':>9} {'sec':>6}")
+        for s in self.stages:
+            print_fn(
+                f"{s.stage:<9} {s.value:>9.4f} {s.params:>8,} {s.nonzero_params:>8,} {s.gzip_bytes:>8,} "
+                f"{s.compression_rate:>7.1%} {s.performance_loss:>9.2%} {s.seconds:>6.1f}"
+            )
+        for stage, layers in self.skipped_layers.items():
+            for name, why in layers.items():
+                print_fn(f"  {stage}: {name} not changed: {why}")
+        for note in self.notes:
+            print_fn(f"  note: {note}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """YAML-dumpable dict of the reports (no models, no data)."""
+        return {
+            "task": self.task,
+            "settings": {k: v for k, v in self.settings.items() if isinstance(v, (int, float, str, bool, type(None), list, dict))},
+            "stages": [s.to_dict() for s in self.stages],
+            "skipped_layers": self.skipped_layers,
+            "sparsity": self.sparsity,
+            "notes": list(self.notes),
+        }

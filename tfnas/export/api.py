@@ -1,0 +1,134 @@
+"""`tfnas.export()`: a model, a compression result or a search candidate in; a `.tflite` (and C array) out."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from typing import Any
+
+import numpy as np
+import yaml
+
+from tfnas import _compat
+from tfnas.errors import TfnasInputError
+from tfnas.export.c_array import write_c_array
+from tfnas.export.convert import check_quantization
+from tfnas.export.convert import convert
+from tfnas.export.flatbuffer import io_quantization
+from tfnas.export.flatbuffer import micro_unsupported
+from tfnas.export.flatbuffer import op_names
+from tfnas.export.flatbuffer import weight_zeros
+from tfnas.export.report import ExportReport
+
+TARGETS = ("micro", "litert")
+SPARSITY_NOTE = (
+    "Weights are stored dense: the sparse TFLite format needs the DENSIFY op, which TFLite Micro lacks. "
+    "Pruned zeros show in gzip_bytes (and in flash compression), not in bytes."
+)
+
+
+def export(
+    model_or_result: Any,
+    path: str,
+    *,
+    quantization: str = "int8",
+    representative_data: np.ndarray | None = None,
+    c_array: bool = False,
+    target: str | None = None,
+) -> ExportReport:
+    """Converts a model to TFLite, writes it (and a C array and a YAML report) and describes it.
+
+    Example:
+
+    ```python
+    report = tfnas.export(model, "out/kws.tflite", representative_data=x_train[:200], c_array=True)
+    print(report.bytes, report.ops)          # out/kws_data.c, out/kws_data.h, out/kws.yaml
+    ```
+
+    Args:
+        model_or_result: A Keras 3 or tf_keras model, a `CompressionResult`
+            (its QAT model when there is one; its calibration data is used when
+            `representative_data` is None) or a search `Candidate`.
+        path: Where to write the `.tflite` file; folders are created.
+        quantization: "int8" (full integer, int8 input and output: what
+            TFLite Micro runs), "float16", "dynamic" or "float32".
+        representative_data: Float32 training inputs that calibrate int8.
+        c_array: Also write `<name>_data.c` and `<name>_data.h`.
+        target: "micro" checks every op against TFLite Micro's kernels and
+            raises if one is missing; "litert" (phones) does not. Defaults to
+            "micro" for int8, "litert" otherwise.
+
+    Returns:
+        An `ExportReport`, also written as `<name>.yaml` next to the file.
+
+    Raises:
+        TfnasInputError: bad arguments, int8 without representative data, an
+            unwritable path, or (target "micro") ops TFLite Micro cannot run.
+        ConversionError: the TFLite converter failed.
+    """
+    check_quantization(quantization)
+    target = target or ("micro" if quantization == "int8" else "litert")
+    if target not in TARGETS:
+        raise TfnasInputError(f"target={target!r} is not supported: use one of {TARGETS}.")
+    model, source, calibration = _unpack(model_or_result)
+    if representative_data is None:
+        representative_data = calibration
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise TfnasInputError(f"Cannot create the folder of {path!r} ({e.strerror}): pass a path you can write to.") from e
+    if not os.access(folder, os.W_OK):
+        raise TfnasInputError(f"Cannot write to {folder!r}: pass a path you can write to.")
+
+    blob = convert(model, quantization, representative_data)
+    missing = micro_unsupported(blob)
+    if target == "micro" and missing:
+        where = "; ".join(f"{op} (producing {', '.join(sorted(set(names))[:3])})" for op, names in sorted(missing.items()))
+        raise TfnasInputError(
+            f"TFLite Micro cannot run this model: it has no kernel for {where}. Replace the layers named there with "
+            "layers TFLite Micro supports (conv, depthwise conv, dense, pooling, add, relu/relu6/tanh/sigmoid, "
+            "softmax), or export with target='litert' for phones."
+        )
+    with open(path, "wb") as f:
+        f.write(blob)
+    zeros = weight_zeros(blob)
+    report = ExportReport(
+        path=path,
+        quantization=quantization,
+        target=target,
+        bytes=len(blob),
+        gzip_bytes=len(gzip.compress(blob, compresslevel=9)),
+        ops=list(dict.fromkeys(op_names(blob))),
+        micro_unsupported_ops=sorted(missing),
+        weight_zeros=sum(z for z, _ in zeros.values()) / max(sum(n for _, n in zeros.values()), 1),
+        source=source,
+        notes=[SPARSITY_NOTE] if any(z > 0.2 * n for z, n in zeros.values()) else [],
+        **io_quantization(blob),
+    )
+    if c_array:
+        report.c_source, report.c_header = write_c_array(blob, path)
+    report.report_path = os.path.splitext(path)[0] + ".yaml"
+    with open(report.report_path, "w") as f:
+        yaml.safe_dump(report.to_dict(), f, sort_keys=False)
+    return report
+
+
+def _unpack(obj: Any) -> tuple[Any, str, np.ndarray | None]:
+    """`(model to convert, what it is, calibration data it carries)`."""
+    from tfnas.compress.result import CompressionResult
+    from tfnas.result import Candidate
+
+    if isinstance(obj, CompressionResult):
+        kind = "qat" if obj.quantization_aware else "+".join(s.stage for s in obj.stages[1:])
+        return obj.model, f"compression result ({kind})", obj.calibration_data
+    if isinstance(obj, Candidate):
+        return obj.model(), f"search candidate {obj.trial_id}", None
+    if _compat.is_keras3_model(obj):
+        return obj, "keras3", None
+    if isinstance(obj, _compat.tf_keras().Model):
+        return obj, "tf_keras", None
+    raise TfnasInputError(
+        "export takes a Keras 3 or tf_keras model, a CompressionResult or a search Candidate. "
+        f"You passed an object of type: {type(obj).__name__}."
+    )

@@ -1,0 +1,129 @@
+"""`tfnas.verify()`: run a `.tflite` file on LiteRT and on TFLite Micro and compare them with the float model."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from tfnas.compress.measure import quality
+from tfnas.compress.measure import score
+from tfnas.errors import TfnasInputError
+from tfnas.export.flatbuffer import micro_unsupported
+from tfnas.export.flatbuffer import op_names
+from tfnas.verify.litert import dequantize
+from tfnas.verify.litert import interpreter
+from tfnas.verify.litert import median_latency_ms
+from tfnas.verify.litert import quantize_inputs
+from tfnas.verify.litert import run_litert
+from tfnas.verify.micro import DEFAULT_ARENA
+from tfnas.verify.micro import MicroRunError
+from tfnas.verify.micro import run_micro
+from tfnas.verify.report import VerifyReport
+
+
+def verify(
+    tflite_path: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    model: Any = None,
+    task: str | None = None,
+    latency_runs: int = 200,
+    arena_size: int = DEFAULT_ARENA,
+    timeout: float = 600.0,
+) -> VerifyReport:
+    """Runs a `.tflite` file on LiteRT and TFLite Micro and reports accuracy, agreement, arena and latency.
+
+    Example:
+
+    ```python
+    report = tfnas.verify("out/kws.tflite", x_test, y_test, model=float_model)
+    report.summary()
+    ```
+
+    Args:
+        tflite_path: The file (`tfnas.export` writes one).
+        x: Float32 inputs, first axis the batch; quantized with the file's
+            input scale and zero point for int8 models.
+        y: Labels (class ids) or regression targets.
+        model: The float Keras model (Keras 3 or tf_keras), for its accuracy
+            and, for Keras 3, the cost model's `peak_ram_bytes`.
+        task: "classification" or "regression"; inferred from `y`'s dtype.
+        latency_runs: `invoke()` calls timed on LiteRT.
+        arena_size: Arena given to TFLite Micro (an upper bound).
+        timeout: Seconds before the TFLite Micro child process is killed.
+
+    Returns:
+        A `VerifyReport`. A model TFLite Micro cannot run gives
+        `micro_value=None` and the reason in `micro_error`, not an exception.
+
+    Raises:
+        TfnasInputError: missing or unreadable file, or data that does not fit the model.
+    """
+    if not os.path.isfile(tflite_path):
+        raise TfnasInputError(f"No .tflite file at {tflite_path!r}: pass the path tfnas.export wrote.")
+    with open(tflite_path, "rb") as f:
+        blob = f.read()
+    try:
+        interp = interpreter(tflite_path)
+    except (ValueError, RuntimeError) as e:
+        raise TfnasInputError(f"{tflite_path!r} is not a TFLite model LiteRT can load: {e}") from e
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
+    if tuple(x.shape[1:]) != tuple(inp["shape"][1:]):
+        raise TfnasInputError(f"x has samples of shape {tuple(x.shape[1:])}, the model takes {tuple(int(d) for d in inp['shape'][1:])}.")
+    if len(x) != len(y) or len(x) == 0:
+        raise TfnasInputError(f"x and y must hold the same, non-zero number of samples; got {len(x)} and {len(y)}.")
+    task = task or ("classification" if np.issubdtype(y.dtype, np.integer) else "regression")
+
+    raw_inputs = quantize_inputs(x, inp)
+    litert_raw = run_litert(interp, raw_inputs)
+    litert_value = score(dequantize(litert_raw, out), y, task)
+    missing = micro_unsupported(blob)
+    micro = micro_error = None
+    if not missing:
+        try:
+            micro = run_micro(blob, raw_inputs, arena_size=arena_size, timeout=timeout)
+        except MicroRunError as e:
+            micro_error = str(e)
+    else:
+        micro_error = f"TFLite Micro has no kernel for {sorted(missing)}"
+    predicted = _predicted_peak_ram(model)
+    agreement = max_diff = micro_value = None
+    if micro is not None:
+        micro_value = score(dequantize(micro.outputs, out), y, task)
+        max_diff = float(np.max(np.abs(micro.outputs.astype(np.float64) - litert_raw.astype(np.float64))))
+        same = micro.outputs.argmax(axis=1) == litert_raw.argmax(axis=1) if task == "classification" else np.all(micro.outputs == litert_raw, axis=1)
+        agreement = float(np.mean(same))
+    return VerifyReport(
+        path=tflite_path,
+        bytes=len(blob),
+        samples=len(x),
+        metric="accuracy" if task == "classification" else "mae",
+        float_value=None if model is None else quality(model, x, y, task),
+        litert_value=litert_value,
+        micro_value=micro_value,
+        agreement=agreement,
+        max_output_diff=max_diff,
+        ops=list(dict.fromkeys(op_names(blob))),
+        micro_unsupported_ops=sorted(missing),
+        arena_head_bytes=micro and micro.head,
+        arena_tail_bytes=micro and micro.tail,
+        arena_total_bytes=micro and micro.total,
+        predicted_peak_ram_bytes=predicted,
+        arena_vs_prediction=(micro.head / predicted) if micro and predicted else None,
+        litert_latency_ms=median_latency_ms(interp, raw_inputs[0], runs=latency_runs),
+        micro_error=micro_error,
+    )
+
+
+def _predicted_peak_ram(model: Any) -> int | None:
+    from tfnas import _compat
+
+    if model is None or not _compat.is_keras3_model(model):
+        return None
+    from tfnas.cost import profile
+
+    return int(profile(model).peak_ram_bytes)

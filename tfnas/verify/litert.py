@@ -1,0 +1,60 @@
+"""Runs a `.tflite` model in LiteRT (the TFLite runtime of Android), as an app would: default delegates."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+
+def interpreter(path: str) -> Any:
+    """A LiteRT interpreter with its default delegates (XNNPACK on CPU), tensors allocated."""
+    from ai_edge_litert import interpreter as litert
+
+    interp = litert.Interpreter(model_path=path)
+    interp.allocate_tensors()
+    return interp
+
+
+def quantize_inputs(x: np.ndarray, details: dict[str, Any]) -> np.ndarray:
+    """Float inputs as the model's input tensor takes them (int8 with its scale and zero point, else float)."""
+    dtype = np.dtype(details["dtype"])
+    scale, zero_point = details["quantization"]
+    if dtype.kind in "iu" and scale:
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
+    return np.asarray(x, dtype=dtype)
+
+
+def dequantize(outputs: np.ndarray, details: dict[str, Any]) -> np.ndarray:
+    """Raw outputs as floats (undoing int8 quantization)."""
+    scale, zero_point = details["quantization"]
+    if np.dtype(details["dtype"]).kind in "iu" and scale:
+        return (outputs.astype(np.float32) - zero_point) * scale
+    return outputs.astype(np.float32)
+
+
+def run_litert(interp: Any, inputs: np.ndarray) -> np.ndarray:
+    """Raw outputs (model dtype), one flattened row per sample, each sample run as batch 1."""
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    rows = []
+    for sample in inputs:
+        interp.set_tensor(inp["index"], sample[None, ...])
+        interp.invoke()
+        rows.append(np.array(interp.get_tensor(out["index"])).reshape(-1))
+    return np.stack(rows)
+
+
+def median_latency_ms(interp: Any, sample: np.ndarray, runs: int = 200, warmup: int = 10) -> float:
+    """Median wall time of one `invoke()` in milliseconds, after `warmup` runs."""
+    inp = interp.get_input_details()[0]
+    interp.set_tensor(inp["index"], sample[None, ...])
+    for _ in range(warmup):
+        interp.invoke()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        interp.invoke()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1e3)

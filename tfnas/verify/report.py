@@ -1,0 +1,78 @@
+"""`VerifyReport`: a `.tflite` file measured on LiteRT and TFLite Micro (plain data)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+
+@dataclasses.dataclass
+class VerifyReport:
+    """What running a `.tflite` file on both runtimes showed.
+
+    Attributes:
+        path: the file.
+        bytes: its size.
+        samples: how many samples ran on each runtime.
+        metric: "accuracy" (classification) or "mae" (regression).
+        float_value: the metric of the float Keras model, when one was given.
+        litert_value: the metric on LiteRT.
+        micro_value: the metric on TFLite Micro (None when it could not run).
+        agreement: share of samples where both runtimes predict the same class
+            (regression: whose outputs are identical).
+        max_output_diff: largest difference between the two runtimes' raw outputs
+            (int8 steps for int8 models).
+        ops: the distinct ops, in first-use order.
+        micro_unsupported_ops: ops TFLite Micro has no kernel for.
+        arena_head_bytes: TFLite Micro's non-persistent arena (activations).
+        arena_tail_bytes: its persistent arena.
+        arena_total_bytes: head + tail: the arena a microcontroller must hold.
+        predicted_peak_ram_bytes: the cost model's `peak_ram_bytes`, when a Keras model was given.
+        arena_vs_prediction: arena_head_bytes / predicted_peak_ram_bytes.
+        litert_latency_ms: median `invoke()` time on LiteRT (this machine's CPU, default delegates).
+        micro_error: why TFLite Micro could not run the model, or None.
+    """
+
+    path: str
+    bytes: int
+    samples: int
+    metric: str
+    float_value: float | None
+    litert_value: float
+    micro_value: float | None
+    agreement: float | None
+    max_output_diff: float | None
+    ops: list[str]
+    micro_unsupported_ops: list[str]
+    arena_head_bytes: int | None
+    arena_tail_bytes: int | None
+    arena_total_bytes: int | None
+    predicted_peak_ram_bytes: int | None
+    arena_vs_prediction: float | None
+    litert_latency_ms: float
+    micro_error: str | None = None
+
+    def summary(self, print_fn: Callable[[str], None] = print) -> None:
+        """Prints the report in a few lines."""
+        def fmt(v: float | None) -> str:
+            return "n/a" if v is None else f"{v:.4f}"
+
+        print_fn(f"{self.path}: {self.bytes:,} bytes, ops {', '.join(self.ops)}")
+        print_fn(
+            f"{self.metric} on {self.samples} samples: float {fmt(self.float_value)}, LiteRT {fmt(self.litert_value)}, "
+            f"TFLite Micro {fmt(self.micro_value)}; runtimes agree on {fmt(self.agreement)}"
+        )
+        if self.arena_total_bytes is not None:
+            predicted = f" (cost model predicted {self.predicted_peak_ram_bytes:,})" if self.predicted_peak_ram_bytes else ""
+            print_fn(
+                f"TFLite Micro arena: {self.arena_total_bytes:,} bytes = {self.arena_head_bytes:,} activations{predicted} "
+                f"+ {self.arena_tail_bytes:,} persistent"
+            )
+        print_fn(f"LiteRT median latency: {self.litert_latency_ms:.3f} ms")
+        if self.micro_error:
+            print_fn(f"TFLite Micro could not run it: {self.micro_error.splitlines()[0]}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """YAML-dumpable dict."""
+        return dataclasses.asdict(self)
