@@ -52,3 +52,19 @@ def test_compress_with_lowrank_fine_tunes(digits):
     assert result.stages[1].value == pytest.approx(
         float(np.mean(result.keras_model.predict(x_test, verbose=0).argmax(1) == y_test)), abs=1e-6
     )
+
+
+def test_regression_models_compress_and_verify_on_mae(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((600, 16)).astype(np.float32)
+    y = (x[:, :4].sum(axis=1, keepdims=True) / 2).astype(np.float32)
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(64, activation="relu")(inputs)))
+    model.compile("adam", "mse")
+    model.fit(x, y, epochs=20, verbose=0)
+    result = tfnas.compress(model, x, y, prune=0.5, keep=[], epochs=5)
+    assert result.task == "regression" and result.stages[-1].metric == "mae"
+    assert result.stages[-1].value < 0.5 * float(np.mean(np.abs(y - y.mean())))
+    report = tfnas.verify(tfnas.export(result, str(tmp_path / "reg.tflite")).path, x[:50], y[:50], model=model, latency_runs=2)
+    assert report.metric == "mae" and report.micro_value == pytest.approx(report.litert_value, abs=0.05)
