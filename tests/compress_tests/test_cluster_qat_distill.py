@@ -93,8 +93,11 @@ def test_qat_on_a_1d_model_names_what_stays_float(digits):
     x, x_test = x.reshape(len(x), 64, 1), x_test.reshape(len(x_test), 64, 1)
     model = DSCNN1DSpace().configure((64, 1), 10, "classification").build(kt.HyperParameters())
     model.fit(x, y, epochs=2, verbose=0)
-    result = tfnas.compress(model, x, y, validation_data=(x_test, y_test), qat=True, epochs=1)
+    result = tfnas.compress(model, x, y, validation_data=(x_test, y_test), prune=0.5, qat=True, epochs=1)
     floating = result.skipped_layers["qat"]
     assert "Conv1D" in floating["stem_conv"] and "DepthwiseConv1D" in floating["b1_dw"]
     assert not any("BatchNormalization" in why for why in floating.values())
     assert result.stages[-1].stage == "qat"
+    # the pruned Conv1D cannot get prune-preserving QAT: it is frozen, so its zeros survive
+    assert "frozen during QAT" in floating["b1_pw"]
+    assert result.sparsity["b1_pw"] == pytest.approx(0.5, abs=0.01) and not result.notes

@@ -180,6 +180,7 @@ def compress(
         measure("lowrank", working, architecture, fine_tune(working, []), epochs)
 
     pruned_layers: list[str] = []
+    clustered_layers: list[str] = []
     if prune is not None or structure is not None:
         plan = prune_lib.plan_pruning(working, prune, structure=structure, keep=keep)
         skipped["prune"] = plan.skipped
@@ -199,6 +200,7 @@ def compress(
         wrapped = cluster_lib.apply_clustering(working, plan)
         seconds = fine_tune(wrapped, [])
         working = cluster_lib.strip(wrapped)
+        clustered_layers = list(plan.layers)
         measure("cluster", working, working, seconds, epochs)
 
     if distill_from is not None and len(stages) == 1 and not qat:
@@ -207,7 +209,8 @@ def compress(
     if qat:
         before = kernel_sparsity(working, pruned_layers)
         scheme = quantize_lib.scheme_for(bool(pruned_layers), cluster is not None)
-        working, floating = quantize_lib.apply_qat(working, scheme)
+        changed = set(pruned_layers) | set(clustered_layers)
+        working, floating = quantize_lib.apply_qat(working, scheme, frozen=changed)
         skipped["qat"] = floating
         seconds = fine_tune(working, [])
         after = kernel_sparsity(working, pruned_layers)

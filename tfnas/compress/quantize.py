@@ -23,12 +23,16 @@ def scheme_for(pruned: bool, clustered: bool) -> str:
     return "prune" if pruned else "default"
 
 
-def apply_qat(model: Any, scheme: str = "default") -> tuple[Any, dict[str, str]]:
+def apply_qat(model: Any, scheme: str = "default", frozen: set[str] | frozenset[str] = frozenset()) -> tuple[Any, dict[str, str]]:
     """Annotates every layer the scheme supports and applies QAT.
 
     Args:
         model: A tf_keras model (pruning and clustering wrappers stripped).
         scheme: One of `SCHEMES`.
+        frozen: Layers (the pruned or clustered ones) to freeze if the scheme
+            cannot quantize them: only quantized layers get the scheme's
+            zero- or cluster-preserving training, so training the others would
+            undo the earlier stage.
 
     Returns:
         The QAT model to fine-tune, and `{layer name: why it stays float}`
@@ -55,6 +59,9 @@ def apply_qat(model: Any, scheme: str = "default") -> tuple[Any, dict[str, str]]
             return quantization.quantize_annotate_layer(layer)
         if layer.weights and type(layer).__name__ != "BatchNormalization":
             floating[layer.name] = f"the {scheme} QAT scheme cannot quantize {type(layer).__name__}: quantized after training"
+            if layer.name in frozen:
+                layer.trainable = False
+                floating[layer.name] += ", frozen during QAT to keep what the earlier stage made"
         return layer
 
     annotated = _compat.tf_keras().models.clone_model(model, clone_function=annotate)
