@@ -65,6 +65,7 @@ def test_distillation_from_a_teacher(digits, digits_model):
         ({"prune": 0.5, "epochs": 0}, "epochs must be a positive integer"),
         ({"cluster": 1}, "number of clusters >= 2"),
         ({"structure": "3:4"}, "structure='3:4' is not supported"),
+        ({"lowrank": 4, "prune": {"s1b1_project": 1.5}}, r"prune\['s1b1_project'\] must be a sparsity"),
         ({"lowrank": 1.5}, "lowrank must be a rank"),
         ({"distill_from": keras.Sequential([keras.Input((4,)), keras.layers.Dense(10)])}, "teacher takes inputs of shape"),
     ],

@@ -53,8 +53,7 @@ def plan_clustering(
     Raises:
         TfnasInputError: `number_of_clusters` is not an integer >= 2.
     """
-    if isinstance(number_of_clusters, bool) or not isinstance(number_of_clusters, int) or number_of_clusters < 2:
-        raise TfnasInputError(f"cluster must be a number of clusters >= 2, e.g. 16. Received: cluster={number_of_clusters!r}")
+    check_clusters(number_of_clusters)
     registry = _registry()
     weighted = [layer.name for layer in model.layers if any("kernel" in w.name for w in layer.weights)]
     kept = set(weighted[:1] + weighted[-1:]) if keep is None else set(keep)
@@ -71,6 +70,12 @@ def plan_clustering(
         else:
             layers.append(layer.name)
     return ClusterPlan(layers, skipped, number_of_clusters, preserve_sparsity)
+
+
+def check_clusters(number_of_clusters: Any) -> None:
+    """Raises a clear error unless `number_of_clusters` is an integer >= 2."""
+    if isinstance(number_of_clusters, bool) or not isinstance(number_of_clusters, int) or number_of_clusters < 2:
+        raise TfnasInputError(f"cluster must be a number of clusters >= 2, e.g. 16. Received: cluster={number_of_clusters!r}")
 
 
 def apply_clustering(model: Any, plan: ClusterPlan) -> Any:

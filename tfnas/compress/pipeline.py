@@ -131,9 +131,9 @@ def compress(
         distill_lib.check_teacher(distill_from, model)
         loss_fn = distill_lib.DistillationLoss(temperature, distill_alpha, from_softmax=distill_lib.ends_in_softmax(model))
     ranks, lowrank_skipped = lowrank_lib.plan_lowrank(model, lowrank) if lowrank is not None else ({}, {})
-    prune_lib.parse_structure(structure)  # a bad structure fails here, before training
-    if cluster is not None and (isinstance(cluster, bool) or not isinstance(cluster, int) or cluster < 2):
-        raise TfnasInputError(f"cluster must be a number of clusters >= 2, e.g. 16. Received: cluster={cluster!r}")
+    prune_lib.check_request(prune, structure)
+    if cluster is not None:
+        cluster_lib.check_clusters(cluster)
 
     tfk = _compat.tf_keras()
     if seed is not None:

@@ -155,6 +155,14 @@ def _cannot_prune(layer: Any, m_by_n: tuple[int, int] | None) -> str | None:
     return None
 
 
+def check_request(sparsity: float | Mapping[str, float] | None, structure: str | None) -> None:
+    """Checks the sparsity values and the structure alone (before any model work); raises a clear error."""
+    parse_structure(structure)
+    values = sparsity.items() if isinstance(sparsity, Mapping) else [("", sparsity)] if sparsity is not None else []
+    for name, value in values:
+        _check_sparsity(value, f"prune[{name!r}]" if name else "prune")
+
+
 def parse_structure(structure: str | None) -> tuple[int, int] | None:
     if structure is None:
         return None
