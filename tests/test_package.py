@@ -39,3 +39,4 @@ def test_quickstart_notebook_executes(tmp_path):
     nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
     assert "test accuracy" in outputs
+    assert "TFLite Micro arena" in outputs and "prune" in outputs, "the notebook reaches the int8 file on both runtimes"
