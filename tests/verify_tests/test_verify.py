@@ -61,3 +61,20 @@ def test_bad_input_is_named(digits, int8_file, tmp_path):
     junk.write_bytes(b"not a model")
     with pytest.raises(TfnasInputError, match="is not a TFLite model"):
         tfnas.verify(str(junk), x_test, y_test)
+
+
+def test_compressed_1d_model_keeps_the_predicted_arena(digits, tmp_path):
+    """Without QAT the Keras 3 copy is converted, so a pruned DS-CNN with 1D pooling has the arena the cost model plans."""
+    import keras_tuner as kt
+
+    from tfnas.spaces import DSCNN1DSpace
+
+    (x, y), (x_test, y_test) = digits
+    x, x_test = x.reshape(len(x), 64, 1), x_test.reshape(len(x_test), 64, 1)
+    space = DSCNN1DSpace(pooling=("avg",), num_blocks=(2,)).configure((64, 1), 10, "classification")
+    model = space.build(kt.HyperParameters())
+    model.fit(x, y, epochs=1, verbose=0)
+    result = tfnas.compress(model, x, y, prune=0.5, epochs=1)
+    report = tfnas.verify(tfnas.export(result, str(tmp_path / "ds.tflite")).path, x_test[:50], y_test[:50], model=model,
+                          latency_runs=2)
+    assert report.arena_head_bytes == report.predicted_peak_ram_bytes

@@ -226,7 +226,7 @@ def compress(
         "batch_size": batch_size, "learning_rate": float(lr), "temperature": temperature, "seed": seed,
     }
     result = CompressionResult(
-        model=working, keras_model=keras_model, stages=stages, skipped_layers=skipped,
+        model=working if qat else keras_model, keras_model=keras_model, stages=stages, skipped_layers=skipped,
         sparsity=kernel_sparsity(working, pruned_layers), calibration_data=np.asarray(x_fit[:CALIBRATION_SAMPLES], np.float32),
         task=task, settings=settings, notes=notes,
     )

@@ -47,8 +47,11 @@ class CompressionResult:
     """The compressed model and how each stage changed it.
 
     Attributes:
-        model: the tf_keras model to convert (the QAT model after QAT, so its
-            learned int8 ranges are used); `tfnas.export` takes the result itself.
+        model: the model to convert (`tfnas.export` takes the result itself): the
+            Keras 3 copy, or after QAT the tf_keras QAT model, whose learned int8
+            ranges the converter uses. (tf_keras builds 1D pooling on another
+            axis than Keras 3, so a QAT model with 1D pooling converts with two
+            extra RESHAPE ops: more arena than the cost model predicts.)
         keras_model: a Keras 3 model of the compressed architecture with the
             compressed weights, for the user (None where it cannot be rebuilt).
         stages: one `StageReport` per stage, the float model first.
