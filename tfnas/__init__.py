@@ -7,10 +7,12 @@ import TF-MOT and does not change what `tf.keras` is.
 
 from tfnas import _compat  # noqa: F401  (first: quiets TensorFlow start-up before it is imported)
 from tfnas import cost
+from tfnas import distributed
 from tfnas import oracles
 from tfnas import rewards
 from tfnas import spaces
 from tfnas.cost.constraints import Constraints
+from tfnas.errors import DistributedSearchError
 from tfnas.errors import InfeasibleSearchError
 from tfnas.errors import TfnasError
 from tfnas.errors import TfnasInputError
@@ -25,6 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Candidate",
     "Constraints",
+    "DistributedSearchError",
     "EdgeTuner",
     "InfeasibleSearchError",
     "SearchResult",
@@ -32,6 +35,7 @@ __all__ = [
     "TfnasInputError",
     "TrialFailedError",
     "cost",
+    "distributed",
     "oracles",
     "rewards",
     "search",
