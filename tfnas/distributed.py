@@ -146,9 +146,11 @@ def worker_errors() -> Iterator[None]:
     try:
         yield
     except grpc.RpcError as e:
-        details = e.details() if hasattr(e, "details") else str(e)
+        details = (e.details() if hasattr(e, "details") else str(e)).rstrip(".")
+        if hasattr(e, "code") and e.code() == grpc.StatusCode.ABORTED:
+            raise DistributedSearchError(f"Worker {os.environ.get(TUNER_ID)}: {details}.") from None
         raise DistributedSearchError(
-            f"Worker {os.environ.get(TUNER_ID)} lost the chief at {address()}: {details}. The chief stopped "
+            f"Worker {os.environ.get(TUNER_ID)} lost the chief at {address()} ({details}). The chief stopped "
             "(see its output) or cannot be reached; run the same command again to resume the search."
         ) from None
 
