@@ -13,6 +13,7 @@ import pytest
 
 import tfnas
 from tfnas.result import SearchResult
+from tfnas.testing import distributed_search
 from tfnas.testing.processes import SEARCH_SCRIPT
 from tfnas.testing.processes import child_env
 from tfnas.testing.processes import free_port
@@ -33,8 +34,16 @@ def front_by_brute_force(candidates) -> set:
 
 
 @pytest.mark.slow
-def test_chief_and_two_workers_run_every_trial_once(tmp_path):
-    max_trials = 5
+def test_chief_and_two_workers_run_every_trial_once(tmp_path, monkeypatch):
+    # Two trials in one process first: the distributed search resumes them and trains only the new ones.
+    for name in ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID"):
+        monkeypatch.delenv(name, raising=False)
+    distributed_search.main([str(tmp_path), "--max-trials", "2", "--epochs", "3"])
+    project_dir = os.path.join(tmp_path, "dist")
+    local = {t.trial_id: t.metrics for t in SearchResult.load(project_dir).trials}
+    assert sorted(local) == ["0", "1"]
+
+    max_trials = 6
     env = child_env(KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(free_port()))
     marker = tmp_path / "fail_once"
     marker.touch()
@@ -64,14 +73,15 @@ def test_chief_and_two_workers_run_every_trial_once(tmp_path):
     for name, process in processes.items():
         assert process.returncode == 0, f"{name} failed:\n{output[name][-3000:]}"
 
-    # Every trial ran exactly once, on one of the two workers, and both workers trained.
+    # Every new trial ran exactly once, on one of the two workers, both workers trained, the resumed ones are kept.
     ran = {name: re.findall(r"^Trial \[id (\d+)\]", output[name], re.M) for name in ("tuner0", "tuner1")}
     runs = collections.Counter(ran["tuner0"] + ran["tuner1"])
-    project_dir = os.path.join(tmp_path, "dist")
     result = SearchResult.load(project_dir)
-    assert sorted(runs) == sorted(t.trial_id for t in result.trials) and len(result.trials) == max_trials
+    assert len(result.trials) == max_trials
+    assert sorted(runs) == sorted(t.trial_id for t in result.trials if t.trial_id not in local)
     assert set(runs.values()) == {1}, f"a trial ran twice: {runs}"
     assert ran["tuner0"] and ran["tuner1"], f"one worker trained nothing: {ran}"
+    assert {t.trial_id: t.metrics for t in result.trials if t.trial_id in local} == local
 
     # The failed trial keeps its message (keras-tuner's gRPC drops it; the worker wrote it to the run directory).
     failed = [t for t in result.trials if t.status == "FAILED"]

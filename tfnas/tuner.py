@@ -54,6 +54,8 @@ class EdgeTuner(kt.Tuner):
     def __init__(self, hypermodel: Any, oracle: kt.Oracle, constraints: Any = None, callback: Any = None, **kwargs: Any):
         self.callback = callback
         self.constraints = oracle.constraints if isinstance(oracle, MultiObjectiveOracle) else Constraints.from_any(constraints)
+        if distributed.is_chief() and not kwargs.get("overwrite", False):
+            _adopt_search(os.path.join(str(kwargs.get("directory") or "."), kwargs.get("project_name") or "untitled_project"))
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
         if isinstance(oracle, MultiObjectiveOracle) and oracle.cost_function is None:
             oracle.cost_function = self.candidate_costs
@@ -162,6 +164,19 @@ class EdgeTuner(kt.Tuner):
         super().on_trial_end(trial)
         if self.callback is not None:
             self.callback.on_trial_end(self, trial)
+
+
+def _adopt_search(project_dir: str) -> None:
+    """Lets a distributed chief resume a search that ran in one process.
+
+    keras-tuner reloads the Oracle only when the tuner's own state file
+    (`chief.json` here, `tuner0.json` in one process) exists; without it the
+    chief would start afresh and overwrite the trials already in the folder.
+    """
+    tuner_file = os.path.join(project_dir, f"{os.environ[distributed.TUNER_ID]}.json")
+    if os.path.exists(os.path.join(project_dir, "oracle.json")) and not os.path.exists(tuner_file):
+        with open(tuner_file, "w") as f:
+            f.write("{}")  # a Tuner's whole state (keras-tuner's BaseTuner.get_state)
 
 
 class _BestEpoch(keras.callbacks.Callback):

@@ -35,7 +35,7 @@ class _SlowAndFailOnce(keras.callbacks.Callback):
         time.sleep(self.epoch_sleep)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("directory")
     parser.add_argument("--max-trials", type=int, default=4)
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--fail-marker", default=None)
     parser.add_argument("--max-macs", type=int, default=3000)
     parser.add_argument("--max-draws", type=int, default=100)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     (x, y), _ = load_digits_images()
     x, y = x[:360].reshape(360, -1), y[:360]
     result = tfnas.search(
