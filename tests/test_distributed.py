@@ -166,3 +166,11 @@ def test_roles_follow_keras_tuner(monkeypatch):
     assert tfnas.distributed.is_chief() and not tfnas.distributed.is_worker()
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner3")
     assert tfnas.distributed.is_worker()
+
+
+@pytest.mark.parametrize("host, warned", [("127.0.0.1", False), ("10.0.0.5", False), ("0.0.0.0", True), ("8.8.8.8", True)])
+def test_chief_warns_when_its_port_may_be_public(monkeypatch, caplog, host, warned):
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", host)
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "8000")
+    tfnas.distributed._warn_if_public(host)
+    assert ("no authentication" in caplog.text) == warned

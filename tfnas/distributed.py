@@ -214,12 +214,13 @@ def _servicer_class() -> type:
 
 def _warn_if_public(host: str) -> None:
     try:
-        private = ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_private
+        ip = ipaddress.ip_address(host.strip("[]"))
+        private = (ip.is_loopback or ip.is_private) and not ip.is_unspecified  # 0.0.0.0 binds every interface
     except ValueError:
-        private = host == "localhost"
+        private = host == "localhost"  # a host name may resolve to a public address
     if not private:
         logger.warning(
-            "The chief listens on %s, which is not a loopback or private address. keras-tuner's gRPC channel "
+            "The chief listens on %s, which is not only a loopback or private address. keras-tuner's gRPC channel "
             "has no authentication or encryption: anyone who reaches this port can read and steer the search. "
             "Bind a private address and firewall the port (README, 'Scaling out').",
             address(),
