@@ -7,12 +7,14 @@ import TF-MOT and does not change what `tf.keras` is.
 
 from tfnas import _compat  # noqa: F401  (first: quiets TensorFlow start-up before it is imported)
 from tfnas import cost
+from tfnas import distributed
 from tfnas import oracles
 from tfnas import rewards
 from tfnas import spaces
 from tfnas.compress import CompressionResult
 from tfnas.compress import compress
 from tfnas.cost.constraints import Constraints
+from tfnas.errors import DistributedSearchError
 from tfnas.errors import InfeasibleSearchError
 from tfnas.errors import TfnasError
 from tfnas.errors import TfnasInputError
@@ -32,6 +34,7 @@ __all__ = [
     "Candidate",
     "CompressionResult",
     "Constraints",
+    "DistributedSearchError",
     "EdgeTuner",
     "ExportReport",
     "InfeasibleSearchError",
@@ -42,6 +45,7 @@ __all__ = [
     "VerifyReport",
     "compress",
     "cost",
+    "distributed",
     "export",
     "oracles",
     "rewards",

@@ -26,3 +26,7 @@ class InfeasibleSearchError(TfnasError, kt.errors.FatalError):
 
 class TrialFailedError(TfnasError, kt.errors.FailedTrialError):
     """One trial failed (for example its loss became NaN); the search goes on."""
+
+
+class DistributedSearchError(TfnasError, RuntimeError):
+    """A chief/worker search cannot go on (the chief is unreachable, the run directory is not shared, ...)."""

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tfnas.distributed import is_chief
+
 
 class Progress:
     """Prints `Trial i/N` lines from `EdgeTuner`'s trial hooks.
@@ -30,6 +32,13 @@ class Progress:
         self._start = time.perf_counter()
 
     def on_trial_end(self, tuner: Any, trial: Any) -> None:
+        """Prints the trial's line.
+
+        On a distributed search's chief, trials end in other processes: the
+        line shows the worker's training time (`fit_seconds`). On a worker,
+        whose Oracle is keras-tuner's gRPC client, the line has no `i/N` and
+        no ETA (the chief prints those lines).
+        """
         now = time.perf_counter()
         trial_seconds = now - self._start
         self.durations.append(now - self._last_end)
@@ -37,23 +46,33 @@ class Progress:
         if self.verbose < 1:
             return
         oracle = tuner.oracle
-        done = sum(t.status in ("COMPLETED", "FAILED") for t in oracle.trials.values())
-        remaining = max(self.max_trials - done, 0)
-        eta = remaining * sum(self.durations) / len(self.durations)
+        metrics = {n: trial.metrics.get_last_value(n) for n in trial.metrics.metrics} or dict(getattr(tuner, "last_metrics", {}))
         values = trial.hyperparameters.values
         keys = self.keys or tuple(values)[:4]
         hps = " ".join(f"{k}={_short(values[k])}" for k in keys if k in values)
-        width = len(str(self.max_trials))
-        head = f"Trial {done:>{width}}/{self.max_trials} [id {trial.trial_id}]"
+        trials = getattr(oracle, "trials", None)  # keras-tuner's OracleClient (on a worker) has none
+        if trials is None:
+            head, eta = f"Trial [id {trial.trial_id}]", ""
+        else:
+            end_order = list(getattr(oracle, "end_order", []))
+            # Its place in the end order: on the chief several trials can end between two lines.
+            done = end_order.index(trial.trial_id) + 1 if trial.trial_id in end_order else (
+                sum(t.status in ("COMPLETED", "FAILED") for t in trials.values())
+            )
+            remaining = max(self.max_trials - done, 0)
+            width = len(str(self.max_trials))
+            head = f"Trial {done:>{width}}/{self.max_trials} [id {trial.trial_id}]"
+            eta = f" | ETA {_duration(remaining * sum(self.durations) / len(self.durations))}"
         if trial.status != "COMPLETED":
             reason = (trial.message or "").strip().splitlines()
-            self.print_fn(f"{head} FAILED {hps} | {reason[-1] if reason else ''}")
+            self.print_fn(f"{head} FAILED {hps} | {reason[-1] if reason else 'see failure.txt in its trial folder'}")
             return
-        metrics = {n: trial.metrics.get_last_value(n) for n in trial.metrics.metrics}
+        if is_chief():  # the trial ran on a worker
+            trial_seconds = metrics.get("fit_seconds", float("nan"))
         name = oracle.objective.name
         self.print_fn(
             f"{head} {hps} | {name} {metrics.get(name, float('nan')):.4f} | "
-            f"macs {_si(metrics.get('macs', 0))} | {trial_seconds:.1f}s | ETA {_duration(eta)}"
+            f"macs {_si(metrics.get('macs', 0))} | {trial_seconds:.1f}s{eta}"
         )
 
 

@@ -22,6 +22,7 @@ from tfnas.errors import TfnasInputError
 from tfnas.rewards.pareto import non_dominated_fronts
 
 COST_COLUMNS = ("macs", "flops", "params", "tflite_bytes", "peak_ram_bytes")
+FAILURE_FILENAME = "failure.txt"  # why a trial failed: keras-tuner's gRPC drops trial messages
 
 
 @dataclasses.dataclass
@@ -238,9 +239,18 @@ def _read_trial(path: str) -> Candidate:
         metrics=metrics,
         status=state.get("status", "UNKNOWN"),
         score=state.get("score"),
-        message=state.get("message"),
+        message=state.get("message") or _failure_message(os.path.dirname(path), state.get("status")),
         model_path=model_path if os.path.exists(model_path) else None,
     )
+
+
+def _failure_message(trial_dir: str, status: str | None) -> str | None:
+    """The failure text a worker wrote next to the trial (a distributed chief's trial.json has none)."""
+    path = os.path.join(trial_dir, FAILURE_FILENAME)
+    if status == "COMPLETED" or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return f.read()
 
 
 def _best(completed: list[Candidate], cost: str) -> Candidate | None:

@@ -13,6 +13,7 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from tfnas import distributed
 from tfnas.cost.constraints import Constraints
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
@@ -57,6 +58,13 @@ def search(
     every candidate over `constraints`, and scores trained ones with `reward`.
     Re-running the same call with `overwrite=False` resumes the search.
 
+    The same call runs unchanged under keras-tuner's distributed mode (the
+    `KERASTUNER_*` environment variables, or `tfnas launch`): the chief
+    runs the Oracle (constraints, rewards, Pareto front) and returns the
+    full result once every worker is done; each worker trains trials and
+    returns a snapshot of the run directory when the budget is used up.
+    Every process must see the same data and the same `directory`.
+
     Example:
 
     ```python
@@ -89,12 +97,17 @@ def search(
         batch_size: int, training batch size (arrays only).
         directory: str, where runs are written.
         project_name: str, the run's folder inside `directory`.
-        overwrite: bool, start afresh instead of resuming.
-        seed: int, seeds the split, the oracle and Keras.
+        overwrite: bool, start afresh instead of resuming (ignored on
+            distributed workers: only the chief clears the run directory).
+        seed: int, seeds the split, the oracle and Keras. In distributed
+            mode, `None` splits with seed 0 so that every worker validates
+            on the same samples.
         verbose: int, 1 prints a line per trial and a summary; 0 is silent.
         task: `"classification"` or `"regression"`; inferred from `y`.
         callbacks: Keras callbacks passed to every `model.fit`.
-        distribution_strategy: a `tf.distribute.Strategy` for each trial.
+        distribution_strategy: a `tf.distribute.Strategy` each trial builds
+            and trains under (keras-tuner's `distribution_strategy`), e.g.
+            `tf.distribute.MirroredStrategy()` for the GPUs of one worker.
         max_draws: int, candidates drawn per trial before giving up.
         max_consecutive_failed_trials: int, failures in a row that stop the search.
 
@@ -104,14 +117,16 @@ def search(
     Raises:
         TfnasInputError: bad data or arguments, before any training.
         InfeasibleSearchError: no candidate of the space meets the constraints.
+        DistributedSearchError: a worker lost the chief, or does not share its run directory.
     """
+    role = distributed.role()
     for name, value in (("max_trials", max_trials), ("epochs", epochs), ("batch_size", batch_size)):
         _check_positive_int(name, value)
     limits = Constraints.from_any(constraints)
     reward = get_reward(reward)
     data = prepare(
         x, y, validation_data=validation_data, validation_split=validation_split, task=task,
-        batch_size=batch_size, seed=seed,
+        batch_size=batch_size, seed=0 if seed is None and role else seed,
     )
     objective = kt.Objective("val_accuracy", "max") if data.spec.task == "classification" else kt.Objective("val_loss", "min")
     hypermodel = get_space(space, data.spec.input_shape, data.spec.num_outputs, data.spec.task)
@@ -128,17 +143,23 @@ def search(
         getattr(oracle, "max_trials", None) or max_trials, keys=getattr(hypermodel, "summary_keys", None), verbose=verbose
     )
     quiet = contextlib.redirect_stdout(io.StringIO()) if verbose < 1 else contextlib.nullcontext()
+    if role:
+        distributed.quiet_keras_tuner()
     start = time.perf_counter()
-    with quiet:
+    with quiet, distributed.worker_errors() if role == "worker" else contextlib.nullcontext():
         tuner = EdgeTuner(
             hypermodel, oracle, constraints=limits, callback=progress, directory=directory,
-            project_name=project_name, overwrite=overwrite, distribution_strategy=distribution_strategy,
+            project_name=project_name, overwrite=overwrite and role != "worker", distribution_strategy=distribution_strategy,
         )
         tuner.search(*data.fit_args, epochs=epochs, verbose=0, callbacks=list(callbacks or []), **data.fit_kwargs)
+    if role == "worker":
+        distributed.wait_for_shared_directory(tuner.project_dir)
     result = SearchResult.load(tuner.project_dir)
     result.search_seconds = time.perf_counter() - start
-    if verbose >= 1:
+    if verbose >= 1 and role != "worker":
         result.summary()
+    elif verbose >= 1:
+        print(f"Worker {tuner.tuner_id} done: no trials left. The chief returns the search's result ({tuner.project_dir}).")
     return result
 
 

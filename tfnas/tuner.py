@@ -5,7 +5,11 @@ with `tfnas.cost.profile`, train it, keep the weights of its best epoch (by
 the oracle's objective), save it as `model.keras` in the trial directory, and
 report the best epoch's metrics plus the cost metrics as plain floats (so
 they cross keras-tuner's gRPC in distributed mode). A loss that becomes NaN
-fails only that trial.
+fails only that trial; why a trial failed is also written to the trial
+directory (`failure.txt`), because keras-tuner's gRPC does not carry it.
+
+In keras-tuner's distributed mode the chief's `search` serves the Oracle
+(`tfnas.distributed.serve`) and the workers' `search` trains.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from tfnas import distributed
 from tfnas.cost import profile
 from tfnas.cost.constraints import Constraints
 from tfnas.errors import TrialFailedError
 from tfnas.oracles.base import MultiObjectiveOracle
+from tfnas.result import FAILURE_FILENAME
 
 MODEL_FILENAME = "model.keras"
 
@@ -48,10 +54,14 @@ class EdgeTuner(kt.Tuner):
     def __init__(self, hypermodel: Any, oracle: kt.Oracle, constraints: Any = None, callback: Any = None, **kwargs: Any):
         self.callback = callback
         self.constraints = oracle.constraints if isinstance(oracle, MultiObjectiveOracle) else Constraints.from_any(constraints)
+        if distributed.is_chief() and not kwargs.get("overwrite", False):
+            _adopt_search(os.path.join(str(kwargs.get("directory") or "."), kwargs.get("project_name") or "untitled_project"))
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
         if isinstance(oracle, MultiObjectiveOracle) and oracle.cost_function is None:
             oracle.cost_function = self.candidate_costs
         self._last_candidate: tuple[dict, keras.Model, dict[str, int]] | None = None
+        self.last_metrics: dict[str, float] = {}  # what the last trial reported (a worker's trials hold none)
+        self._shared_directory_checked = False
 
     def candidate_costs(self, hp: kt.HyperParameters) -> dict[str, int]:
         """Builds the candidate (without training) and returns its cost metrics.
@@ -108,7 +118,26 @@ class EdgeTuner(kt.Tuner):
             )
         model.set_weights(best.weights)
         model.save(self.model_path(trial.trial_id))
-        return {**best.logs, **costs, "fit_seconds": fit_seconds, "best_epoch": float(best.epoch)}
+        self.last_metrics = {**best.logs, **costs, "fit_seconds": fit_seconds, "best_epoch": float(best.epoch)}
+        return self.last_metrics
+
+    def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """Runs the search; on a distributed search's chief, serves the Oracle until every worker is done."""
+        if not distributed.is_chief():
+            super().search(*fit_args, **fit_kwargs)
+            return
+        self.oracle.verbose = fit_kwargs.get("verbose", 1)  # what keras-tuner's chief does
+        self.save()
+        distributed.serve(self.oracle, on_trial_end=self._on_worker_trial_end)
+
+    def _on_worker_trial_end(self, trial: kt.engine.trial.Trial) -> None:
+        """On the chief: a worker ended `trial`; its failure message, if any, is in the shared folder."""
+        path = os.path.join(self.get_trial_dir(trial.trial_id), FAILURE_FILENAME)
+        if trial.status != kt.engine.trial.TrialStatus.COMPLETED and not trial.message and os.path.exists(path):
+            with open(path) as f:
+                trial.message = f.read()
+        if self.callback is not None:
+            self.callback.on_trial_end(self, trial)
 
     def model_path(self, trial_id: str) -> str:
         """Where a trial's trained model is saved."""
@@ -119,14 +148,35 @@ class EdgeTuner(kt.Tuner):
         return keras.models.load_model(self.model_path(trial.trial_id))
 
     def on_trial_begin(self, trial: kt.engine.trial.Trial) -> None:
+        if not self._shared_directory_checked and distributed.is_worker():
+            distributed.wait_for_shared_directory(self.project_dir)
+            self._shared_directory_checked = True
+        self.last_metrics = {}
         super().on_trial_begin(trial)
         if self.callback is not None:
             self.callback.on_trial_begin(self, trial)
 
     def on_trial_end(self, trial: kt.engine.trial.Trial) -> None:
+        if trial.status != kt.engine.trial.TrialStatus.COMPLETED and trial.message:
+            # Written before the Oracle hears of the end, so the file is there when the trial is read back.
+            with open(os.path.join(self.get_trial_dir(trial.trial_id), FAILURE_FILENAME), "w") as f:
+                f.write(trial.message)
         super().on_trial_end(trial)
         if self.callback is not None:
             self.callback.on_trial_end(self, trial)
+
+
+def _adopt_search(project_dir: str) -> None:
+    """Lets a distributed chief resume a search that ran in one process.
+
+    keras-tuner reloads the Oracle only when the tuner's own state file
+    (`chief.json` here, `tuner0.json` in one process) exists; without it the
+    chief would start afresh and overwrite the trials already in the folder.
+    """
+    tuner_file = os.path.join(project_dir, f"{os.environ[distributed.TUNER_ID]}.json")
+    if os.path.exists(os.path.join(project_dir, "oracle.json")) and not os.path.exists(tuner_file):
+        with open(tuner_file, "w") as f:
+            f.write("{}")  # a Tuner's whole state (keras-tuner's BaseTuner.get_state)
 
 
 class _BestEpoch(keras.callbacks.Callback):

@@ -173,8 +173,15 @@ class MultiObjectiveOracle(kt.Oracle):
         return self.rank_trials(self.completed_trials())[:num_trials]
 
     def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        # keras-tuner saves in `end_trial` before it drops the ended trial from `ongoing_trials`, and a
+        # distributed chief saves nothing after that: keep only running trials, or a resume reruns ended ones.
+        running = kt.engine.trial.TrialStatus.RUNNING
+        state["ongoing_trials"] = {
+            tuner_id: trial_id for tuner_id, trial_id in state["ongoing_trials"].items() if self.trials[trial_id].status == running
+        }
         return {
-            **super().get_state(),
+            **state,
             "tfnas": {
                 "rng_state": self.rng_state,
                 "infeasible_count": self.infeasible_count,
