@@ -91,3 +91,14 @@ def test_plain_keras_tuner_oracle_fails_over_limit_candidates_as_trials(tmp_path
     with pytest.raises(RuntimeError, match="max_macs 1"):
         tuner.search(x, y, validation_data=(x, y), epochs=1, verbose=0)
     assert all(t.status == "FAILED" for t in oracle.trials.values())
+
+
+def test_seed_zero_is_reproducible(tmp_path):
+    """keras-tuner turns seed=0 into a random seed (`seed or randint`); tfnas keeps it."""
+    runs = []
+    for run in range(2):
+        oracle = EvolutionOracle(max_trials=6, seed=0)
+        assert oracle.seed == 0
+        trials = drive(make_tuner(oracle, str(tmp_path / str(run))))
+        runs.append([t.hyperparameters.values for t in trials])
+    assert runs[0] == runs[1]

@@ -81,6 +81,8 @@ class MultiObjectiveOracle(kt.Oracle):
         if isinstance(objective, str):
             objective = kt.Objective(objective, "min" if "loss" in objective or "error" in objective else "max")
         super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
+        if seed is not None:  # keras-tuner's `seed or random.randint(...)` turns seed=0 into a random seed
+            self.seed = self._seed_state = seed
         self.constraints = Constraints.from_any(constraints)
         self.reward = get_reward(reward).bind(objective.name, objective.direction, self.constraints.to_dict())
         self.cost_function = cost_function
