@@ -176,6 +176,22 @@ class SearchResult:
         self.deployed = deploy_front(self, x, y, x_test, y_test, **kwargs)
         return self.deployed
 
+    def plot(self, path: str | None = None, cost: str = "macs") -> Any:
+        """Quality vs cost (log scale): every trial, the front, the limits, the int8 front once deployed.
+
+        Returns the matplotlib Figure (shown inline in a notebook); with
+        `path`, also saves it (PNG by the extension). Needs matplotlib.
+        """
+        from tfnas.plot import plot_front
+
+        return _saved(plot_front(self, cost=cost), path)
+
+    def plot_history(self, path: str | None = None, cost: str = "macs") -> Any:
+        """Hypervolume of the front and best reward after each completed trial (see `plot`)."""
+        from tfnas.plot import plot_history
+
+        return _saved(plot_history(self, cost=cost), path)
+
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Prints the Pareto front as a table and the search's counts."""
         failed = sum(t.status == "FAILED" for t in self.trials)
@@ -216,6 +232,12 @@ class SearchResult:
                 "deployed": [dataclasses.asdict(d) for d in self.deployed],
             }
         )
+
+
+def _saved(figure: Any, path: str | None) -> Any:
+    if path:
+        figure.savefig(path, dpi=120, bbox_inches="tight")
+    return figure
 
 
 def _objective(objective: Any) -> tuple[str, str]:
