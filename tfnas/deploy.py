@@ -98,7 +98,7 @@ def deploy_front(
     deployed = []
     for candidate in sorted(chosen, key=lambda c: c.metrics.get("macs", 0.0)):
         model = candidate.model()
-        compressed = compress(model, x, y, validation_data=(x_test, y_test), **compress_kwargs) if compress_kwargs else None
+        compressed = compress(model, x, y, **{"validation_data": (x_test, y_test), **compress_kwargs}) if compress_kwargs else None
         path = os.path.join(directory, f"trial_{candidate.trial_id}.tflite")
         exported = export(compressed if compressed is not None else model, path, representative_data=x[:200])
         report = verify(path, x_test, y_test, model=model, latency_runs=20)
