@@ -14,6 +14,7 @@ from tfnas.errors import TfnasInputError
 from tfnas.export.c_array import write_c_array
 from tfnas.export.convert import check_quantization
 from tfnas.export.convert import convert
+from tfnas.export.flatbuffer import interpreter
 from tfnas.export.flatbuffer import io_quantization
 from tfnas.export.flatbuffer import micro_unsupported
 from tfnas.export.flatbuffer import op_names
@@ -82,7 +83,8 @@ def export(
         raise TfnasInputError(f"Cannot write to {folder!r}: pass a path you can write to.")
 
     blob = convert(model, quantization, representative_data)
-    missing = micro_unsupported(blob)
+    flat = interpreter(blob)  # read once, asked several questions below
+    missing = micro_unsupported(flat)
     if target == "micro" and missing:
         where = "; ".join(f"{op} (producing {', '.join(sorted(set(names))[:3])})" for op, names in sorted(missing.items()))
         raise TfnasInputError(
@@ -92,19 +94,19 @@ def export(
         )
     with open(path, "wb") as f:
         f.write(blob)
-    zeros = weight_zeros(blob)
+    zeros = weight_zeros(flat)
     report = ExportReport(
         path=path,
         quantization=quantization,
         target=target,
         bytes=len(blob),
         gzip_bytes=len(gzip.compress(blob, compresslevel=9)),
-        ops=list(dict.fromkeys(op_names(blob))),
+        ops=list(dict.fromkeys(op_names(flat))),
         micro_unsupported_ops=sorted(missing),
         weight_zeros=sum(z for z, _ in zeros.values()) / max(sum(n for _, n in zeros.values()), 1),
         source=source,
         notes=[SPARSITY_NOTE] if any(z > 0.2 * n for z, n in zeros.values()) else [],
-        **io_quantization(blob),
+        **io_quantization(flat),
     )
     if c_array:
         report.c_source, report.c_header = write_c_array(blob, path)

@@ -1,4 +1,8 @@
-"""Reads a `.tflite` flatbuffer through LiteRT: its ops, input/output quantization and weight zeros."""
+"""Reads a `.tflite` flatbuffer through LiteRT: its ops, input/output quantization and weight zeros.
+
+Each reader takes the flatbuffer bytes or an interpreter made by `interpreter`,
+so a caller that asks several questions loads the model once.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,13 @@ from tfnas.export.micro_ops import TFLM_OPS
 WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV")
 
 
-def interpreter(blob: bytes) -> Any:
-    """A LiteRT interpreter on the builtin reference kernels (no XNNPACK delegate), tensors allocated."""
+def interpreter(blob: Any) -> Any:
+    """A LiteRT interpreter on the builtin reference kernels (no XNNPACK delegate), tensors allocated.
+
+    Given an interpreter rather than bytes, returns it unchanged.
+    """
+    if not isinstance(blob, (bytes, bytearray)):
+        return blob
     from ai_edge_litert import interpreter as litert
 
     interp = litert.Interpreter(
@@ -23,12 +32,12 @@ def interpreter(blob: bytes) -> Any:
     return interp
 
 
-def op_names(blob: bytes) -> list[str]:
+def op_names(blob: Any) -> list[str]:
     """The op names of the flatbuffer in execution order, repeats kept (e.g. "CONV_2D")."""
     return [op["op_name"] for op in interpreter(blob)._get_ops_details()]
 
 
-def micro_unsupported(blob: bytes) -> dict[str, list[str]]:
+def micro_unsupported(blob: Any) -> dict[str, list[str]]:
     """`{op: [output tensor names]}` for every op TFLite Micro has no kernel for (empty when all run).
 
     The tensor names carry the Keras layer names, so the caller can say which layer to replace.
@@ -42,7 +51,7 @@ def micro_unsupported(blob: bytes) -> dict[str, list[str]]:
     return missing
 
 
-def io_quantization(blob: bytes) -> dict[str, dict[str, Any]]:
+def io_quantization(blob: Any) -> dict[str, dict[str, Any]]:
     """`{"input": {...}, "output": {...}}` with dtype, shape, scale and zero point of the first input and output."""
     interp = interpreter(blob)
     result = {}
@@ -57,7 +66,7 @@ def io_quantization(blob: bytes) -> dict[str, dict[str, Any]]:
     return result
 
 
-def weight_zeros(blob: bytes) -> dict[str, tuple[int, int]]:
+def weight_zeros(blob: Any) -> dict[str, tuple[int, int]]:
     """`(exact zeros, size)` of each weight tensor of CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED ops, by tensor name.
 
     Int8 weights are symmetric (zero point 0), so a pruned float zero stays exactly 0 here.

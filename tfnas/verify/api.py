@@ -10,6 +10,7 @@ import numpy as np
 from tfnas.compress.measure import quality
 from tfnas.compress.measure import score
 from tfnas.errors import TfnasInputError
+from tfnas.export.flatbuffer import interpreter as reference_interpreter
 from tfnas.export.flatbuffer import micro_unsupported
 from tfnas.export.flatbuffer import op_names
 from tfnas.verify.litert import dequantize
@@ -81,7 +82,8 @@ def verify(
     raw_inputs = quantize_inputs(x, inp)
     litert_raw = run_litert(interp, raw_inputs)
     litert_value = score(dequantize(litert_raw, out), y, task)
-    missing = micro_unsupported(blob)
+    flat = reference_interpreter(blob)  # for the op list; runs use `interp` (default delegates)
+    missing = micro_unsupported(flat)
     micro = micro_error = None
     if not missing:
         try:
@@ -107,7 +109,7 @@ def verify(
         micro_value=micro_value,
         agreement=agreement,
         max_output_diff=max_diff,
-        ops=list(dict.fromkeys(op_names(blob))),
+        ops=list(dict.fromkeys(op_names(flat))),
         micro_unsupported_ops=sorted(missing),
         arena_head_bytes=micro and micro.head,
         arena_tail_bytes=micro and micro.tail,
