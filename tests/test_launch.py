@@ -98,7 +98,10 @@ def test_an_oracle_error_on_the_chief_stops_every_process(tmp_path):
     finally:
         stop([launcher])
     assert launcher.returncode == 1, output[-3000:]
-    assert "the chief stopped the search: InfeasibleSearchError: No candidate in the search space" in output
+    # The chief's traceback always names the error. The worker's "the chief stopped the search: ..." line is
+    # best effort: a chief that exits before its reply reaches the worker leaves the worker only a lost connection
+    # (seen once in CI), and the launcher then stops it.
+    assert "InfeasibleSearchError: No candidate in the search space meets the constraints {'max_macs': 50}" in output
     assert not list(tmp_path.glob("dist/trial_*/model.keras"))
 
 
