@@ -110,8 +110,12 @@ def _reshape(low: Lowerer, index: int, call: Call) -> int:
     leading_ones = out_shape[len(out_shape) - len(in_shape):] == in_shape and set(out_shape[: len(out_shape) - len(in_shape)]) == {1}
     if leading_ones and readers and all(type(op) in BINARY_OPS for op in readers):
         return x  # the elementwise op broadcasts the unreshaped tensor
-    shape = low.const(4 * (len(out_shape) + 1), 1, "const", key=("shape", out_shape))
-    return low.emit("RESHAPE", [low.squeezed.get(x, x), shape], out_shape)
+    return low.emit("RESHAPE", [low.squeezed.get(x, x), _shape_const(low, out_shape)], out_shape)
+
+
+def _shape_const(low: Lowerer, shape: tuple[int, ...]) -> int:
+    """The int32 shape vector a batch-1 RESHAPE to `shape` reads (stored once per shape)."""
+    return low.const(4 * (len(shape) + 1), 1, "const", key=("shape", shape))
 
 
 def _to_4d(low: Lowerer, x: int, shape: tuple[int, ...]) -> int:
@@ -119,12 +123,12 @@ def _to_4d(low: Lowerer, x: int, shape: tuple[int, ...]) -> int:
     if x in low.squeezed:
         return low.squeezed[x]
     shape4 = (1,) + shape
-    return low.emit("RESHAPE", [x, low.const(4 * (len(shape4) + 1), 1, "const", key=("shape", shape4))], shape4, "aux")
+    return low.emit("RESHAPE", [x, _shape_const(low, shape4)], shape4, "aux")
 
 
 def _squeeze(low: Lowerer, x4: int, shape: tuple[int, ...]) -> int:
     """The RESHAPE from a 1D op's (1, 1, T, C) result back to (1, T, C); dropped later if only 1D ops read it."""
-    x = low.emit("RESHAPE", [x4, low.const(4 * (len(shape) + 1), 1, "const", key=("shape", shape))], shape, "squeeze")
+    x = low.emit("RESHAPE", [x4, _shape_const(low, shape)], shape, "squeeze")
     low.squeezed[x] = x4
     return x
 
