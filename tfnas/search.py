@@ -90,7 +90,9 @@ def search(
         constraints: hard limits such as `{"max_macs": 20_000}`; keys
             `max_macs`, `max_flops`, `max_params`, `max_tflite_bytes`,
             `max_peak_ram_bytes`.
-        oracle: `"evolution"` (regularized evolution), `"random"`, or a
+        oracle: a strategy name from `tfnas.oracles.ORACLES`: `"evolution"`
+            (regularized evolution, the default), `"random"`, `"nsga2"`,
+            `"bayesian"`, `"hyperband"`, `"rl"`, `"pso"`, `"greedy"`; or a
             `kt.Oracle` instance (its own `max_trials` applies).
         max_trials: int, number of models trained.
         epochs: int, training epochs per trial.
@@ -134,6 +136,8 @@ def search(
         oracle, objective=objective, max_trials=max_trials, reward=reward, constraints=limits,
         seed=seed, max_draws=max_draws, max_consecutive_failed_trials=max_consecutive_failed_trials,
     )
+    if getattr(oracle, "max_epochs", 0) is None:
+        oracle.max_epochs = epochs  # Hyperband: a fully trained candidate gets the search's epochs
     if isinstance(oracle, MultiObjectiveOracle) and limits and not oracle.constraints:
         oracle.constraints = limits  # a user's oracle instance adopts the search's limits
     _check_writable(directory)

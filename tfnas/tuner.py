@@ -103,6 +103,12 @@ class EdgeTuner(kt.Tuner):
         violations = self.constraints.violations(costs)
         if violations:
             raise TrialFailedError(f"Candidate over the constraints: {'; '.join(violations)}.")
+        if "tuner/epochs" in hp.values:  # a multi-fidelity trial (tfnas's or keras-tuner's Hyperband)
+            kwargs["epochs"] = int(hp.values["tuner/epochs"])
+            kwargs["initial_epoch"] = int(hp.values.get("tuner/initial_epoch", 0))
+            parent = hp.values.get("tuner/trial_id")
+            if parent:  # a promotion goes on from its parent's weights and trains only the extra epochs
+                model.load_weights(self.model_path(parent))
         best = _BestEpoch(self.oracle.objective)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), best, keras.callbacks.TerminateOnNaN()]
         start = time.perf_counter()

@@ -1,9 +1,27 @@
 """Search strategies: `MultiObjectiveOracle` and one strategy a module."""
 
 from tfnas.oracles.base import MultiObjectiveOracle
+from tfnas.oracles.bayesian import BayesianOracle
 from tfnas.oracles.evolution import EvolutionOracle
+from tfnas.oracles.greedy import GreedyOracle
+from tfnas.oracles.hyperband import HyperbandOracle
+from tfnas.oracles.nsga2 import NSGA2Oracle
+from tfnas.oracles.pso import PSOOracle
 from tfnas.oracles.random_search import RandomOracle
 from tfnas.oracles.resolve import ORACLES
 from tfnas.oracles.resolve import get_oracle
+from tfnas.oracles.rl import RLOracle
 
-__all__ = ["ORACLES", "EvolutionOracle", "MultiObjectiveOracle", "RandomOracle", "get_oracle"]
+__all__ = [
+    "ORACLES",
+    "BayesianOracle",
+    "EvolutionOracle",
+    "GreedyOracle",
+    "HyperbandOracle",
+    "MultiObjectiveOracle",
+    "NSGA2Oracle",
+    "PSOOracle",
+    "RLOracle",
+    "RandomOracle",
+    "get_oracle",
+]

@@ -7,10 +7,25 @@ from typing import Any
 import keras_tuner as kt
 
 from tfnas.errors import TfnasInputError
+from tfnas.oracles.bayesian import BayesianOracle
 from tfnas.oracles.evolution import EvolutionOracle
+from tfnas.oracles.greedy import GreedyOracle
+from tfnas.oracles.hyperband import HyperbandOracle
+from tfnas.oracles.nsga2 import NSGA2Oracle
+from tfnas.oracles.pso import PSOOracle
 from tfnas.oracles.random_search import RandomOracle
+from tfnas.oracles.rl import RLOracle
 
-ORACLES = {"evolution": EvolutionOracle, "random": RandomOracle}
+ORACLES = {
+    "bayesian": BayesianOracle,
+    "evolution": EvolutionOracle,
+    "greedy": GreedyOracle,
+    "hyperband": HyperbandOracle,
+    "nsga2": NSGA2Oracle,
+    "pso": PSOOracle,
+    "random": RandomOracle,
+    "rl": RLOracle,
+}
 
 
 def get_oracle(oracle: str | kt.Oracle, **kwargs: Any) -> kt.Oracle:
