@@ -84,8 +84,11 @@ def build_oracle(section: dict[str, Any], path: str | None = None, **search_args
     return ORACLES[name](**search_args, **kwargs)
 
 
-def run_search(config: Config, data: tuple | None = None, **overrides: Any) -> SearchResult:
-    """Runs `tfnas.search` as the config says (re-running resumes) and writes result.yaml and the plots."""
+def run_search(config: Config, data: tuple | None = None, files_dir: str | None = None, **overrides: Any) -> SearchResult:
+    """Runs `tfnas.search` as the config says (re-running resumes) and writes result.yaml and the plots.
+
+    The files go into the run directory, and also into `files_dir` when it is another folder.
+    """
     import keras_tuner as kt
 
     import tfnas
@@ -104,15 +107,24 @@ def run_search(config: Config, data: tuple | None = None, **overrides: Any) -> S
     else:
         build_oracle(config.oracle, config.path)
     result = tfnas.search(x, y, **kwargs)
-    write_search_files(result)
+    if not tfnas.distributed.is_worker():
+        write_search_files(result)
+        if files_dir and os.path.abspath(files_dir) != os.path.abspath(result.project_dir):
+            write_search_files(result, files_dir, yaml_file=False)
     return result
 
 
-def write_search_files(result: SearchResult) -> list[str]:
-    """Writes result.yaml, and front.png and history.png when matplotlib is installed; returns the paths."""
-    paths = [os.path.join(result.project_dir, "result.yaml")]
-    with open(paths[0], "w") as f:
-        yaml.safe_dump(result.to_dict(), f, sort_keys=False)
+def write_search_files(result: SearchResult, folder: str | None = None, yaml_file: bool = True) -> list[str]:
+    """Writes result.yaml, and front.png and history.png when matplotlib is installed; returns the paths.
+
+    The folder defaults to the run directory.
+    """
+    folder = folder or result.project_dir
+    os.makedirs(folder, exist_ok=True)
+    paths = [os.path.join(folder, "result.yaml")] if yaml_file else []
+    if yaml_file:
+        with open(paths[0], "w") as f:
+            yaml.safe_dump(result.to_dict(), f, sort_keys=False)
     try:
         import matplotlib
 
@@ -123,8 +135,8 @@ def write_search_files(result: SearchResult) -> list[str]:
 
     for name, plot in (("front.png", result.plot), ("history.png", result.plot_history)):
         if result.completed:
-            plt.close(plot(os.path.join(result.project_dir, name)))
-            paths.append(os.path.join(result.project_dir, name))
+            plt.close(plot(os.path.join(folder, name)))
+            paths.append(os.path.join(folder, name))
     return paths
 
 
