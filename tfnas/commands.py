@@ -78,6 +78,8 @@ def verify_command(args: argparse.Namespace) -> int:
     """`tfnas verify MODEL.tflite --data SOURCE`: accuracy on LiteRT and TFLite Micro on the source's test part."""
     import tfnas
 
+    if args.trial and not args.run_dir:
+        raise TfnasInputError("--trial names a trial of a run: pass --run-dir RUN_DIR too.")
     _, (x_test, y_test) = load_data(*source_from_argument(args.data))
     model = _load_result(args.run_dir).candidate(args.trial).model() if args.run_dir else None
     report = tfnas.verify(args.model, x_test, y_test, model=model)
