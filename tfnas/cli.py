@@ -3,21 +3,65 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
-
-import yaml
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `tfnas`; returns the exit status."""
+    """Entry point of `tfnas`; returns the exit status (2 for bad input, with the message on stderr)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "launch":
+        return run_launch(args)
+    from tfnas import commands
+    from tfnas.errors import TfnasInputError
+
+    body = {
+        "search": commands.search_command, "export": commands.export_command, "verify": commands.verify_command,
+        "report": commands.report_command, "demo": commands.demo_command,
+    }[args.command]
+    try:
+        return body(args)
+    except TfnasInputError as e:
+        print(f"tfnas {args.command}: {e}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `tfnas` argument parser and its sub-commands."""
     parser = argparse.ArgumentParser(prog="tfnas", description="Hardware-aware NAS for phones and microcontrollers.")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="search the built-in digits data under 20k MACs and print the front")
+    search = commands.add_parser(
+        "search", help="run the search a YAML config describes (then compress, export, verify if it says so)",
+        description="Runs tfnas.search() as CONFIG says; running it again resumes. Writes result.yaml, front.png and "
+        "history.png into the run directory (directory/project_name), and with `compression`/`export` sections the "
+        ".tflite file, its C array and report.yaml. See examples/digits.yaml.",
+    )
+    search.add_argument("config", help="the YAML config file")
+    search.add_argument("--max-trials", type=int, help="override search.max_trials")
+    search.add_argument("--epochs", type=int, help="override search.epochs")
+    search.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
+    export = commands.add_parser("export", help="write one trial of a run as a .tflite file (and a C array)")
+    export.add_argument("run_dir", help="the run directory (directory/project_name)")
+    export.add_argument("--trial", required=True, help="the trial id (see `tfnas report RUN_DIR`)")
+    export.add_argument("--output", help="the .tflite path (default: RUN_DIR/export/trial_ID.tflite)")
+    export.add_argument("--quantization", default="int8", help="int8 (default), float16, dynamic or float32")
+    export.add_argument("--c-array", action="store_true", help="also write NAME_data.c and NAME_data.h")
+    export.add_argument("--target", choices=("micro", "litert"), help="micro checks TFLite Micro's kernels (default for int8)")
+    export.add_argument("--data", help="a config file or a source (digits, mnist1d, a .npz ...) for int8 calibration")
+    verify = commands.add_parser("verify", help="run a .tflite file on LiteRT and TFLite Micro and report accuracy")
+    verify.add_argument("model", help="the .tflite file")
+    verify.add_argument("--data", required=True, help="a config file or a source (digits, mnist1d, a .npz ...); its test part is used")
+    verify.add_argument("--run-dir", help="with --trial: the run whose float model is compared")
+    verify.add_argument("--trial", help="the trial id of the float model (default: the best)")
+    report = commands.add_parser("report", help="print the Pareto front of a finished or partial run and write its plots")
+    report.add_argument("run_dir", help="the run directory (directory/project_name)")
+    demo = commands.add_parser(
+        "demo", help="search digits under 20k MACs, prune + QAT the best, export int8 + C array, verify on both runtimes",
+    )
     demo.add_argument("--output", default="tfnas_demo", help="output folder (default: tfnas_demo)")
     demo.add_argument("--max-trials", type=int, default=12)
     demo.add_argument("--epochs", type=int, default=30)
+    demo.add_argument("--compress-epochs", type=int, default=5, help="fine-tuning epochs per compression stage")
     demo.add_argument("--max-macs", type=int, default=20_000)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
@@ -35,10 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     launch.add_argument("--first-worker", type=int, default=0, help="number of the first worker, for ids unique across machines")
     launch.add_argument("--max-restarts", type=int, default=3, help="restarts of each killed worker (default: 3)")
     launch.add_argument("program", nargs=argparse.REMAINDER, help="SCRIPT.py [ARGS], or tfnas demo [ARGS]")
-    args = parser.parse_args(argv)
-    if args.command == "launch":
-        return run_launch(args)
-    return run_demo(args)
+    return parser
 
 
 def run_launch(args: argparse.Namespace) -> int:
@@ -54,34 +95,6 @@ def run_launch(args: argparse.Namespace) -> int:
     except TfnasInputError as e:
         print(f"tfnas launch: {e}", file=sys.stderr)
         return 2
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    """Searches digits, reports test accuracy of the front, writes `result.yaml`."""
-    import tfnas
-    from tfnas.demo import load_digits_images
-
-    (x_train, y_train), (x_test, y_test) = load_digits_images()
-    start = time.perf_counter()
-    result = tfnas.search(
-        x_train, y_train, constraints={"max_macs": args.max_macs}, max_trials=args.max_trials,
-        epochs=args.epochs, directory=args.output, project_name="digits", overwrite=args.overwrite, seed=args.seed,
-    )
-    if tfnas.distributed.is_worker():
-        return 0  # under `tfnas launch`, the chief reports
-    print(f"\nTest accuracy of the Pareto front (digits, {len(x_test)} held-out images):")
-    print(f"{'trial':>6} {'macs':>8} {'val_acc':>8} {'test_acc':>9}")
-    report = result.to_dict()
-    report["test_accuracy"] = {}
-    for candidate in result.pareto:
-        _, accuracy = candidate.model().evaluate(x_test, y_test, verbose=0)
-        report["test_accuracy"][candidate.trial_id] = float(accuracy)
-        print(f"{candidate.trial_id:>6} {int(candidate.metrics['macs']):>8,} {candidate.metrics['val_accuracy']:>8.4f} {accuracy:>9.4f}")
-    path = os.path.join(args.output, "result.yaml")
-    with open(path, "w") as f:
-        yaml.safe_dump(report, f, sort_keys=False)
-    print(f"\nDone in {time.perf_counter() - start:.0f}s. Report: {path}; models: {result.project_dir}/trial_*/model.keras")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,155 @@
+"""The bodies of the `tfnas` sub-commands: search, export, verify, report and demo.
+
+Each takes the parsed arguments and returns the exit status. Bad input
+raises `TfnasInputError`; `tfnas.cli` prints it prefixed with the command
+and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Any
+
+import yaml
+
+from tfnas.config import Config
+from tfnas.config import load_config
+from tfnas.config import parse_config
+from tfnas.errors import TfnasInputError
+from tfnas.sources import load_data
+from tfnas.sources import source_from_argument
+
+
+def search_command(args: argparse.Namespace) -> int:
+    """`tfnas search CONFIG`: search, then compress/export/verify when the config has those sections."""
+    config = load_config(args.config)
+    for key in ("max_trials", "epochs"):
+        if getattr(args, key) is not None:
+            config.search[key] = getattr(args, key)
+    if args.overwrite:
+        config.search["overwrite"] = True
+    return _run(config, output_dir=config.run_dir)
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    """`tfnas demo`: digits under a MACs limit, pruned + QAT, int8 with a C array, checked on both runtimes."""
+    config = parse_config(
+        {
+            "data": {"source": "digits"},
+            "constraints": {"max_macs": args.max_macs},
+            "search": {
+                "max_trials": args.max_trials, "epochs": args.epochs, "seed": args.seed, "directory": args.output,
+                "project_name": "digits", "overwrite": args.overwrite,
+            },
+            "compression": {"prune": 0.5, "qat": True, "epochs": args.compress_epochs},
+            "export": {"quantization": "int8", "c_array": True, "filename": "digits.tflite"},
+        }
+    )
+    return _run(config, output_dir=args.output)
+
+
+def export_command(args: argparse.Namespace) -> int:
+    """`tfnas export RUN_DIR --trial ID`: one trial's model as a `.tflite` file (and C array)."""
+    import tfnas
+
+    result = _load_result(args.run_dir)
+    candidate = result.candidate(args.trial)
+    representative = None
+    if args.data:
+        (x, _), _ = load_data(*source_from_argument(args.data))
+        representative = x[:200]
+    elif args.quantization == "int8":
+        raise TfnasInputError("int8 needs representative inputs: pass --data CONFIG.yaml (or a source such as digits or data.npz).")
+    output = args.output or os.path.join(args.run_dir, "export", f"trial_{candidate.trial_id}.tflite")
+    report = tfnas.export(
+        candidate, output, quantization=args.quantization, representative_data=representative, c_array=args.c_array,
+        target=args.target,
+    )
+    print(f"Wrote {report.path}: {report.bytes:,} bytes ({report.quantization}, {report.target}), ops {', '.join(report.ops)}")
+    if report.c_source:
+        print(f"C array: {report.c_source}, {report.c_header}")
+    print(f"Report: {report.report_path}")
+    return 0
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    """`tfnas verify MODEL.tflite --data SOURCE`: accuracy on LiteRT and TFLite Micro on the source's test part."""
+    import tfnas
+
+    if args.trial and not args.run_dir:
+        raise TfnasInputError("--trial names a trial of a run: pass --run-dir RUN_DIR too.")
+    _, (x_test, y_test) = load_data(*source_from_argument(args.data))
+    model = _load_result(args.run_dir).candidate(args.trial).model() if args.run_dir else None
+    report = tfnas.verify(args.model, x_test, y_test, model=model)
+    report.summary()
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """`tfnas report RUN_DIR`: the summary of a finished or partial run, its plots and result.yaml."""
+    from tfnas.pipeline import write_search_files
+
+    result = _load_result(args.run_dir)
+    result.summary()
+    print("Wrote " + ", ".join(write_search_files(result)))
+    deployed = os.path.join(args.run_dir, "report.yaml")
+    if os.path.exists(deployed):
+        with open(deployed) as f:
+            _print_table(yaml.safe_load(f))
+    return 0
+
+
+def _run(config: Config, output_dir: str) -> int:
+    import tfnas
+    from tfnas.pipeline import deploy
+    from tfnas.pipeline import run_search
+
+    start = time.perf_counter()
+    data = load_data(config.data, config.base_dir)
+    result = run_search(config, data, files_dir=output_dir)
+    if tfnas.distributed.is_worker():
+        return 0  # under `tfnas launch`, the chief compresses, exports and reports
+    searched = time.perf_counter() - start
+    if config.compression is None and config.export is None:
+        print(f"\nDone in {searched:.0f}s. Run directory: {result.project_dir} (result.yaml, front.png, history.png)")
+        return 0
+    if not result.completed:
+        raise TfnasInputError(f"No trial completed in {result.project_dir}: nothing to compress or export. Raise max_trials.")
+    report = deploy(config, result, data, output_dir)
+    _print_table(report)
+    print(
+        f"\nDone in {time.perf_counter() - start:.0f}s (search {searched:.0f}s). In {output_dir}: "
+        f"{', '.join(sorted(f for f in os.listdir(output_dir) if os.path.isfile(os.path.join(output_dir, f))))}"
+    )
+    return 0
+
+
+def _print_table(report: dict[str, Any]) -> None:
+    """The deployed candidate in one row: cost, float and int8 accuracy on both runtimes, file and arena bytes."""
+    check = report.get("verify") or {}
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{100 * value:.2f}%"
+
+    def count(value: int | None) -> str:
+        return "n/a" if value is None else f"{int(value):,}"
+
+    print(f"\n{'candidate':>9} {'MACs':>8} {'float acc':>9} {'LiteRT int8':>11} {'TFLM int8':>9} {'bytes':>8} {'arena':>7}")
+    print(
+        f"{report['candidate']:>9} {count(report['metrics'].get('macs')):>8} {pct(check.get('float_value')):>9} "
+        f"{pct(check.get('litert_value')):>11} {pct(check.get('micro_value')):>9} {count(report['export']['bytes']):>8} "
+        f"{count(check.get('arena_total_bytes')):>7}"
+    )
+
+
+def _load_result(run_dir: str) -> Any:
+    from tfnas.result import SearchResult
+
+    if not os.path.exists(os.path.join(run_dir, "oracle.json")):
+        raise TfnasInputError(
+            f"No search in {run_dir!r} (oracle.json is missing): pass the run directory, directory/project_name "
+            "of the config (e.g. tfnas_runs/digits)."
+        )
+    return SearchResult.load(run_dir)
