@@ -7,8 +7,11 @@ import subprocess
 import sys
 import time
 
+import keras
 import pytest
 
+import tfnas
+from tfnas.demo import load_digits_images
 from tfnas.result import SearchResult
 from tfnas.testing.processes import SEARCH_SCRIPT
 from tfnas.testing.processes import child_env
@@ -81,3 +84,55 @@ def test_sigkill_mid_trial_then_resume_trains_only_what_is_missing(tmp_path):
     by_id = {c.trial_id: c for c in result.trials}
     assert all(by_id[i].metrics["fit_seconds"] == before[i] for i in completed)
     assert by_id[killed[0]].status == "COMPLETED" and by_id[killed[0]].model_path, "the killed trial was not re-run"
+
+
+class CountTrainings(keras.callbacks.Callback):
+    """Counts `model.fit` calls."""
+
+    count = 0
+
+    def on_train_begin(self, logs=None):
+        CountTrainings.count += 1
+
+
+def small_search(directory: str, max_trials: int):
+    (x, y), _ = load_digits_images()
+    return tfnas.search(
+        x[:300].reshape(300, -1), y[:300], space="mlp", max_trials=max_trials, epochs=1, seed=0, directory=directory,
+        project_name="p", verbose=0, callbacks=[CountTrainings()],
+    )
+
+
+def edit_json(path: str, change) -> None:
+    with open(path) as f:
+        state = json.load(f)
+    change(state)
+    with open(path, "w") as f:
+        json.dump(state, f)
+
+
+@pytest.mark.parametrize("killed_in", ["end_trial", "create_trial"])
+def test_kill_between_trial_json_and_oracle_json_is_repaired(tmp_path, killed_in):
+    # keras-tuner writes trial.json, then oracle.json; a kill between the two leaves them disagreeing.
+    small_search(str(tmp_path), 2)
+    project_dir = os.path.join(tmp_path, "p")
+    oracle_file, trial_file = os.path.join(project_dir, "oracle.json"), os.path.join(project_dir, "trial_1", "trial.json")
+
+    def forget_end(state):  # killed in end_trial: trial_1.json says COMPLETED, oracle.json still runs it
+        state["ongoing_trials"] = {"tuner0": "1"}
+        state["end_order"].remove("1")
+
+    def forget_start(state):  # killed in create_trial: trial_1.json says RUNNING, oracle.json never heard of it
+        state["start_order"].remove("1")
+        state["end_order"].remove("1")
+
+    edit_json(oracle_file, forget_end if killed_in == "end_trial" else forget_start)
+    if killed_in == "create_trial":
+        edit_json(trial_file, lambda state: state.update(status="RUNNING", metrics={"metrics": {}}, score=None))
+        os.remove(os.path.join(project_dir, "trial_1", "model.keras"))
+    CountTrainings.count = 0
+    result = small_search(str(tmp_path), 2)
+    assert CountTrainings.count == (0 if killed_in == "end_trial" else 1)
+    assert [t.status for t in result.trials] == ["COMPLETED", "COMPLETED"]
+    with open(oracle_file) as f:
+        assert json.load(f)["end_order"] == ["0", "1"]
