@@ -239,7 +239,11 @@ class MultiObjectiveOracle(kt.Oracle):
             )
         hps = self.hyperparameters.copy()
         hps.values = dict(values)
-        costs = self.cost_function(hps)
+        try:
+            costs = self.cost_function(hps)
+        except kt.errors.FailedTrialError as e:  # the candidate cannot be built: it runs as a trial, which fails with why
+            logger.info("Candidate not built (%s): it becomes a failed trial.", e)
+            return True
         self.screen.observe(values, costs)
         for metric in self.constraints.limits():
             self.smallest_costs[metric] = min(self.smallest_costs.get(metric, float("inf")), float(costs[metric]))
