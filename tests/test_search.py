@@ -1,4 +1,4 @@
-"""`tfnas.search()` end to end on real data (digits), and its argument checks."""
+"""`tfnas.search()` end to end on real data (digits); bad arguments are in `test_bad_input.py`."""
 
 import numpy as np
 import pytest
@@ -6,43 +6,8 @@ import yaml
 
 import tfnas
 from tfnas.demo import load_digits_images
-from tfnas.errors import InfeasibleSearchError
-from tfnas.errors import TfnasInputError
 
 (X_TRAIN, Y_TRAIN), (X_TEST, Y_TEST) = load_digits_images()
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"max_trials": 0}, "max_trials must be a positive integer"),
-        ({"epochs": 2.5}, "epochs must be a positive integer"),
-        ({"oracle": "genetic"}, "Unknown oracle 'genetic'"),
-        ({"reward": "accuracy"}, "Unknown reward 'accuracy'"),
-        ({"space": "transformer"}, "transformer"),
-        ({"constraints": {"max_mac": 100}}, "Did you mean 'max_macs'"),
-        ({"constraints": {"max_macs": -5}}, "positive number"),
-    ],
-)
-def test_bad_arguments_fail_before_training(kwargs, message, tmp_path):
-    with pytest.raises(TfnasInputError, match=message):
-        tfnas.search(X_TRAIN, Y_TRAIN, directory=str(tmp_path), verbose=0, **kwargs)
-    assert not list(tmp_path.glob("*/trial_*")), "no trial may start on bad input"
-
-
-def test_unwritable_directory_is_reported(tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("not a folder")
-    with pytest.raises(TfnasInputError, match="Cannot write the run directory"):
-        tfnas.search(X_TRAIN, Y_TRAIN, directory=str(blocker / "runs"), verbose=0)
-
-
-def test_impossible_constraints_raise_before_training(tmp_path):
-    with pytest.raises(InfeasibleSearchError, match="smallest macs seen"):
-        tfnas.search(
-            X_TRAIN, Y_TRAIN, constraints={"max_macs": 50}, max_draws=15, directory=str(tmp_path), verbose=0
-        )
-    assert not list(tmp_path.glob("*/trial_*/model.keras"))
 
 
 @pytest.mark.slow

@@ -10,12 +10,18 @@ TF-MOT is imported through `tfmot()` only, which keeps TF-MOT's
 
 from __future__ import annotations
 
+import logging
 import os
 from types import ModuleType
 
 # Keep TensorFlow's C++ start-up chatter out of the user's way. Only a default:
-# a value the user set wins.
+# a value the user set wins. Lines TensorFlow writes before absl's C++ logging
+# starts (e.g. "Could not find cuda drivers" from a CUDA build on a machine
+# without a GPU) ignore this variable; nothing short of closing stderr hides them.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# tfnas logs details to the `tfnas` logger; with no handler configured by the
+# user, they go nowhere (not to stderr through logging's last resort).
+logging.getLogger("tfnas").addHandler(logging.NullHandler())
 
 import keras  # noqa: E402  (Keras 3, the public API of tfnas)
 

@@ -65,7 +65,10 @@ def prepare(
     num_outputs = _check_labels(y_train, task, "y")
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TfnasInputError("validation_data must be a tuple (x_val, y_val).")
+            raise TfnasInputError(
+                f"validation_data must be a tuple (x_val, y_val). Received: {type(validation_data).__name__}"
+                f"{f' of length {len(validation_data)}' if isinstance(validation_data, (tuple, list)) else ''}."
+            )
         x_val, y_val = _check_arrays(*validation_data, "validation x", "validation y")
         if x_val.shape[1:] != x_train.shape[1:]:
             raise TfnasInputError(
@@ -73,11 +76,13 @@ def prepare(
                 "give both the same preprocessing."
             )
         if y_val.shape[1:] != y_train.shape[1:]:
-            raise TfnasInputError(f"Validation y has shape {y_val.shape[1:]} per sample but y has {y_train.shape[1:]}.")
-        if task == "classification":
-            _check_labels(y_val, task, "validation y", num_classes=num_outputs)
+            raise TfnasInputError(
+                f"Validation y has shape {y_val.shape[1:]} per sample but y has {y_train.shape[1:]}: "
+                "encode both the same way (class ids, or targets of the same width)."
+            )
+        _check_labels(y_val, task, "validation y", num_classes=num_outputs if task == "classification" else None)
     else:
-        if not 0.0 < float(validation_split) < 1.0:
+        if not isinstance(validation_split, (int, float)) or not 0.0 < float(validation_split) < 1.0:
             raise TfnasInputError(
                 f"validation_split must be between 0 and 1 (exclusive), or pass validation_data. "
                 f"Received: validation_split={validation_split!r}"

@@ -1,9 +1,14 @@
-"""One Keras-style progress line per trial, with an ETA."""
+"""What a search prints: one Keras-style line per trial with an ETA, or nothing at all (`verbose=0`)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import time
+import warnings
 from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 from tfnas.distributed import is_chief
@@ -74,6 +79,35 @@ class Progress:
             f"{head} {hps} | {name} {metrics.get(name, float('nan')):.4f} | "
             f"macs {_si(metrics.get('macs', 0))} | {trial_seconds:.1f}s{eta}"
         )
+
+
+@contextlib.contextmanager
+def silenced(verbose: int) -> Iterator[None]:
+    """Swallows what a search would print when `verbose` < 1; does nothing otherwise.
+
+    keras-tuner prints to stdout, Keras and TensorFlow warn through Python
+    `warnings`, TensorFlow's `tensorflow` logger and absl's logging. All are
+    silenced for the duration and restored after. The `tfnas` logger is left
+    alone: it has no handler of its own, so it prints only through handlers
+    the user configured (`logging.basicConfig(level=logging.INFO)` shows tfnas's details).
+    """
+    if verbose >= 1:
+        yield
+        return
+    from absl import logging as absl_logging
+
+    absl_level = absl_logging.get_verbosity()
+    tf_logger = logging.getLogger("tensorflow")
+    tf_level = tf_logger.level
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    tf_logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        absl_logging.set_verbosity(absl_level)
+        tf_logger.setLevel(tf_level)
 
 
 def _short(value: Any) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import io
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -20,11 +20,14 @@ from tfnas.errors import TfnasInputError
 from tfnas.oracles import MultiObjectiveOracle
 from tfnas.oracles import get_oracle
 from tfnas.progress import Progress
+from tfnas.progress import silenced
 from tfnas.result import SearchResult
 from tfnas.rewards import Reward
 from tfnas.rewards import get_reward
 from tfnas.spaces import get_space
 from tfnas.tuner import EdgeTuner
+
+logger = logging.getLogger(__name__)
 
 
 def search(
@@ -104,7 +107,10 @@ def search(
         seed: int, seeds the split, the oracle and Keras. In distributed
             mode, `None` splits with seed 0 so that every worker validates
             on the same samples.
-        verbose: int, 1 prints a line per trial and a summary; 0 is silent.
+        verbose: int, 1 prints a line per trial (`Trial i/N`, with an ETA)
+            and a summary table; 0 prints nothing, on stdout or stderr.
+            Details (rejected candidates, resume repairs) go to the Python
+            logger `tfnas`, shown once you configure logging.
         task: `"classification"` or `"regression"`; inferred from `y`.
         callbacks: Keras callbacks passed to every `model.fit`.
         distribution_strategy: a `tf.distribute.Strategy` each trial builds
@@ -146,11 +152,10 @@ def search(
     progress = Progress(
         getattr(oracle, "max_trials", None) or max_trials, keys=getattr(hypermodel, "summary_keys", None), verbose=verbose
     )
-    quiet = contextlib.redirect_stdout(io.StringIO()) if verbose < 1 else contextlib.nullcontext()
     if role:
         distributed.quiet_keras_tuner()
     start = time.perf_counter()
-    with quiet, distributed.worker_errors() if role == "worker" else contextlib.nullcontext():
+    with silenced(verbose), distributed.worker_errors() if role == "worker" else contextlib.nullcontext():
         tuner = EdgeTuner(
             hypermodel, oracle, constraints=limits, callback=progress, directory=directory,
             project_name=project_name, overwrite=overwrite and role != "worker", distribution_strategy=distribution_strategy,
@@ -160,6 +165,15 @@ def search(
         distributed.wait_for_shared_directory(tuner.project_dir)
     result = SearchResult.load(tuner.project_dir)
     result.search_seconds = time.perf_counter() - start
+    budget = getattr(oracle, "max_trials", None) or max_trials
+    if len(result.trials) < budget and role != "worker":
+        note = (
+            f"The search stopped after {len(result.trials)} of {budget} trials: the oracle proposed no new feasible "
+            f"candidate (max_draws={max_draws}). Raise max_draws, widen the space or relax the constraints."
+        )
+        logger.warning(note)
+        if verbose >= 1:
+            print(note)
     if verbose >= 1 and role != "worker":
         result.summary()
     elif verbose >= 1:

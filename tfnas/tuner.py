@@ -5,7 +5,8 @@ with `tfnas.cost.profile`, train it, keep the weights of its best epoch (by
 the oracle's objective), save it as `model.keras` in the trial directory, and
 report the best epoch's metrics plus the cost metrics as plain floats (so
 they cross keras-tuner's gRPC in distributed mode). A loss that becomes NaN
-fails only that trial; why a trial failed is also written to the trial
+fails only that trial, and so does a build function that raises for some
+hyperparameter values; why a trial failed is also written to the trial
 directory (`failure.txt`), because keras-tuner's gRPC does not carry it.
 
 In keras-tuner's distributed mode the chief's `search` serves the Oracle
@@ -88,8 +89,16 @@ class EdgeTuner(kt.Tuner):
 
     def _build(self, hp: kt.HyperParameters) -> keras.Model:
         scope = self.distribution_strategy.scope() if self.distribution_strategy else contextlib.nullcontext()
-        with scope:
-            model = self.hypermodel.build(hp)
+        try:
+            with scope:
+                model = self.hypermodel.build(hp)
+        except kt.errors.FatalError:
+            raise
+        except Exception as e:
+            raise TrialFailedError(
+                f"Building the model failed for {dict(hp.values)}: {type(e).__name__}: {e}. The trial is failed and "
+                "the search goes on; fix the space's build function for these values, or narrow its ranges."
+            ) from e
         if not isinstance(model, keras.Model):
             raise kt.errors.FatalTypeError(
                 f"The search space must build a Keras 3 model (keras.Model). Received: {type(model)}. "

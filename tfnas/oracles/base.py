@@ -204,6 +204,32 @@ class MultiObjectiveOracle(kt.Oracle):
         self.screened_count = extra.get("screened_count", 0)
         self.smallest_costs = dict(extra.get("smallest_costs", {}))
 
+    def reload(self) -> None:
+        super().reload()
+        self._repair_interrupted_writes()
+
+    def _repair_interrupted_writes(self) -> None:
+        """Repairs what a kill between keras-tuner's two writes (`trial.json`, then `oracle.json`) leaves.
+
+        A trial whose file says it ended while `oracle.json` still lists it as
+        running is not trained again; a trial whose file says RUNNING but that
+        `oracle.json` never recorded is queued to run again.
+        """
+        status = kt.engine.trial.TrialStatus
+        ended = [i for i in self._retry_queue if self.trials[i].status in (status.COMPLETED, status.FAILED)]
+        for trial_id in ended:
+            self._retry_queue.remove(trial_id)
+            if trial_id not in self.end_order:
+                self.end_order.append(trial_id)
+        lost = [i for i, t in self.trials.items() if t.status == status.RUNNING and i not in self._retry_queue]
+        for trial_id in lost:
+            self._retry_queue.append(trial_id)
+            if trial_id not in self.start_order:
+                self.start_order.append(trial_id)
+        if ended or lost:
+            logger.info("Resume: %d ended trials kept, %d interrupted trials queued to run again.", len(ended), len(lost))
+            self.save()
+
     # ----- constraints ------------------------------------------------------
     def _feasible(self, values: Mapping[str, Any]) -> bool:
         if self.cost_function is None:
@@ -213,7 +239,11 @@ class MultiObjectiveOracle(kt.Oracle):
             )
         hps = self.hyperparameters.copy()
         hps.values = dict(values)
-        costs = self.cost_function(hps)
+        try:
+            costs = self.cost_function(hps)
+        except kt.errors.FailedTrialError as e:  # the candidate cannot be built: it runs as a trial, which fails with why
+            logger.info("Candidate not built (%s): it becomes a failed trial.", e)
+            return True
         self.screen.observe(values, costs)
         for metric in self.constraints.limits():
             self.smallest_costs[metric] = min(self.smallest_costs.get(metric, float("inf")), float(costs[metric]))

@@ -1,0 +1,67 @@
+"""What a search prints: `Trial i/N` lines and a summary at `verbose=1`, nothing at all at `verbose=0`."""
+
+import logging
+import warnings
+
+import pytest
+import tensorflow as tf
+
+import tfnas
+from tfnas.demo import load_digits_images
+
+(X, Y), _ = load_digits_images()
+X, Y = X[:300].reshape(300, -1), Y[:300]
+
+
+def tiny_search(directory: str, verbose: int, **kwargs):
+    return tfnas.search(
+        X, Y, space="mlp", constraints={"max_macs": 3000}, max_trials=2, epochs=1, seed=0, directory=directory,
+        verbose=verbose, **kwargs,
+    )
+
+
+def test_verbose_0_prints_nothing_on_stdout_or_stderr(tmp_path, capfd):
+    tf.constant(1.0) + 1.0  # TensorFlow's device start-up lines come once per process, before any search
+    capfd.readouterr()
+    result = tiny_search(str(tmp_path), verbose=0)
+    out, err = capfd.readouterr()
+    assert len(result.completed) == 2
+    assert out == "" and err == ""
+
+
+def test_verbose_1_prints_a_line_per_trial_and_the_summary(tmp_path, capfd):
+    tiny_search(str(tmp_path), verbose=1)
+    out = capfd.readouterr().out
+    lines = out.splitlines()
+    assert [line.split(" [")[0] for line in lines if line.startswith("Trial ")] == ["Trial 1/2", "Trial 2/2"]
+    assert "ETA" in out and "macs" in out
+    assert "Search: 2 trained, 0 failed" in out and "Pareto front (val_accuracy vs macs)" in out and "* best by reward" in out
+
+
+class OneIdeaOracle(tfnas.oracles.MultiObjectiveOracle):
+    """Proposes one candidate, then runs out of ideas."""
+
+    def propose(self, trial_id):
+        return None if self.trials else self.random_values()
+
+
+def test_early_stop_is_explained_and_logged(tmp_path, capfd, caplog):
+    with caplog.at_level(logging.WARNING, logger="tfnas"):
+        result = tiny_search(str(tmp_path), verbose=0, oracle=OneIdeaOracle(max_trials=2))
+    assert len(result.trials) == 1
+    assert capfd.readouterr() == ("", "")
+    assert any("stopped after 1 of 2 trials" in r.getMessage() for r in caplog.records)
+    tiny_search(str(tmp_path / "loud"), verbose=1, oracle=OneIdeaOracle(max_trials=2))
+    assert "stopped after 1 of 2 trials" in capfd.readouterr().out
+
+
+def test_silenced_restores_warnings_and_loggers():
+    from tfnas.progress import silenced
+
+    before = logging.getLogger("tensorflow").level
+    with silenced(0):
+        warnings.warn("hidden")
+        print("hidden")
+    assert logging.getLogger("tensorflow").level == before
+    with pytest.warns(UserWarning):
+        warnings.warn("shown")
