@@ -8,9 +8,9 @@ Setup, the same for every method:
 - Data: MNIST-1D (generated offline, 4000 train signals, DS-CNN space) and
   scikit-learn digits (the 1347-image train part, MobileNet-style space); a
   seeded, stratified 20% of it is the validation set (`tfnas.data.prepare`).
-- Training recipe: Adam at the candidate's learning rate, batch 128
-  (MNIST-1D) or 64 (digits), `--epochs` (9) epochs for a full training,
-  best epoch by validation accuracy.
+- Training recipe: Adam at the candidate's learning rate, batch 256 and 9
+  epochs for a full training on MNIST-1D, batch 64 and 6 epochs on digits
+  (about 120 and 100 steps: `EPOCHS`), best epoch by validation accuracy.
 - Budget: `--budget` full trainings' worth of epochs (30 x epochs) per run.
   Multi-fidelity methods (tfnas and keras-tuner Hyperband) are charged the
   epochs each rung adds (a promotion continues from its parent: only the
@@ -34,7 +34,9 @@ Setup, the same for every method:
 
 Run: `python benchmarks/bench_strategies.py --dataset mnist1d [--seeds 0 1 2 3 4]`;
 `--report` prints the table and draws the plot from the results files.
-Writes `benchmarks/results/bench_strategies_<dataset>.json` (and `.png`).
+Writes one `benchmarks/results/bench_strategies_<dataset>_seed<N>.json` per seed (a rerun
+resumes: finished methods are kept, so seeds can be spread over processes), and `--report`
+merges them into `bench_strategies_<dataset>.json` (the table) and `.png`.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 # Reference points, fixed before any run: (validation error, MACs).
 REFERENCE = {"mnist1d": (1.0, 50_000.0), "digits": (1.0, 20_000.0)}
-BATCH_SIZES = {"mnist1d": 128, "digits": 64}  # about 25 and 17 steps an epoch
+BATCH_SIZES = {"mnist1d": 256, "digits": 64}  # 13 and 17 steps an epoch
+EPOCHS = {"mnist1d": 9, "digits": 6}  # a full training (about 120 and 100 steps)
 TUNER_KEYS = ("tuner/epochs", "tuner/initial_epoch", "tuner/bracket", "tuner/round", "tuner/trial_id")
 
 
@@ -269,13 +272,13 @@ def _search(tuner: kt.engine.base_tuner.BaseTuner) -> None:
 
 METHODS = {
     **{f"tfnas:{name}": (lambda name: lambda e, s, a: run_tfnas(name, e, s, a))(name) for name in sorted(ORACLES)},
-    "tfnas:random+naswot": lambda e, s, a: run_tfnas("random", e, s, a, proxy=True),
-    "tfnas:evolution+naswot": lambda e, s, a: run_tfnas("evolution", e, s, a, proxy=True),
     "keras-tuner:random": lambda e, s, a: run_keras_tuner("random", e, s, a),
     "keras-tuner:bayesian": lambda e, s, a: run_keras_tuner("bayesian", e, s, a),
     "keras-tuner:hyperband": lambda e, s, a: run_keras_tuner("hyperband", e, s, a),
     "optuna:nsga2": lambda e, s, a: run_optuna("nsga2", e, s, a),
     "optuna:tpe": lambda e, s, a: run_optuna("tpe", e, s, a),
+    "tfnas:random+naswot": lambda e, s, a: run_tfnas("random", e, s, a, proxy=True),
+    "tfnas:evolution+naswot": lambda e, s, a: run_tfnas("evolution", e, s, a, proxy=True),
 }
 
 
@@ -308,13 +311,22 @@ def table(results: dict) -> list[dict]:
 
 
 def report(dataset: str) -> None:
-    path = os.path.join(RESULTS, f"bench_strategies_{dataset}.json")
-    with open(path) as f:
-        results = json.load(f)
+    """Merges the per-seed files into `bench_strategies_<dataset>.json`, prints the table, draws the plot."""
+    runs: dict[str, list] = {}
+    settings = None
+    for name in sorted(os.listdir(RESULTS)):
+        if name.startswith(f"bench_strategies_{dataset}_seed") and name.endswith(".json"):
+            with open(os.path.join(RESULTS, name)) as f:
+                one = json.load(f)
+            settings = settings or {k: one[k] for k in ("dataset", "epochs", "budget", "batch_size", "reference")}
+            for method, run in one["runs"].items():
+                runs.setdefault(method, []).append({"seed": one["seed"], **run})
+    results = {**(settings or {}), "runs": runs}
     rows = table(results)
-    results["table"] = rows
+    path = os.path.join(RESULTS, f"bench_strategies_{dataset}.json")
     with open(path, "w") as f:
-        json.dump(results, f, indent=1)
+        json.dump({**{k: v for k, v in results.items() if k != "runs"}, "table": rows,
+                   "hv_per_seed": {m: {r["seed"]: round(r["hv"], 4) for r in rs} for m, rs in runs.items()}}, f, indent=1)
     print(f"\n{dataset}: normalised hypervolume of (val error, MACs) at {results['budget']} full trainings, reference {results['reference']}")
     print(f"{'method':<26} {'seeds':>5} {'median HV':>10} {'IQR':>17} {'vs kt random':>13} {'models':>7}")
     for r in rows:
@@ -341,13 +353,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=sorted(REFERENCE), default="mnist1d")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--epochs", type=int, default=9, help="epochs of a full training")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs of a full training (default: EPOCHS)")
     parser.add_argument("--budget", type=int, default=30, help="full trainings' worth of epochs per run")
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--cache", default=os.path.join("/tmp", "tfnas_bench_strategies_cache"))
     parser.add_argument("--directory", default=os.path.join("/tmp", "tfnas_bench_strategies"))
     parser.add_argument("--report", action="store_true", help="only print the table and draw the plot")
     args = parser.parse_args()
+    args.epochs = args.epochs or EPOCHS[args.dataset]
     if args.report:
         report(args.dataset)
         return
@@ -355,34 +368,33 @@ def main() -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
     os.makedirs(args.cache, exist_ok=True)
     os.makedirs(RESULTS, exist_ok=True)
-    path = os.path.join(RESULTS, f"bench_strategies_{args.dataset}.json")
-    results = {"dataset": args.dataset, "epochs": args.epochs, "budget": args.budget, "batch_size": BATCH_SIZES[args.dataset],
-               "reference": REFERENCE[args.dataset], "runs": {}}
-    if os.path.exists(path):
-        with open(path) as f:
-            old = json.load(f)
-        if (old["epochs"], old["budget"]) == (args.epochs, args.budget):
-            results["runs"] = old["runs"]  # resume: finished (method, seed) runs are kept
     for seed in args.seeds:
+        path = os.path.join(RESULTS, f"bench_strategies_{args.dataset}_seed{seed}.json")
+        results = {"dataset": args.dataset, "seed": seed, "epochs": args.epochs, "budget": args.budget,
+                   "batch_size": BATCH_SIZES[args.dataset], "reference": REFERENCE[args.dataset], "runs": {}}
+        if os.path.exists(path):
+            with open(path) as f:
+                old = json.load(f)
+            if (old["epochs"], old["budget"]) == (args.epochs, args.budget):
+                results["runs"] = old["runs"]  # resume: finished methods are kept
         evaluator = Evaluator(args.dataset, seed, args.epochs, args.cache)
         for method in args.methods:
-            done = {r["seed"] for r in results["runs"].get(method, [])}
-            if seed in done:
+            if method in results["runs"]:
                 continue
             start, trainings = time.perf_counter(), evaluator.trainings
             run = METHODS[method](evaluator, seed, args)
             spent, hv = curve(run.rows, REFERENCE[args.dataset], args.epochs)
-            results["runs"].setdefault(method, []).append({
-                "seed": seed, "hv": hv[-1] if hv else 0.0, "models": len(run.rows), "spent": spent, "curve": hv,
+            results["runs"][method] = {
+                "hv": hv[-1] if hv else 0.0, "models": len(run.rows), "spent": spent, "curve": hv,
                 "points": [[e, m] for e, m, _ in run.rows], "new_trainings": evaluator.trainings - trainings,
                 "seconds": round(time.perf_counter() - start, 1),
-            })
-            print(f"{args.dataset} seed {seed} {method:<26} HV {results['runs'][method][-1]['hv']:.4f} "
+            }
+            print(f"{args.dataset} seed {seed} {method:<26} HV {results['runs'][method]['hv']:.4f} "
                   f"models {len(run.rows)} new trainings {evaluator.trainings - trainings} "
                   f"{time.perf_counter() - start:.0f}s load {os.getloadavg()[0]:.1f}", flush=True)
             with open(path, "w") as f:
                 json.dump(results, f)
-        shutil.rmtree(args.directory, ignore_errors=True)
+        shutil.rmtree(os.path.join(args.directory), ignore_errors=True)
     report(args.dataset)
 
 

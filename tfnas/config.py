@@ -30,6 +30,7 @@ from tfnas.cost.constraints import Constraints
 from tfnas.errors import TfnasInputError
 from tfnas.export.api import TARGETS
 from tfnas.export.convert import QUANTIZATIONS
+from tfnas.oracles.resolve import DEFAULT_ORACLE
 
 ANY_KEY = "*"  # in a section: other keys are keyword arguments, checked against the class `name` picks
 SCALAR = "_scalar"  # in a section: the key a bare value fills (`space: mobilenet` -> `space: {name: mobilenet}`)
@@ -62,7 +63,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         ANY_KEY: "arguments of the reward class",
     },
     "constraints": {f.name: {"type": int, "default": None} for f in dataclasses.fields(Constraints)},
-    "oracle": {SCALAR: "name", "name": {"type": str, "default": "evolution"}, ANY_KEY: "arguments of the oracle class"},
+    "oracle": {SCALAR: "name", "name": {"type": str, "default": DEFAULT_ORACLE}, ANY_KEY: "arguments of the oracle class"},
     "search": {
         "max_trials": {"type": int, "default": 20},
         "epochs": {"type": int, "default": 10},

@@ -17,6 +17,7 @@ from tfnas import distributed
 from tfnas.cost.constraints import Constraints
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
+from tfnas.oracles import DEFAULT_ORACLE
 from tfnas.oracles import MultiObjectiveOracle
 from tfnas.oracles import get_oracle
 from tfnas.progress import Progress
@@ -39,7 +40,7 @@ def search(
     space: Any = "auto",
     reward: str | Reward | Callable | None = "pareto",
     constraints: Constraints | Mapping[str, Any] | None = None,
-    oracle: str | kt.Oracle = "evolution",
+    oracle: str | kt.Oracle = DEFAULT_ORACLE,
     max_trials: int = 20,
     epochs: int = 10,
     batch_size: int = 32,

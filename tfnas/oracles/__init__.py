@@ -8,11 +8,13 @@ from tfnas.oracles.hyperband import HyperbandOracle
 from tfnas.oracles.nsga2 import NSGA2Oracle
 from tfnas.oracles.pso import PSOOracle
 from tfnas.oracles.random_search import RandomOracle
+from tfnas.oracles.resolve import DEFAULT_ORACLE
 from tfnas.oracles.resolve import ORACLES
 from tfnas.oracles.resolve import get_oracle
 from tfnas.oracles.rl import RLOracle
 
 __all__ = [
+    "DEFAULT_ORACLE",
     "ORACLES",
     "BayesianOracle",
     "EvolutionOracle",

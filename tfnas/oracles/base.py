@@ -93,6 +93,7 @@ class MultiObjectiveOracle(kt.Oracle):
         self.smallest_costs: dict[str, float] = {}
         self.screened_count = 0
         self.screen = CostScreen(self.constraints.limits())
+        self.rejected: set[str] = set()  # hashes of candidates found over a limit: never built twice
 
     # ----- the strategy hook ---------------------------------------------
     def propose(self, trial_id: str) -> dict[str, Any] | None:
@@ -113,6 +114,15 @@ class MultiObjectiveOracle(kt.Oracle):
     def random_values(self) -> dict[str, Any]:
         """Random values for the active hyperparameters of the space."""
         return self.complete_values({})
+
+    def is_new(self, values: Mapping[str, Any]) -> bool:
+        """True unless these values were tried already or found over a limit.
+
+        Strategies that rank candidates deterministically (greedy, Bayesian)
+        use it to move on to their next idea instead of proposing a rejected one again.
+        """
+        key = self._compute_values_hash(dict(values))
+        return key not in self._tried_so_far and key not in self.rejected
 
     def complete_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Keeps `values` of active hyperparameters, draws the missing ones, drops inactive ones."""
@@ -148,7 +158,8 @@ class MultiObjectiveOracle(kt.Oracle):
             values = self.propose(trial_id)
             if values is None:
                 break
-            if self._duplicate(values):
+            key = self._compute_values_hash(values)
+            if key in self._tried_so_far or key in self.rejected:
                 self.duplicate_count += 1
                 continue
             if self.constraints:
@@ -157,6 +168,7 @@ class MultiObjectiveOracle(kt.Oracle):
                     continue
                 built += 1
                 if not self._feasible(values):
+                    self.rejected.add(key)
                     if built >= self.max_draws:
                         break
                     continue
@@ -189,6 +201,7 @@ class MultiObjectiveOracle(kt.Oracle):
                 "infeasible_count": self.infeasible_count,
                 "duplicate_count": self.duplicate_count,
                 "screened_count": self.screened_count,
+                "rejected": sorted(self.rejected),
                 "smallest_costs": self.smallest_costs,
                 "constraints": self.constraints.to_dict(),
                 "reward": self.reward.config(),
@@ -202,6 +215,7 @@ class MultiObjectiveOracle(kt.Oracle):
         self.infeasible_count = extra.get("infeasible_count", 0)
         self.duplicate_count = extra.get("duplicate_count", 0)
         self.screened_count = extra.get("screened_count", 0)
+        self.rejected = set(extra.get("rejected", []))
         self.smallest_costs = dict(extra.get("smallest_costs", {}))
 
     def reload(self) -> None:

@@ -24,8 +24,9 @@ class BayesianOracle(MultiObjectiveOracle):
     encoded hyperparameters (`encoding.py`), and the candidate with the
     lowest lower confidence bound among `num_candidates` random points and
     one-change mutations of the best trials is proposed. Candidates already
-    tried, or rejected by the constraints during this step, are skipped, so
-    the oracle never repeats itself (keras-tuner #227, #608).
+    tried or already found over a limit are skipped, and when the best one is
+    rejected the step moves on to its next one, so the oracle never repeats
+    itself (keras-tuner #227, #608).
 
     Args:
         num_initial_points: int, random trials before the model is used.
@@ -79,7 +80,7 @@ class BayesianOracle(MultiObjectiveOracle):
                 i = int(rng.integers(len(point)))
                 point[i] = rng.random()
                 candidates.append(decode(space, point))
-        unique = {tuple(sorted(c.items(), key=lambda kv: kv[0])): c for c in candidates if not self._duplicate(c)}
+        unique = {tuple(sorted(c.items(), key=lambda kv: kv[0])): c for c in candidates if self.is_new(c)}
         candidates = list(unique.values())
         if not candidates:
             return []

@@ -39,7 +39,7 @@ class GreedyOracle(MultiObjectiveOracle):
             return self.random_values()
         best = self.rank_trials(done)[0].hyperparameters.values
         for values in self.neighbours(best, start=len(done)):
-            if not self._duplicate(values):
+            if self.is_new(values):
                 return values
         return self.random_values()
 

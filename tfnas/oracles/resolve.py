@@ -16,6 +16,9 @@ from tfnas.oracles.pso import PSOOracle
 from tfnas.oracles.random_search import RandomOracle
 from tfnas.oracles.rl import RLOracle
 
+# The strategy with the best median hypervolume in benchmarks/bench_strategies.py (MNIST-1D, 5 seeds).
+DEFAULT_ORACLE = "evolution"
+
 ORACLES = {
     "bayesian": BayesianOracle,
     "evolution": EvolutionOracle,

@@ -64,7 +64,10 @@ def check_oracle_contract(oracle_factory: Callable[..., MultiObjectiveOracle], d
     """Asserts the contract: exact budget, no duplicates, no trial over a limit, Pareto-ranked best, resumable."""
     oracle = oracle_factory(max_trials=8, constraints={"max_macs": 800}, seed=1)
     tuner = make_tuner(oracle, directory)
+    built = []
+    oracle.cost_function = lambda hps: built.append(tuple(sorted(hps.values.items()))) or tuner.candidate_costs(hps)
     trials = drive(tuner)
+    assert len(set(built)) == len(built), "a candidate was built twice: a rejected one must not be proposed again"
     assert len(trials) == 8, f"expected exactly max_trials=8 trials, got {len(trials)}"
     hashes = {tuple(sorted(t.hyperparameters.values.items())) for t in trials}
     assert len(hashes) == len(trials), "the oracle proposed a duplicate"
