@@ -358,6 +358,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--cache", default=os.path.join("/tmp", "tfnas_bench_strategies_cache"))
     parser.add_argument("--directory", default=os.path.join("/tmp", "tfnas_bench_strategies"))
+    parser.add_argument("--tag", default="", help="suffix of the per-seed file, to split one seed's methods over processes")
     parser.add_argument("--report", action="store_true", help="only print the table and draw the plot")
     args = parser.parse_args()
     args.epochs = args.epochs or EPOCHS[args.dataset]
@@ -369,7 +370,7 @@ def main() -> None:
     os.makedirs(args.cache, exist_ok=True)
     os.makedirs(RESULTS, exist_ok=True)
     for seed in args.seeds:
-        path = os.path.join(RESULTS, f"bench_strategies_{args.dataset}_seed{seed}.json")
+        path = os.path.join(RESULTS, f"bench_strategies_{args.dataset}_seed{seed}{args.tag}.json")
         results = {"dataset": args.dataset, "seed": seed, "epochs": args.epochs, "budget": args.budget,
                    "batch_size": BATCH_SIZES[args.dataset], "reference": REFERENCE[args.dataset], "runs": {}}
         if os.path.exists(path):

@@ -94,9 +94,10 @@ def search(
         constraints: hard limits such as `{"max_macs": 20_000}`; keys
             `max_macs`, `max_flops`, `max_params`, `max_tflite_bytes`,
             `max_peak_ram_bytes`.
-        oracle: a strategy name from `tfnas.oracles.ORACLES`: `"evolution"`
-            (regularized evolution, the default), `"random"`, `"nsga2"`,
-            `"bayesian"`, `"hyperband"`, `"rl"`, `"pso"`, `"greedy"`; or a
+        oracle: a strategy name from `tfnas.oracles.ORACLES`: `"pso"`
+            (particle swarm, the default: best median hypervolume in
+            benchmarks/bench_strategies.py), `"evolution"`, `"random"`,
+            `"nsga2"`, `"bayesian"`, `"hyperband"`, `"rl"`, `"greedy"`; or a
             `kt.Oracle` instance (its own `max_trials` applies).
         max_trials: int, number of models trained.
         epochs: int, training epochs per trial.

@@ -17,7 +17,7 @@ from tfnas.oracles.random_search import RandomOracle
 from tfnas.oracles.rl import RLOracle
 
 # The strategy with the best median hypervolume in benchmarks/bench_strategies.py (MNIST-1D, 5 seeds).
-DEFAULT_ORACLE = "evolution"
+DEFAULT_ORACLE = "pso"
 
 ORACLES = {
     "bayesian": BayesianOracle,
