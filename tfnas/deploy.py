@@ -56,6 +56,25 @@ class DeployedCandidate:
     path: str
     on_front: bool = False
 
+    @classmethod
+    def measured(cls, candidate: Any, compressed: Any, exported: Any, report: Any) -> "DeployedCandidate":
+        """The record of a candidate's file: its `CompressionResult` (or None), `ExportResult` and `VerifyReport`."""
+        return cls(
+            trial_id=candidate.trial_id,
+            macs=float(candidate.metrics.get("macs", math.nan)),
+            float_value=report.float_value,
+            compressed_value=compressed.final.value if compressed is not None else None,
+            litert_value=report.litert_value,
+            micro_value=report.micro_value,
+            bytes=exported.bytes,
+            gzip_bytes=exported.gzip_bytes,
+            weight_zeros=exported.weight_zeros,
+            arena_total_bytes=report.arena_total_bytes,
+            arena_head_bytes=report.arena_head_bytes,
+            predicted_peak_ram_bytes=report.predicted_peak_ram_bytes,
+            path=report.path,
+        )
+
 
 def deploy_front(
     result: Any,
@@ -102,23 +121,7 @@ def deploy_front(
         path = os.path.join(directory, f"trial_{candidate.trial_id}.tflite")
         exported = export(compressed if compressed is not None else model, path, representative_data=x[:200])
         report = verify(path, x_test, y_test, model=model, latency_runs=20)
-        deployed.append(
-            DeployedCandidate(
-                trial_id=candidate.trial_id,
-                macs=float(candidate.metrics.get("macs", math.nan)),
-                float_value=report.float_value,
-                compressed_value=compressed.final.value if compressed is not None else None,
-                litert_value=report.litert_value,
-                micro_value=report.micro_value,
-                bytes=exported.bytes,
-                gzip_bytes=exported.gzip_bytes,
-                weight_zeros=exported.weight_zeros,
-                arena_total_bytes=report.arena_total_bytes,
-                arena_head_bytes=report.arena_head_bytes,
-                predicted_peak_ram_bytes=report.predicted_peak_ram_bytes,
-                path=path,
-            )
-        )
+        deployed.append(DeployedCandidate.measured(candidate, compressed, exported, report))
     _mark_front(deployed, maximize=report.metric == "accuracy")
     return deployed
 

@@ -18,6 +18,7 @@ import yaml
 
 from tfnas.config import Config
 from tfnas.config import unknown_argument
+from tfnas.deploy import DeployedCandidate
 from tfnas.errors import TfnasInputError
 from tfnas.result import SearchResult
 from tfnas.sources import load_data
@@ -170,25 +171,13 @@ def deploy(config: Config, result: SearchResult, data: tuple, output_dir: str) -
         check = tfnas.verify(path, x_test, y_test, model=candidate.model())
         report["verify"] = check.to_dict()
         if check.micro_value is not None:  # front.png gains the int8 file's point, measured on TFLite Micro
-            result.deployed = [_deployed(candidate, source if config.compression is not None else None, exported, check, path)]
+            compressed = source if config.compression is not None else None
+            result.deployed = [DeployedCandidate.measured(candidate, compressed, exported, check)]
             write_search_files(result, output_dir, yaml_file=False)
     report["deploy_seconds"] = time.perf_counter() - start
     with open(os.path.join(output_dir, "report.yaml"), "w") as f:
         yaml.safe_dump(report, f, sort_keys=False)
     return report
-
-
-def _deployed(candidate: Any, compressed: Any, exported: Any, check: Any, path: str) -> Any:
-    from tfnas.deploy import DeployedCandidate
-
-    return DeployedCandidate(
-        trial_id=candidate.trial_id, macs=float(candidate.metrics.get("macs", float("nan"))),
-        float_value=check.float_value, compressed_value=compressed.final.value if compressed is not None else None,
-        litert_value=check.litert_value, micro_value=check.micro_value, bytes=exported.bytes,
-        gzip_bytes=exported.gzip_bytes, weight_zeros=exported.weight_zeros, arena_total_bytes=check.arena_total_bytes,
-        arena_head_bytes=check.arena_head_bytes, predicted_peak_ram_bytes=check.predicted_peak_ram_bytes, path=path,
-        on_front=True,
-    )
 
 
 def _check_arguments(cls: type, kwargs: dict[str, Any], section: str, path: str | None) -> None:
