@@ -6,7 +6,8 @@ draws fail it: on digits with `max_macs=20_000`, about 19 of 20 MobileNet
 draws do. The screen learns log-cost as a linear function of the one-hot
 encoded hyperparameter values (least squares over every candidate built so
 far) and skips a draw, without building it, only when its prediction exceeds
-the limit by a wide margin (at least 3x the fit's RMS error in log space).
+the limit by a wide margin (at least 3x the spread of the fit's leave-one-out
+errors in log space: its error on candidates it has not seen).
 Every candidate that passes is still built and checked exactly, so the screen
 can waste a draw but never let an infeasible model through.
 """
@@ -63,12 +64,22 @@ class CostScreen:
             index = {key: i + 1 for i, key in enumerate(keys)}  # column 0 is the intercept
             x = np.stack([self._encode(v, index) for v in self._values])
             weights, rmse = {}, {}
+            # a small ridge on the value columns (not the intercept) keeps the fit defined while there are
+            # fewer samples than features; an unseen value then falls back to about the mean log-cost
+            penalty = 1e-3 * np.eye(x.shape[1])
+            penalty[0, 0] = 0.0
+            inverse = np.linalg.inv(x.T @ x + penalty)
+            leverage = np.einsum("ij,jk,ik->i", x, inverse, x)
             for metric in self.limits:
                 y = np.log1p([c[metric] for c in self._costs])
-                # a small ridge keeps the fit defined while there are fewer samples than features
-                w = np.linalg.solve(x.T @ x + 1e-3 * np.eye(x.shape[1]), x.T @ y)
+                w = inverse @ x.T @ y
                 weights[metric] = w
-                rmse[metric] = float(np.sqrt(np.mean((x @ w - y) ** 2)))
+                # The error on samples the fit has not seen: leave-one-out residuals (e_i / (1 - h_ii)), whose
+                # robust spread (1.4826 x median |.|) is not swayed by the few samples alone in some value. The
+                # training error of a fit with about as many features as samples is near zero: as a margin it
+                # made the screen skip candidates that meet the limit.
+                loo = (x @ w - y) / np.maximum(1.0 - leverage, 1e-9)
+                rmse[metric] = float(1.4826 * np.median(np.abs(loo)))
             self._model = (index, weights, rmse)
         return self._model
 
