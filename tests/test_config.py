@@ -9,6 +9,7 @@ import yaml
 from tfnas.config import load_config
 from tfnas.config import parse_config
 from tfnas.errors import TfnasInputError
+from tfnas.oracles import DEFAULT_ORACLE
 from tfnas.oracles import ORACLES
 from tfnas.pipeline import build_oracle
 from tfnas.pipeline import build_space
@@ -60,7 +61,7 @@ def test_missing_file_and_missing_data_section(tmp_path):
 def test_defaults_filled_and_yaml_round_trip(tmp_path):
     config = load_config(_write(tmp_path, "data: digits\nspace: mobilenet\nexport: {c_array: true}\n"))
     assert config.data["source"] == "digits" and config.space == {"name": "mobilenet"}
-    assert config.search["max_trials"] == 20 and config.oracle["name"] == "evolution"
+    assert config.search["max_trials"] == 20 and config.oracle["name"] == DEFAULT_ORACLE == "pso"
     assert config.compression is None and config.export["quantization"] == "int8" and config.export["c_array"] is True
     again = parse_config(yaml.safe_load(config.to_yaml()))
     assert again.to_dict() == config.to_dict()
