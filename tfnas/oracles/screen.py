@@ -38,7 +38,7 @@ class CostScreen:
         self.min_samples = min_samples
         self._values: list[dict[str, Any]] = []
         self._costs: list[dict[str, float]] = []
-        self._model: tuple | None = None  # (feature index, weights, rmse) per fit
+        self._model: tuple | None = None  # (feature index, weights, spread of the leave-one-out errors) per fit
 
     def observe(self, values: Mapping[str, Any], costs: Mapping[str, float]) -> None:
         """Records the exact costs of a candidate that was built."""
@@ -47,14 +47,15 @@ class CostScreen:
         self._model = None
 
     def likely_infeasible(self, values: Mapping[str, Any]) -> bool:
-        """True when some predicted cost is over its limit by more than the margin and 3 RMSE."""
+        """True when some predicted cost is over its limit by more than the margin
+        and by more than 3x the spread of the fit's leave-one-out errors."""
         if len(self._values) < self.min_samples or not self.limits:
             return False
-        index, weights, rmse = self._fit()
+        index, weights, spread = self._fit()
         x = self._encode(values, index)
         for metric, limit in self.limits.items():
             excess = float(x @ weights[metric]) - math.log1p(limit)
-            if excess > max(self.log_margin, 3.0 * rmse[metric]):
+            if excess > max(self.log_margin, 3.0 * spread[metric]):
                 return True
         return False
 
@@ -63,7 +64,7 @@ class CostScreen:
             keys = sorted({_key(k, v) for values in self._values for k, v in values.items()})
             index = {key: i + 1 for i, key in enumerate(keys)}  # column 0 is the intercept
             x = np.stack([self._encode(v, index) for v in self._values])
-            weights, rmse = {}, {}
+            weights, spread = {}, {}
             # a small ridge on the value columns (not the intercept) keeps the fit defined while there are
             # fewer samples than features; an unseen value then falls back to about the mean log-cost
             penalty = 1e-3 * np.eye(x.shape[1])
@@ -79,8 +80,8 @@ class CostScreen:
                 # training error of a fit with about as many features as samples is near zero: as a margin it
                 # made the screen skip candidates that meet the limit.
                 loo = (x @ w - y) / np.maximum(1.0 - leverage, 1e-9)
-                rmse[metric] = float(1.4826 * np.median(np.abs(loo)))
-            self._model = (index, weights, rmse)
+                spread[metric] = float(1.4826 * np.median(np.abs(loo)))
+            self._model = (index, weights, spread)
         return self._model
 
     @staticmethod
