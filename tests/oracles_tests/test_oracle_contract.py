@@ -10,6 +10,7 @@ from tfnas.oracles import ORACLES
 from tfnas.oracles import EvolutionOracle
 from tfnas.oracles import MultiObjectiveOracle
 from tfnas.testing.oracle_contract import check_oracle_contract
+from tfnas.testing.oracle_contract import check_screened_candidates_not_proposed_again
 from tfnas.testing.oracle_contract import drive
 from tfnas.testing.oracle_contract import make_tuner
 
@@ -105,3 +106,9 @@ def test_seed_zero_is_reproducible(tmp_path):
         trials = drive(make_tuner(oracle, str(tmp_path / str(run))))
         runs.append([t.hyperparameters.values for t in trials])
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("name", sorted(ORACLES))
+def test_screened_candidates_are_not_proposed_again(name, tmp_path):
+    factory = functools.partial(ORACLES[name], max_epochs=9) if name == "hyperband" else ORACLES[name]
+    check_screened_candidates_not_proposed_again(factory, str(tmp_path))

@@ -94,6 +94,7 @@ class MultiObjectiveOracle(kt.Oracle):
         self.screened_count = 0
         self.screen = CostScreen(self.constraints.limits())
         self.rejected: set[str] = set()  # hashes of candidates found over a limit: never built twice
+        self.screened: set[str] = set()  # hashes of candidates the screen skipped: never proposed again
 
     # ----- the strategy hook ---------------------------------------------
     def propose(self, trial_id: str) -> dict[str, Any] | None:
@@ -116,13 +117,13 @@ class MultiObjectiveOracle(kt.Oracle):
         return self.complete_values({})
 
     def is_new(self, values: Mapping[str, Any]) -> bool:
-        """True unless these values were tried already or found over a limit.
+        """True unless these values were tried already, found over a limit or skipped by the cost screen.
 
         Strategies that rank candidates deterministically (greedy, Bayesian)
         use it to move on to their next idea instead of proposing a rejected one again.
         """
         key = self._compute_values_hash(dict(values))
-        return key not in self._tried_so_far and key not in self.rejected
+        return key not in self._tried_so_far and key not in self.rejected and key not in self.screened
 
     def complete_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Keeps `values` of active hyperparameters, draws the missing ones, drops inactive ones."""
@@ -159,11 +160,14 @@ class MultiObjectiveOracle(kt.Oracle):
             if values is None:
                 break
             key = self._compute_values_hash(values)
-            if key in self._tried_so_far or key in self.rejected:
+            if not self.is_new(values):
                 self.duplicate_count += 1
                 continue
             if self.constraints:
                 if self.screen.likely_infeasible(values):
+                    # remembered, or a strategy that ranks candidates deterministically (greedy) would
+                    # propose its favourite skipped candidate again and again until the draws run out
+                    self.screened.add(key)
                     self.screened_count += 1
                     continue
                 built += 1
@@ -202,6 +206,7 @@ class MultiObjectiveOracle(kt.Oracle):
                 "duplicate_count": self.duplicate_count,
                 "screened_count": self.screened_count,
                 "rejected": sorted(self.rejected),
+                "screened": sorted(self.screened),
                 "smallest_costs": self.smallest_costs,
                 "constraints": self.constraints.to_dict(),
                 "reward": self.reward.config(),
@@ -216,6 +221,7 @@ class MultiObjectiveOracle(kt.Oracle):
         self.duplicate_count = extra.get("duplicate_count", 0)
         self.screened_count = extra.get("screened_count", 0)
         self.rejected = set(extra.get("rejected", []))
+        self.screened = set(extra.get("screened", []))
         self.smallest_costs = dict(extra.get("smallest_costs", {}))
 
     def reload(self) -> None:

@@ -89,3 +89,28 @@ def check_oracle_contract(oracle_factory: Callable[..., MultiObjectiveOracle], d
     assert len(more) == 2, f"a resumed search must run only the missing trials, ran {len(more)}"
     all_values = [tuple(sorted(t.hyperparameters.values.items())) for t in resumed.trials.values()]
     assert len(set(all_values)) == 10, "the resumed oracle repeated a trial from before the resume"
+
+
+def check_screened_candidates_not_proposed_again(oracle_factory: Callable[..., MultiObjectiveOracle], directory: str) -> None:
+    """Asserts that a candidate the cost screen skipped is never proposed again and costs no trial.
+
+    The screen is replaced by a fixed rule (every candidate with `units >= 32`
+    is "predicted over the limit"), so half the space is skipped: a strategy
+    that keeps proposing its favourite skipped candidate would stall.
+    """
+    oracle = oracle_factory(max_trials=24, constraints={"max_macs": 10**6}, seed=2)
+    tuner = make_tuner(oracle, directory)
+    screened = []
+
+    def likely_infeasible(values: dict[str, Any]) -> bool:
+        skip = values["units"] >= 32
+        if skip:
+            screened.append(tuple(sorted(values.items())))
+        return skip
+
+    oracle.screen.likely_infeasible = likely_infeasible
+    trials = drive(tuner)
+    assert len(trials) == 24, f"expected exactly max_trials=24 trials, got {len(trials)}: skipped candidates stalled the search"
+    assert all(t.hyperparameters.values["units"] < 32 for t in trials)
+    assert len(set(screened)) == len(screened), "a candidate the screen skipped was proposed again"
+    assert oracle.screened_count == len(screened)
