@@ -122,8 +122,10 @@ class MultiObjectiveOracle(kt.Oracle):
         Strategies that rank candidates deterministically (greedy, Bayesian)
         use it to move on to their next idea instead of proposing a rejected one again.
         """
-        key = self._compute_values_hash(dict(values))
-        return key not in self._tried_so_far and key not in self.rejected and key not in self.screened
+        return not self._seen(self._compute_values_hash(dict(values)))
+
+    def _seen(self, key: str) -> bool:
+        return key in self._tried_so_far or key in self.rejected or key in self.screened
 
     def complete_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Keeps `values` of active hyperparameters, draws the missing ones, drops inactive ones."""
@@ -160,7 +162,7 @@ class MultiObjectiveOracle(kt.Oracle):
             if values is None:
                 break
             key = self._compute_values_hash(values)
-            if not self.is_new(values):
+            if self._seen(key):
                 self.duplicate_count += 1
                 continue
             if self.constraints:
