@@ -32,8 +32,8 @@ import tfnas
 from tfnas.cost import profile
 from tfnas.data import prepare
 from tfnas.demo import load_digits_images
-from tfnas.rewards import hypervolume_2d
-from tfnas.rewards import non_dominated_fronts
+from tfnas.pareto import hypervolume_2d
+from tfnas.pareto import non_dominated_fronts
 from tfnas.spaces import MobileNetSpace
 
 MAX_MACS = 20_000

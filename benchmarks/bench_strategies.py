@@ -62,7 +62,7 @@ from tfnas.data import prepare  # noqa: E402
 from tfnas.demo import load_digits_images  # noqa: E402
 from tfnas.demo import load_mnist1d  # noqa: E402
 from tfnas.oracles import ORACLES  # noqa: E402
-from tfnas.rewards import hypervolume_2d  # noqa: E402
+from tfnas.pareto import hypervolume_2d  # noqa: E402
 from tfnas.spaces import DSCNN1DSpace  # noqa: E402
 from tfnas.spaces import MobileNetSpace  # noqa: E402
 

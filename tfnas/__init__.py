@@ -3,53 +3,70 @@
 Keras 3 models in and out; keras-tuner proposes and trains, tfnas's Oracle
 scores accuracy against cost under hard limits. Importing tfnas does not
 import TF-MOT and does not change what `tf.keras` is.
+
+The public names below are imported on first use (PEP 562), so `import tfnas`
+and the `tfnas` command start without TensorFlow: a config file with a typo is
+refused in well under a second. `_EXPORTS` is the one place each is declared.
 """
 
-from tfnas import _compat  # noqa: F401  (first: quiets TensorFlow start-up before it is imported)
-from tfnas import cost
-from tfnas import distributed
-from tfnas import oracles
-from tfnas import rewards
-from tfnas import spaces
-from tfnas.compress import CompressionResult
-from tfnas.compress import compress
-from tfnas.cost.constraints import Constraints
-from tfnas.errors import DistributedSearchError
-from tfnas.errors import InfeasibleSearchError
-from tfnas.errors import TfnasError
-from tfnas.errors import TfnasInputError
-from tfnas.errors import TrialFailedError
-from tfnas.export import ExportReport
-from tfnas.export import export
-from tfnas.result import Candidate
-from tfnas.result import SearchResult
-from tfnas.search import search
-from tfnas.tuner import EdgeTuner
-from tfnas.verify import VerifyReport
-from tfnas.verify import verify
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+from tfnas import _compat  # first: keeps TensorFlow's start-up lines out of the user's way
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Candidate",
-    "CompressionResult",
-    "Constraints",
-    "DistributedSearchError",
-    "EdgeTuner",
-    "ExportReport",
-    "InfeasibleSearchError",
-    "SearchResult",
-    "TfnasError",
-    "TfnasInputError",
-    "TrialFailedError",
-    "VerifyReport",
-    "compress",
-    "cost",
-    "distributed",
-    "export",
-    "oracles",
-    "rewards",
-    "search",
-    "spaces",
-    "verify",
-]
+_EXPORTS = {
+    "Candidate": "tfnas.result",
+    "CompressionResult": "tfnas.compress",
+    "Constraints": "tfnas.constraints",
+    "DistributedSearchError": "tfnas.errors",
+    "EdgeTuner": "tfnas.tuner",
+    "ExportReport": "tfnas.export",
+    "InfeasibleSearchError": "tfnas.errors",
+    "SearchResult": "tfnas.result",
+    "Task": "tfnas.task",
+    "TfnasError": "tfnas.errors",
+    "TfnasInputError": "tfnas.errors",
+    "TrialFailedError": "tfnas.errors",
+    "VerifyReport": "tfnas.verify",
+    "compress": "tfnas.compress",
+    "deploy_front": "tfnas.deploy",
+    "export": "tfnas.export",
+    "search": "tfnas.search",
+    "verify": "tfnas.verify",
+}
+_SUBPACKAGES = ("cost", "distributed", "oracles", "pareto", "rewards", "spaces")
+
+# Functions named like the module that holds them: importing `tfnas.search` (the module) must not
+# rebind `tfnas.search` (the function), as the import system does for every submodule it loads.
+_FUNCTIONS = ("compress", "export", "search", "verify")
+
+__all__ = sorted([*_EXPORTS, *_SUBPACKAGES])
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _FUNCTIONS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return _compat.import_quietly(f"tfnas.{name}")
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tfnas' has no attribute {name!r}")
+    value = getattr(_compat.import_quietly(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+sys.modules[__name__].__class__ = _Package

@@ -2,6 +2,6 @@
 
 import sys
 
-from tfnas.cli import main
+from tfnas.app.cli import main
 
 sys.exit(main())

@@ -1,46 +1,89 @@
-"""The only place that chooses between Keras 3 (`keras`) and Keras 2 (`tf_keras`).
+"""The only place that knows about Keras 3 (`keras`) vs Keras 2 (`tf_keras`), and about Keras's internals.
 
 keras-tuner builds and trains Keras 3 models; TF-MOT only accepts tf_keras
 models. Search-space builders take the Keras module as a parameter, so the
-same architecture can be built with either. Nothing here imports TF-MOT, and
-nothing here reads `tf.keras` (importing TF-MOT repoints it to tf_keras).
-TF-MOT is imported through `tfmot()` only, which keeps TF-MOT's
-`TF_USE_LEGACY_KERAS=1` out of the environment that child processes inherit.
+same architecture can be built with either. Nothing here imports TF-MOT
+until `tfmot()` is called, and nothing here reads `tf.keras` (importing
+TF-MOT repoints it to tf_keras).
+
+Importing this module imports no TensorFlow: `tfnas` imports it first, to
+keep TensorFlow's start-up chatter out of the user's way, and loads the rest
+of the library through `import_quietly`.
+
+Checked against Keras 3.15.1 and tf_keras 2.21.0.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
-# Keep TensorFlow's C++ start-up chatter out of the user's way. Only a default:
-# a value the user set wins. Lines TensorFlow writes before absl's C++ logging
-# starts (e.g. "Could not find cuda drivers" from a CUDA build on a machine
-# without a GPU) ignore this variable; nothing short of closing stderr hides them.
+# TensorFlow's C++ logging: a default only, a value the user set wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # tfnas logs details to the `tfnas` logger; with no handler configured by the
 # user, they go nowhere (not to stderr through logging's last resort).
 logging.getLogger("tfnas").addHandler(logging.NullHandler())
 
-import keras  # noqa: E402  (Keras 3, the public API of tfnas)
+
+def import_quietly(name: str) -> ModuleType:
+    """Imports a module; the first import of TensorFlow on the way prints nothing.
+
+    TensorFlow writes lines to file descriptor 2 while it is imported
+    ("oneDNN custom operations are on", "Could not find cuda drivers",
+    absl's "All log messages before absl::InitializeLog()") before its C++
+    logging reads `TF_CPP_MIN_LOG_LEVEL`; only redirecting the descriptor
+    hides them. If the import fails, what was written is replayed on stderr.
+    """
+    if "tensorflow" in sys.modules:
+        return importlib.import_module(name)
+    with _stderr_captured() as captured:
+        try:
+            return importlib.import_module(name)
+        except BaseException:
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
 
 
-def keras3() -> ModuleType:
-    """Returns the Keras 3 module that tfnas models use."""
-    return keras
+@contextlib.contextmanager
+def _stderr_captured() -> Iterator[Any]:
+    """Points file descriptor 2 at a temporary file for the duration."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (some notebook front ends): nothing to hide
+        with tempfile.TemporaryFile() as f:
+            yield f
+        return
+    with tempfile.TemporaryFile() as f:
+        os.dup2(f.fileno(), 2)
+        try:
+            yield f
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def keras() -> ModuleType:
+    """The Keras 3 module that tfnas models use."""
+    return import_quietly("keras")
 
 
 def tf_keras() -> ModuleType:
-    """Returns the tf_keras (Keras 2) module, imported on first use."""
-    import tf_keras as module
-
-    return module
+    """The tf_keras (Keras 2) module, imported on first use."""
+    return import_quietly("tf_keras")
 
 
 def is_keras3_model(model: object) -> bool:
     """True when `model` is a Keras 3 model (not a tf_keras one)."""
-    return isinstance(model, keras.Model)
+    return isinstance(model, keras().Model)
 
 
 def tfmot() -> ModuleType:
@@ -52,10 +95,19 @@ def tfmot() -> ModuleType:
     workers), so the variable is put back as it was.
     """
     before = os.environ.get("TF_USE_LEGACY_KERAS")
-    import tensorflow_model_optimization as module
-
+    module = import_quietly("tensorflow_model_optimization")
     if before is None:
         os.environ.pop("TF_USE_LEGACY_KERAS", None)
     else:
         os.environ["TF_USE_LEGACY_KERAS"] = before
     return module
+
+
+def inbound_node(tensor: Any) -> Any:
+    """The Keras 3 node that produced a symbolic tensor.
+
+    Keras 3 has no public graph API; its own functional model code walks
+    `KerasTensor._keras_history` and `Operation._inbound_nodes` the same way.
+    """
+    history = tensor._keras_history
+    return history.operation._inbound_nodes[history.node_index]

@@ -14,8 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfnas.errors import TfnasInputError
-
-TASKS = ("classification", "regression")
+from tfnas.task import Task
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,7 +22,7 @@ class DataSpec:
     """What the search space needs to know about the data (plain data)."""
 
     input_shape: tuple[int, ...]
-    task: str
+    task: Task
     num_outputs: int
     num_train: int
     num_val: int
@@ -44,7 +43,7 @@ def prepare(
     *,
     validation_data: Any = None,
     validation_split: float = 0.2,
-    task: str | None = None,
+    task: str | Task | None = None,
     batch_size: int = 32,
     seed: int | None = None,
 ) -> PreparedData:
@@ -56,12 +55,12 @@ def prepare(
     Without `validation_data`, a seeded, stratified `validation_split` of the
     arrays is held out.
     """
-    if task is not None and task not in TASKS:
-        raise TfnasInputError(f"Unknown task {task!r}: use one of {TASKS} or leave it to be inferred from y.")
+    if task is not None:
+        task = Task.resolve(task)  # an unknown name fails here, before the data is read
     if isinstance(x, tf.data.Dataset):
         return _prepare_dataset(x, validation_data, task)
     x_train, y_train = _check_arrays(x, y, "x", "y")
-    task = task or _infer_task(y_train)
+    task = Task.resolve(task, y_train)
     num_outputs = _check_labels(y_train, task, "y")
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -80,7 +79,7 @@ def prepare(
                 f"Validation y has shape {y_val.shape[1:]} per sample but y has {y_train.shape[1:]}: "
                 "encode both the same way (class ids, or targets of the same width)."
             )
-        _check_labels(y_val, task, "validation y", num_classes=num_outputs if task == "classification" else None)
+        _check_labels(y_val, task, "validation y", num_classes=num_outputs if task.is_classification else None)
     else:
         if not isinstance(validation_split, (int, float)) or not 0.0 < float(validation_split) < 1.0:
             raise TfnasInputError(
@@ -88,7 +87,7 @@ def prepare(
                 f"Received: validation_split={validation_split!r}"
             )
         x_train, y_train, x_val, y_val = _split(x_train, y_train, validation_split, task, seed)
-    if task == "classification" and len(x_train) < num_outputs:
+    if task.is_classification and len(x_train) < num_outputs:
         raise TfnasInputError(
             f"Only {len(x_train)} training samples for {num_outputs} classes: every class needs examples. "
             "Collect more data or check the labels."
@@ -139,13 +138,9 @@ def _as_array(values: Any, name: str) -> np.ndarray:
     return array
 
 
-def _infer_task(y: np.ndarray) -> str:
-    return "classification" if np.issubdtype(y.dtype, np.integer) or y.dtype == bool else "regression"
-
-
-def _check_labels(y: np.ndarray, task: str, name: str, num_classes: int | None = None) -> int:
+def _check_labels(y: np.ndarray, task: Task, name: str, num_classes: int | None = None) -> int:
     """Returns the number of outputs (classes for classification)."""
-    if task == "regression":
+    if not task.is_classification:
         if not np.all(np.isfinite(y)):
             raise TfnasInputError(f"{name} holds NaN or infinite targets: drop those samples.")
         return 1 if y.ndim == 1 else int(np.prod(y.shape[1:]))
@@ -171,10 +166,10 @@ def _check_labels(y: np.ndarray, task: str, name: str, num_classes: int | None =
     return limit
 
 
-def _split(x: np.ndarray, y: np.ndarray, fraction: float, task: str, seed: int | None) -> tuple:
+def _split(x: np.ndarray, y: np.ndarray, fraction: float, task: Task, seed: int | None) -> tuple:
     """A seeded split; stratified by class for classification so rare classes reach both sides."""
     rng = np.random.default_rng(seed)
-    if task == "classification":
+    if task.is_classification:
         val_idx = []
         for label in np.unique(y):
             members = rng.permutation(np.flatnonzero(y == label))
@@ -193,7 +188,7 @@ def _split(x: np.ndarray, y: np.ndarray, fraction: float, task: str, seed: int |
     return x[train_idx], y[train_idx], x[val_idx], y[val_idx]
 
 
-def _prepare_dataset(dataset: tf.data.Dataset, validation_data: Any, task: str | None) -> PreparedData:
+def _prepare_dataset(dataset: tf.data.Dataset, validation_data: Any, task: Task | None) -> PreparedData:
     spec = dataset.element_spec
     if not isinstance(spec, tuple) or len(spec) != 2:
         raise TfnasInputError("A tf.data.Dataset must yield (x, y) pairs, batched: dataset.batch(32).")
@@ -215,7 +210,7 @@ def _prepare_dataset(dataset: tf.data.Dataset, validation_data: Any, task: str |
         )
     labels = np.concatenate([np.asarray(batch_y).reshape(len(batch_y), -1) for _, batch_y in dataset])
     labels = labels[:, 0] if labels.shape[1] == 1 else labels
-    task = task or _infer_task(labels)
+    task = Task.resolve(task, labels)
     num_outputs = _check_labels(labels, task, "the dataset's y")
     data_spec = DataSpec(tuple(int(d) for d in input_shape), task, num_outputs, len(labels), -1)
     return PreparedData(data_spec, (dataset,), {"validation_data": validation_data})

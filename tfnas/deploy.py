@@ -1,10 +1,16 @@
-"""The compression-aware front: search candidates re-measured as the int8 files a device runs.
+"""Deploying search candidates: compress (optionally), export int8, verify on both runtimes, record.
 
 A float Pareto front says little about what ships: int8 quantization (and
-pruning) cost some candidates more accuracy than others. `deploy_front`
-takes the top candidates of a search, optionally compresses each, exports
-full-int8 `.tflite` files, runs them on LiteRT and TFLite Micro, and ranks
-them again on what TFLite Micro measured.
+pruning) cost some candidates more accuracy than others. `deploy_candidate`
+is the one path from a trained candidate to a measured `.tflite` file;
+`deploy_front` runs it on the top of a front and ranks the files again on
+what TFLite Micro measured, and the config pipeline (`tfnas search CONFIG`,
+`tfnas demo`) runs it on the candidate the config picks. The records are
+written to `deployed.yaml` in the run directory, so a result loaded later
+(`tfnas report`) still shows them.
+
+This module takes candidates through a small protocol (`trial_id`,
+`metrics`, `model()`), so it needs neither `SearchResult` nor `Candidate`.
 """
 
 from __future__ import annotations
@@ -12,24 +18,55 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Sequence
 from typing import Any
+from typing import Protocol
 
 import numpy as np
+import yaml
 
+from tfnas.compress import CompressionResult
+from tfnas.compress import compress
 from tfnas.errors import TfnasInputError
-from tfnas.rewards.pareto import non_dominated_fronts
+from tfnas.export import ExportReport
+from tfnas.export import export
+from tfnas.pareto import non_dominated_fronts
+from tfnas.task import CALIBRATION_SAMPLES
+from tfnas.verify import VerifyReport
+from tfnas.verify import verify
+
+DEPLOYED_FILENAME = "deployed.yaml"
+
+
+class Deployable(Protocol):
+    """What deployment needs of a search candidate."""
+
+    trial_id: str
+    metrics: dict[str, float]
+
+    def model(self) -> Any: ...
+
+
+class Front(Protocol):
+    """What `deploy_front` needs of a search result."""
+
+    pareto: Sequence[Deployable]
+    quality: str
+    direction: str
+    project_dir: str
 
 
 @dataclasses.dataclass
 class DeployedCandidate:
-    """One search candidate as an int8 file, measured on the runtimes.
+    """One search candidate as an int8 file, measured on the runtimes (test data).
 
     Attributes:
         trial_id: the search trial.
         macs: the candidate's MACs (cost model).
-        float_value: the float model's metric on the test data.
+        float_value: the float model's metric: after compression, the
+            fine-tuned float model (the int8 file's own float twin).
         compressed_value: the metric after compression (fake-quantized after QAT), or None.
-        litert_value: the int8 file's metric on LiteRT.
+        litert_value: the int8 file's metric on LiteRT (reference kernels).
         micro_value: its metric on TFLite Micro (None when it could not run).
         bytes: the `.tflite` size.
         gzip_bytes: its gzip size.
@@ -43,7 +80,7 @@ class DeployedCandidate:
 
     trial_id: str
     macs: float
-    float_value: float
+    float_value: float | None
     compressed_value: float | None
     litert_value: float
     micro_value: float | None
@@ -57,8 +94,10 @@ class DeployedCandidate:
     on_front: bool = False
 
     @classmethod
-    def measured(cls, candidate: Any, compressed: Any, exported: Any, report: Any) -> "DeployedCandidate":
-        """The record of a candidate's file: its `CompressionResult` (or None), `ExportResult` and `VerifyReport`."""
+    def measured(
+        cls, candidate: Deployable, compressed: CompressionResult | None, exported: ExportReport, report: VerifyReport
+    ) -> DeployedCandidate:
+        """The record of a candidate's file from its compression (or None), export and verification reports."""
         return cls(
             trial_id=candidate.trial_id,
             macs=float(candidate.metrics.get("macs", math.nan)),
@@ -76,8 +115,66 @@ class DeployedCandidate:
         )
 
 
+@dataclasses.dataclass
+class Deployment:
+    """Everything one `deploy_candidate` produced: the record and the three stage reports."""
+
+    record: DeployedCandidate | None
+    compressed: CompressionResult | None
+    exported: ExportReport
+    verified: VerifyReport | None
+
+
+def deploy_candidate(
+    candidate: Deployable,
+    path: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    *,
+    compress_kwargs: dict[str, Any] | None = None,
+    export_kwargs: dict[str, Any] | None = None,
+    verify_file: bool = True,
+    latency_runs: int = 20,
+) -> Deployment:
+    """Compresses (when `compress_kwargs` is given), exports and verifies one candidate.
+
+    The float figure the file is compared with is the model the file was
+    made from: after compression, the fine-tuned float model
+    (`CompressionResult.keras_model`), not the search's un-fine-tuned one.
+
+    Args:
+        candidate: a search candidate (`trial_id`, `metrics`, `model()`).
+        path: the `.tflite` file to write.
+        x: training inputs: int8 calibration, and fine-tuning when compressing.
+        y: training labels.
+        x_test: inputs the file is measured on (never seen by the search).
+        y_test: their labels.
+        compress_kwargs: arguments of `tfnas.compress` (e.g. `{"prune": 0.5,
+            "qat": True, "epochs": 5}`); None exports the trained model as it is.
+        export_kwargs: arguments of `tfnas.export` (`quantization`, `c_array`, `target`).
+        verify_file: run the file on LiteRT and TFLite Micro.
+        latency_runs: `invoke()` calls timed on LiteRT.
+
+    Returns:
+        A `Deployment`; without `verify_file`, its record's runtime figures are missing.
+    """
+    model = candidate.model()
+    compressed = None
+    if compress_kwargs is not None:
+        compressed = compress(model, x, y, **{"validation_data": (x_test, y_test), **compress_kwargs})
+    source = compressed if compressed is not None else model
+    exported = export(source, path, representative_data=x[:CALIBRATION_SAMPLES], **(export_kwargs or {}))
+    if not verify_file:
+        return Deployment(None, compressed, exported, None)
+    baseline = compressed.keras_model if compressed is not None and compressed.keras_model is not None else model
+    report = verify(path, x_test, y_test, model=baseline, latency_runs=latency_runs)
+    return Deployment(DeployedCandidate.measured(candidate, compressed, exported, report), compressed, exported, report)
+
+
 def deploy_front(
-    result: Any,
+    result: Front,
     x: np.ndarray,
     y: np.ndarray,
     x_test: np.ndarray,
@@ -87,26 +184,22 @@ def deploy_front(
     directory: str | None = None,
     compress_kwargs: dict[str, Any] | None = None,
 ) -> list[DeployedCandidate]:
-    """Compresses (optionally), exports int8 and verifies the `top` cheapest-first Pareto candidates.
+    """Deploys the `top` most accurate Pareto candidates and marks the front of what TFLite Micro measured.
 
     Args:
-        result: A `SearchResult`.
-        x: Training inputs: calibration data, and fine-tuning data when compressing.
-        y: Training labels.
-        x_test: Inputs the files are measured on.
-        y_test: Their labels.
-        top: How many Pareto candidates, most accurate first.
-        directory: Where the `.tflite` files go; defaults to `<run>/deploy`.
-        compress_kwargs: Arguments of `tfnas.compress` (e.g. `{"prune": 0.5,
-            "qat": True, "epochs": 5}`); None exports the trained models as they are.
+        result: a `SearchResult`.
+        x: training inputs: calibration data, and fine-tuning data when compressing.
+        y: training labels.
+        x_test: inputs the files are measured on.
+        y_test: their labels.
+        top: how many Pareto candidates, most accurate first.
+        directory: where the `.tflite` files go; defaults to `<run>/deploy`.
+        compress_kwargs: arguments of `tfnas.compress`; None exports the trained models as they are.
 
     Returns:
-        One `DeployedCandidate` per candidate, cheapest first, `on_front` set.
+        One `DeployedCandidate` per candidate, cheapest first, `on_front` set;
+        also written to `deployed.yaml` in the run directory.
     """
-    from tfnas.compress import compress
-    from tfnas.export import export
-    from tfnas.verify import verify
-
     if not result.pareto:
         raise TfnasInputError("The search has no completed candidate to deploy: run more trials.")
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
@@ -116,17 +209,14 @@ def deploy_front(
     chosen = sorted(result.pareto, key=lambda c: -sign * c.metrics[result.quality])[:top]
     deployed = []
     for candidate in sorted(chosen, key=lambda c: c.metrics.get("macs", 0.0)):
-        model = candidate.model()
-        compressed = compress(model, x, y, **{"validation_data": (x_test, y_test), **compress_kwargs}) if compress_kwargs else None
         path = os.path.join(directory, f"trial_{candidate.trial_id}.tflite")
-        exported = export(compressed if compressed is not None else model, path, representative_data=x[:200])
-        report = verify(path, x_test, y_test, model=model, latency_runs=20)
-        deployed.append(DeployedCandidate.measured(candidate, compressed, exported, report))
-    _mark_front(deployed, maximize=report.metric == "accuracy")
+        deployed.append(deploy_candidate(candidate, path, x, y, x_test, y_test, compress_kwargs=compress_kwargs).record)
+    mark_front(deployed, maximize=result.direction == "max")
+    write_deployed(result.project_dir, deployed)
     return deployed
 
 
-def _mark_front(deployed: list[DeployedCandidate], maximize: bool) -> None:
+def mark_front(deployed: list[DeployedCandidate], maximize: bool) -> None:
     """Sets `on_front` on the candidates not dominated in (TFLite Micro metric, MACs); ones TFLM could not run never are."""
     runnable = [d for d in deployed if d.micro_value is not None]
     if not runnable:
@@ -135,3 +225,20 @@ def _mark_front(deployed: list[DeployedCandidate], maximize: bool) -> None:
     points = np.array([[sign * d.micro_value, d.macs] for d in runnable])
     for i in non_dominated_fronts(points)[0]:
         runnable[i].on_front = True
+
+
+def write_deployed(project_dir: str, deployed: list[DeployedCandidate]) -> str:
+    """Writes the records to `deployed.yaml` in the run directory (read back by `read_deployed`)."""
+    path = os.path.join(project_dir, DEPLOYED_FILENAME)
+    with open(path, "w") as f:
+        yaml.safe_dump([dataclasses.asdict(d) for d in deployed], f, sort_keys=False)
+    return path
+
+
+def read_deployed(project_dir: str) -> list[DeployedCandidate]:
+    """The records `write_deployed` left in a run directory (none when it never deployed)."""
+    path = os.path.join(project_dir, DEPLOYED_FILENAME)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [DeployedCandidate(**row) for row in yaml.safe_load(f) or []]

@@ -8,7 +8,7 @@ keras-tuner's own gRPC service (`OracleServicer`); the workers' Tuners talk to
 it through keras-tuner's `OracleClient` and train.
 
 tfnas uses that service and client unchanged. It replaces only the chief's
-serving loop (`keras_tuner.src.distribute.oracle_chief.start_server`, 20
+serving loop (keras-tuner's `oracle_chief.start_server`, 20
 lines), which polls for the end every 20 seconds and keeps waiting forever
 when the Oracle raises (for example `InfeasibleSearchError`, or the
 consecutive-failures limit): `serve` polls every 0.2 seconds, re-raises the
@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from concurrent import futures
 from typing import Any
 
+from tfnas import _kt_compat
 from tfnas.errors import DistributedSearchError
 from tfnas.errors import TfnasInputError
 
@@ -86,13 +87,12 @@ def serve(oracle: Any, on_trial_end: Callable[[Any], None] | None = None, poll_s
         Exception: whatever the Oracle raised while creating or ending a trial.
     """
     import grpc
-    from keras_tuner.src import protos  # keras-tuner's service has no public path
 
     _warn_if_public(os.environ[ORACLE_IP])
     # No SO_REUSEPORT: a second chief on the same port must fail here, not split the workers.
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), options=[("grpc.so_reuseport", 0)])
     servicer = _servicer_class()(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    _kt_compat.protos().get_service_grpc().add_OracleServicer_to_server(servicer, server)
     try:
         server.add_insecure_port(address())
     except RuntimeError as e:
@@ -156,37 +156,12 @@ def worker_errors() -> Iterator[None]:
 
 
 def quiet_keras_tuner() -> None:
-    """Silences keras-tuner 1.4.8's stray `print` in `conditions.Parent.to_proto`.
-
-    That print writes a value line on the chief and the workers every time a
-    trial with conditional hyperparameters (every tfnas space has them)
-    crosses gRPC. The replacement builds the same proto without printing.
-    """
-    from keras_tuner.src.engine import conditions
-
-    conditions.Parent.to_proto = _parent_to_proto
-
-
-def _parent_to_proto(self: Any) -> Any:
-    """`keras_tuner.src.engine.conditions.Parent.to_proto` of keras-tuner 1.4.8, minus its `print`."""
-    from keras_tuner.src import protos
-
-    proto = protos.get_proto()
-    first = self.values[0]  # keras-tuner types every value by the first one
-    kind = (
-        "string_value" if isinstance(first, str)
-        else "boolean_value" if isinstance(first, bool)
-        else "int_value" if isinstance(first, int)
-        else "float_value"
-    )
-    values = [proto.Value(**{kind: v}) for v in self.values]
-    return proto.Condition(parent=proto.Condition.Parent(name=self.name, values=values))
+    """Silences keras-tuner's stray `print` of hyperparameter conditions (`_kt_compat.silence_condition_print`)."""
+    _kt_compat.silence_condition_print()
 
 
 def _servicer_class() -> type:
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
-
-    class ChiefServicer(OracleServicer):
+    class ChiefServicer(_kt_compat.oracle_servicer_class()):
         """keras-tuner's servicer; an Oracle error stops the search instead of hanging the chief."""
 
         def __init__(self, oracle: Any):

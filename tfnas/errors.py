@@ -5,11 +5,16 @@ raised (`keras_tuner.errors`): a `FatalError` stops the search, a
 `FailedTrialError` fails only that trial. tfnas errors follow the same split
 and add `TfnasInputError` for bad input, raised before any training starts.
 Every message names the problem and the fix.
+
+The two classes keras-tuner must recognise subclass its error classes, so
+they are created on first use (the module's `__getattr__`): importing this
+module must not import keras-tuner, hence Keras and TensorFlow, or a config
+file with a typo would take seconds to be refused.
 """
 
 from __future__ import annotations
 
-import keras_tuner as kt
+from typing import Any
 
 
 class TfnasError(Exception):
@@ -20,13 +25,26 @@ class TfnasInputError(TfnasError, ValueError):
     """Bad input (data, arguments, config): raised before any training starts."""
 
 
-class InfeasibleSearchError(TfnasError, kt.errors.FatalError):
-    """No candidate in the search space meets the hard constraints."""
-
-
-class TrialFailedError(TfnasError, kt.errors.FailedTrialError):
-    """One trial failed (for example its loss became NaN); the search goes on."""
-
-
 class DistributedSearchError(TfnasError, RuntimeError):
     """A chief/worker search cannot go on (the chief is unreachable, the run directory is not shared, ...)."""
+
+
+_KERAS_TUNER_ERRORS = {
+    "InfeasibleSearchError": ("FatalError", "No candidate in the search space meets the hard constraints."),
+    "TrialFailedError": ("FailedTrialError", "One trial failed (for example its loss became NaN); the search goes on."),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """`InfeasibleSearchError` (a keras-tuner `FatalError`) and `TrialFailedError` (a `FailedTrialError`)."""
+    if name not in _KERAS_TUNER_ERRORS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import keras_tuner as kt
+
+    base, doc = _KERAS_TUNER_ERRORS[name]
+    cls = type(name, (TfnasError, getattr(kt.errors, base)), {"__doc__": doc, "__module__": __name__})
+    globals()[name] = cls  # created once: later imports get the same class
+    return cls
+
+
+__all__ = ["DistributedSearchError", "InfeasibleSearchError", "TfnasError", "TfnasInputError", "TrialFailedError"]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from tfnas.errors import TfnasInputError
-from tfnas.rewards.pareto import hypervolume_2d
+from tfnas.pareto import hypervolume_2d
 
 
 def plot_front(result: Any, ax: Any = None, cost: str = "macs") -> Any:

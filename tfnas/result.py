@@ -18,10 +18,17 @@ from typing import Any
 
 import numpy as np
 
+from tfnas.compress import CompressionResult
+from tfnas.compress import compress
+from tfnas.deploy import DeployedCandidate
+from tfnas.deploy import deploy_front
+from tfnas.deploy import read_deployed
 from tfnas.errors import TfnasInputError
-from tfnas.rewards.pareto import non_dominated_fronts
+from tfnas.export import export
+from tfnas.pareto import non_dominated_fronts
+from tfnas import plot as plotting
+from tfnas.verify import verify
 
-COST_COLUMNS = ("macs", "flops", "params", "tflite_bytes", "peak_ram_bytes")
 FAILURE_FILENAME = "failure.txt"  # why a trial failed: keras-tuner's gRPC drops trial messages
 
 
@@ -57,6 +64,10 @@ class Candidate:
             raise FileNotFoundError(f"Trial {self.trial_id} has no saved model (status {self.status}).")
         return keras.models.load_model(self.model_path)
 
+    def export_source(self) -> tuple[Any, str, None]:
+        """What `tfnas.export` converts: the trained model."""
+        return self.model(), f"search candidate {self.trial_id}", None
+
     def to_dict(self) -> dict[str, Any]:
         """YAML-dumpable dict."""
         return _plain(dataclasses.asdict(self))
@@ -81,8 +92,9 @@ class SearchResult:
             them (predicted far over a limit).
         project_dir: str, the run directory.
         search_seconds: float or None, wall time of the `search()` call that returned it.
-        deployed: the compression-aware front, once `deploy_front` ran: the
-            top candidates as int8 files measured on LiteRT and TFLite Micro.
+        deployed: the int8 files deployed from this search (`deploy_front`,
+            or a config run's export), measured on LiteRT and TFLite Micro;
+            read back from the run directory's `deployed.yaml`.
     """
 
     trials: list[Candidate]
@@ -96,7 +108,7 @@ class SearchResult:
     screened_count: int = 0
     project_dir: str = ""
     search_seconds: float | None = None
-    deployed: list = dataclasses.field(default_factory=list)
+    deployed: list[DeployedCandidate] = dataclasses.field(default_factory=list)
 
     @classmethod
     def load(cls, project_dir: str) -> SearchResult:
@@ -107,8 +119,7 @@ class SearchResult:
         with open(oracle_file) as f:
             state = json.load(f)
         extra = state.get("tfnas", {})
-        objective = state.get("objective") or {}
-        quality, direction = _objective(objective)
+        quality, direction = _objective(extra.get("objective") or state.get("objective") or {})
         trials = [_read_trial(path) for path in sorted(glob.glob(os.path.join(project_dir, "trial_*", "trial.json")))]
         costs = tuple(extra.get("reward", {}).get("costs", ["macs"]))
         completed = [t for t in trials if t.status == "COMPLETED" and quality in t.metrics]
@@ -123,6 +134,7 @@ class SearchResult:
             infeasible_count=extra.get("infeasible_count", 0),
             screened_count=extra.get("screened_count", 0),
             project_dir=project_dir,
+            deployed=read_deployed(project_dir),
         )
 
     @property
@@ -147,32 +159,30 @@ class SearchResult:
             f"{[t.trial_id for t in self.completed]}."
         )
 
-    def compress(self, x: Any, y: Any, candidate: Any = None, **kwargs: Any) -> Any:
+    def compress(self, x: Any, y: Any, candidate: Any = None, **kwargs: Any) -> CompressionResult:
         """`tfnas.compress` on a candidate's trained model (`distill_from="most_accurate"` picks the teacher from the front)."""
-        from tfnas.compress import compress
-
         if isinstance(kwargs.get("distill_from"), str) or isinstance(kwargs.get("distill_from"), Candidate):
             kwargs["distill_from"] = self.candidate(kwargs["distill_from"]).model()
         return compress(self.candidate(candidate).model(), x, y, **kwargs)
 
     def export(self, path: str, candidate: Any = None, **kwargs: Any) -> Any:
         """`tfnas.export` of a candidate (None: the best) or of a `CompressionResult` passed as `candidate`."""
-        from tfnas.compress import CompressionResult
-        from tfnas.export import export
-
         source = candidate if isinstance(candidate, CompressionResult) else self.candidate(candidate)
         return export(source, path, **kwargs)
 
     def verify(self, tflite_path: str, x: Any, y: Any, candidate: Any = None, **kwargs: Any) -> Any:
-        """`tfnas.verify` of a file, with the candidate's float model for comparison."""
-        from tfnas.verify import verify
+        """`tfnas.verify` of a file, compared with the float model it was made from.
 
+        For a file exported from a `CompressionResult`, pass that result as
+        `candidate`: the float figure is then its fine-tuned float model's,
+        not the search candidate's before compression.
+        """
+        if isinstance(candidate, CompressionResult):
+            return verify(tflite_path, x, y, model=candidate.keras_model, **kwargs)
         return verify(tflite_path, x, y, model=self.candidate(candidate).model(), **kwargs)
 
     def deploy_front(self, x: Any, y: Any, x_test: Any, y_test: Any, **kwargs: Any) -> list:
         """Re-measures the top Pareto candidates as int8 files on the runtimes (`tfnas.deploy.deploy_front`); kept in `deployed`."""
-        from tfnas.deploy import deploy_front
-
         self.deployed = deploy_front(self, x, y, x_test, y_test, **kwargs)
         return self.deployed
 
@@ -182,15 +192,11 @@ class SearchResult:
         Returns the matplotlib Figure (shown inline in a notebook); with
         `path`, also saves it (PNG by the extension). Needs matplotlib.
         """
-        from tfnas.plot import plot_front
-
-        return _saved(plot_front(self, cost=cost), path)
+        return _saved(plotting.plot_front(self, cost=cost), path)
 
     def plot_history(self, path: str | None = None, cost: str = "macs") -> Any:
         """Hypervolume of the front and best reward after each completed trial (see `plot`)."""
-        from tfnas.plot import plot_history
-
-        return _saved(plot_history(self, cost=cost), path)
+        return _saved(plotting.plot_history(self, cost=cost), path)
 
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Prints the Pareto front as a table and the search's counts."""

@@ -14,11 +14,10 @@ import keras
 import keras_tuner as kt
 
 from tfnas import distributed
-from tfnas.cost.constraints import Constraints
+from tfnas.constraints import Constraints
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
 from tfnas.oracles import DEFAULT_ORACLE
-from tfnas.oracles import MultiObjectiveOracle
 from tfnas.oracles import get_oracle
 from tfnas.progress import Progress
 from tfnas.progress import silenced
@@ -26,6 +25,7 @@ from tfnas.result import SearchResult
 from tfnas.rewards import Reward
 from tfnas.rewards import get_reward
 from tfnas.spaces import get_space
+from tfnas.tuner import CandidatePricer
 from tfnas.tuner import EdgeTuner
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def search(
     space: Any = "auto",
     reward: str | Reward | Callable | None = "pareto",
     constraints: Constraints | Mapping[str, Any] | None = None,
-    oracle: str | kt.Oracle = DEFAULT_ORACLE,
+    oracle: str | Mapping[str, Any] | kt.Oracle = DEFAULT_ORACLE,
     max_trials: int = 20,
     epochs: int = 10,
     batch_size: int = 32,
@@ -97,8 +97,11 @@ def search(
         oracle: a strategy name from `tfnas.oracles.ORACLES`: `"pso"`
             (particle swarm, the default: best median hypervolume in
             benchmarks/bench_strategies.py), `"evolution"`, `"random"`,
-            `"nsga2"`, `"bayesian"`, `"hyperband"`, `"rl"`, `"greedy"`; or a
-            `kt.Oracle` instance (its own `max_trials` applies).
+            `"nsga2"`, `"bayesian"`, `"hyperband"`, `"rl"`, `"greedy"`; a
+            dict `{"name": "pso", "num_particles": 6}` with the strategy's
+            own arguments; or a `kt.Oracle` instance (its own `max_trials`
+            applies; a `MultiObjectiveOracle` adopts the search's objective
+            and constraints where it has none, see `get_oracle`).
         max_trials: int, number of models trained.
         epochs: int, training epochs per trial.
         batch_size: int, training batch size (arrays only).
@@ -110,7 +113,8 @@ def search(
             mode, `None` splits with seed 0 so that every worker validates
             on the same samples.
         verbose: int, 1 prints a line per trial (`Trial i/N`, with an ETA)
-            and a summary table; 0 prints nothing, on stdout or stderr.
+            and a closing line (`result.summary()` prints the front); 0
+            prints nothing, on stdout or stderr.
             Details (rejected candidates, resume repairs) go to the Python
             logger `tfnas`, shown once you configure logging.
         task: `"classification"` or `"regression"`; inferred from `y`.
@@ -133,33 +137,28 @@ def search(
     for name, value in (("max_trials", max_trials), ("epochs", epochs), ("batch_size", batch_size)):
         _check_positive_int(name, value)
     limits = Constraints.from_any(constraints)
-    reward = get_reward(reward)
     data = prepare(
         x, y, validation_data=validation_data, validation_split=validation_split, task=task,
         batch_size=batch_size, seed=0 if seed is None and role else seed,
     )
-    objective = kt.Objective("val_accuracy", "max") if data.spec.task == "classification" else kt.Objective("val_loss", "min")
     hypermodel = get_space(space, data.spec.input_shape, data.spec.num_outputs, data.spec.task)
+    pricer = CandidatePricer(hypermodel, distribution_strategy)
     oracle = get_oracle(
-        oracle, objective=objective, max_trials=max_trials, reward=reward, constraints=limits,
-        seed=seed, max_draws=max_draws, max_consecutive_failed_trials=max_consecutive_failed_trials,
+        oracle, objective=kt.Objective(*data.spec.task.objective), constraints=limits, reward=get_reward(reward),
+        epochs=epochs, cost_function=pricer, max_trials=max_trials, seed=seed, max_draws=max_draws,
+        max_consecutive_failed_trials=max_consecutive_failed_trials,
     )
-    if getattr(oracle, "max_epochs", 0) is None:
-        oracle.max_epochs = epochs  # Hyperband: a fully trained candidate gets the search's epochs
-    if isinstance(oracle, MultiObjectiveOracle) and limits and not oracle.constraints:
-        oracle.constraints = limits  # a user's oracle instance adopts the search's limits
     _check_writable(directory)
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    progress = Progress(
-        getattr(oracle, "max_trials", None) or max_trials, keys=getattr(hypermodel, "summary_keys", None), verbose=verbose
-    )
+    budget = getattr(oracle, "max_trials", None) or max_trials
+    progress = Progress(budget, keys=getattr(hypermodel, "summary_keys", None), verbose=verbose)
     if role:
         distributed.quiet_keras_tuner()
     start = time.perf_counter()
     with silenced(verbose), distributed.worker_errors() if role == "worker" else contextlib.nullcontext():
         tuner = EdgeTuner(
-            hypermodel, oracle, constraints=limits, callback=progress, directory=directory,
+            hypermodel, oracle, constraints=limits, callback=progress, pricer=pricer, directory=directory,
             project_name=project_name, overwrite=overwrite and role != "worker", distribution_strategy=distribution_strategy,
         )
         tuner.search(*data.fit_args, epochs=epochs, verbose=0, callbacks=list(callbacks or []), **data.fit_kwargs)
@@ -167,7 +166,6 @@ def search(
         distributed.wait_for_shared_directory(tuner.project_dir)
     result = SearchResult.load(tuner.project_dir)
     result.search_seconds = time.perf_counter() - start
-    budget = getattr(oracle, "max_trials", None) or max_trials
     if len(result.trials) < budget and role != "worker":
         note = (
             f"The search stopped after {len(result.trials)} of {budget} trials: the oracle proposed no new feasible "
@@ -177,7 +175,8 @@ def search(
         if verbose >= 1:
             print(note)
     if verbose >= 1 and role != "worker":
-        result.summary()
+        print(f"Search done: {len(result.completed)} trained models in {result.search_seconds:.0f}s. "
+              "result.summary() prints the Pareto front; result.plot() draws it.")
     elif verbose >= 1:
         print(f"Worker {tuner.tuner_id} done: no trials left. The chief returns the search's result ({tuner.project_dir}).")
     return result

@@ -26,7 +26,7 @@ import keras_tuner as kt
 
 from tfnas import distributed
 from tfnas.cost import profile
-from tfnas.cost.constraints import Constraints
+from tfnas.constraints import Constraints
 from tfnas.errors import TrialFailedError
 from tfnas.oracles.base import MultiObjectiveOracle
 from tfnas.result import FAILURE_FILENAME
@@ -34,60 +34,44 @@ from tfnas.result import FAILURE_FILENAME
 MODEL_FILENAME = "model.keras"
 
 
-class EdgeTuner(kt.Tuner):
-    """A `kt.Tuner` whose trials report cost metrics and save the best-epoch model.
+class CandidatePricer:
+    """Builds a candidate from its hyperparameters and prices it with the cost model, without training it.
 
-    With a `MultiObjectiveOracle`, it gives the oracle the function that
-    builds and profiles a candidate, so constraints are checked before
-    training. With any other `kt.Oracle`, a candidate over a limit fails as a
-    trial (keras-tuner's own behaviour for `max_model_size`).
+    It is the oracle's `cost_function`: a `MultiObjectiveOracle` checks
+    constraints with it before a candidate becomes a trial. The model is kept
+    until the next call, so when the oracle accepts the candidate the tuner
+    trains this very model instead of building it again. No `clear_session`
+    here: this runs for every candidate drawn.
 
     Args:
-        hypermodel: a `kt.HyperModel` or a build function `hp -> keras.Model`.
-        oracle: a `kt.Oracle`, usually a `tfnas.oracles.MultiObjectiveOracle`.
-        constraints: limits for plain Oracles; a `MultiObjectiveOracle` brings its own.
-        callback: optional object with `on_trial_begin(tuner, trial)` and
-            `on_trial_end(tuner, trial)`, used for progress lines.
-        **kwargs: passed to `kt.Tuner` (`directory`, `project_name`,
-            `overwrite`, `distribution_strategy`, ...).
+        hypermodel: a `kt.HyperModel` (a search space).
+        distribution_strategy: a `tf.distribute.Strategy` the models are built under, or None.
     """
 
-    def __init__(self, hypermodel: Any, oracle: kt.Oracle, constraints: Any = None, callback: Any = None, **kwargs: Any):
-        self.callback = callback
-        self.constraints = oracle.constraints if isinstance(oracle, MultiObjectiveOracle) else Constraints.from_any(constraints)
-        if distributed.is_chief() and not kwargs.get("overwrite", False):
-            _adopt_search(os.path.join(str(kwargs.get("directory") or "."), kwargs.get("project_name") or "untitled_project"))
-        super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
-        if isinstance(oracle, MultiObjectiveOracle) and oracle.cost_function is None:
-            oracle.cost_function = self.candidate_costs
-        self._last_candidate: tuple[dict, keras.Model, dict[str, int]] | None = None
-        self.last_metrics: dict[str, float] = {}  # what the last trial reported (a worker's trials hold none)
-        self._shared_directory_checked = False
+    def __init__(self, hypermodel: kt.HyperModel, distribution_strategy: Any = None):
+        self.hypermodel = hypermodel
+        self.distribution_strategy = distribution_strategy
+        self._last: tuple[dict, keras.Model, dict[str, int]] | None = None
 
-    def candidate_costs(self, hp: kt.HyperParameters) -> dict[str, int]:
-        """Builds the candidate (without training) and returns its cost metrics.
-
-        The model is kept until the next call: when the oracle accepts this
-        candidate, `run_trial` trains this very model instead of building it
-        again. No `clear_session` here: this runs for every candidate drawn.
-        """
-        model = self._build(hp)
+    def __call__(self, hp: kt.HyperParameters) -> dict[str, int]:
+        model = self.build(hp)
         costs = profile(model).to_dict()
-        self._last_candidate = (dict(hp.values), model, costs)
+        self._last = (dict(hp.values), model, costs)
         return costs
 
-    def _model_for(self, hp: kt.HyperParameters) -> tuple[keras.Model, dict[str, int]]:
-        """The model the oracle just checked for these values and its costs, else a fresh build."""
-        cached, self._last_candidate = self._last_candidate, None
+    def model_for(self, hp: kt.HyperParameters) -> tuple[keras.Model, dict[str, int]]:
+        """The model last priced for these values and its costs, else a fresh build."""
+        cached, self._last = self._last, None
         if cached is not None and cached[0] == hp.values:
             return cached[1], cached[2]
         # Keras's own garbage collection (`free_memory=True`) costs ~0.3 s a trial and grows with the heap;
         # Python's collector frees the previous trial's model anyway.
         keras.backend.clear_session(free_memory=False)
-        model = self._build(hp)
+        model = self.build(hp)
         return model, profile(model).to_dict()
 
-    def _build(self, hp: kt.HyperParameters) -> keras.Model:
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        """The candidate's Keras 3 model; a build that raises fails only its trial."""
         scope = self.distribution_strategy.scope() if self.distribution_strategy else contextlib.nullcontext()
         try:
             with scope:
@@ -106,9 +90,45 @@ class EdgeTuner(kt.Tuner):
             )
         return model
 
+
+class EdgeTuner(kt.Tuner):
+    """A `kt.Tuner` whose trials report cost metrics and save the best-epoch model.
+
+    With a `MultiObjectiveOracle`, constraints are checked before training
+    with `pricer` (the oracle's `cost_function`; an oracle built without one
+    adopts this tuner's). With any other `kt.Oracle`, a candidate over a limit
+    fails as a trial (keras-tuner's own behaviour for `max_model_size`).
+
+    Args:
+        hypermodel: a `kt.HyperModel` or a build function `hp -> keras.Model`.
+        oracle: a `kt.Oracle`, usually a `tfnas.oracles.MultiObjectiveOracle`.
+        constraints: limits for plain Oracles; a `MultiObjectiveOracle` brings its own.
+        callback: optional object with `on_trial_begin(tuner, trial)` and
+            `on_trial_end(tuner, trial)`, used for progress lines.
+        pricer: the `CandidatePricer` the oracle prices candidates with;
+            one is made for `hypermodel` when None.
+        **kwargs: passed to `kt.Tuner` (`directory`, `project_name`,
+            `overwrite`, `distribution_strategy`, ...).
+    """
+
+    def __init__(
+        self, hypermodel: Any, oracle: kt.Oracle, constraints: Any = None, callback: Any = None,
+        pricer: CandidatePricer | None = None, **kwargs: Any,
+    ):
+        self.callback = callback
+        self.constraints = oracle.constraints if isinstance(oracle, MultiObjectiveOracle) else Constraints.from_any(constraints)
+        if distributed.is_chief() and not kwargs.get("overwrite", False):
+            _adopt_search(os.path.join(str(kwargs.get("directory") or "."), kwargs.get("project_name") or "untitled_project"))
+        super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
+        self.pricer = pricer or CandidatePricer(self.hypermodel, self.distribution_strategy)
+        if isinstance(oracle, MultiObjectiveOracle) and oracle.cost_function is None:
+            oracle.adopt(cost_function=self.pricer)
+        self.last_metrics: dict[str, float] = {}  # what the last trial reported (a worker's trials hold none)
+        self._shared_directory_checked = False
+
     def run_trial(self, trial: kt.engine.trial.Trial, *args: Any, **kwargs: Any) -> dict[str, float]:
         hp = trial.hyperparameters
-        model, costs = self._model_for(hp)
+        model, costs = self.pricer.model_for(hp)
         violations = self.constraints.violations(costs)
         if violations:
             raise TrialFailedError(f"Candidate over the constraints: {'; '.join(violations)}.")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from tfnas.rewards import Pareto
-from tfnas.rewards import crowding_distance
-from tfnas.rewards import hypervolume_2d
-from tfnas.rewards import non_dominated_fronts
+from tfnas.pareto import crowding_distance
+from tfnas.pareto import hypervolume_2d
+from tfnas.pareto import non_dominated_fronts
 
 
 def test_fronts_of_hand_made_points():

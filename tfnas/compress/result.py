@@ -84,6 +84,11 @@ class CompressionResult:
         """True when `model` went through quantization-aware training."""
         return bool(self.settings.get("qat"))
 
+    def export_source(self) -> tuple[Any, str, np.ndarray]:
+        """What `tfnas.export` converts: `model` (the QAT model after QAT), described, with its calibration data."""
+        kind = "qat" if self.quantization_aware else "+".join(s.stage for s in self.stages[1:])
+        return self.model, f"compression result ({kind})", self.calibration_data
+
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Prints one line per stage, then the layers each stage skipped and the notes."""
         metric = self.stages[0].metric

@@ -8,8 +8,8 @@ each call with the per-sample shapes (batch axis dropped), so costs are the
 same whatever batch size the model was built with.
 
 Keras 3 has no public graph-traversal API, so the walk reads the symbolic
-history Keras itself uses (`KerasTensor._keras_history`,
-`Operation._inbound_nodes`); nothing is imported from `keras.src`.
+history Keras itself uses, through `tfnas._compat.inbound_node` (the one place
+that touches Keras's internals); nothing is imported from `keras.src`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 import keras
 
+from tfnas._compat import inbound_node
 from tfnas.errors import TfnasInputError
 
 Shape = tuple[int, ...]
@@ -108,18 +109,12 @@ def model_io(model: Any) -> tuple[list[Any], list[Any]]:
     return inputs, outputs
 
 
-def _producer(tensor: Any) -> Any:
-    """The Keras node that produced a symbolic tensor."""
-    history = tensor._keras_history
-    return history.operation._inbound_nodes[history.node_index]
-
-
 def _nodes_in_order(inputs: list[Any], outputs: list[Any]) -> list[Any]:
     """Nodes between inputs and outputs in topological order (depth-first, inputs of a node in order)."""
     stop = {id(t) for t in inputs}
     order: list[Any] = []
     seen: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(_producer(t), False) for t in reversed(outputs) if id(t) not in stop]
+    stack: list[tuple[Any, bool]] = [(inbound_node(t), False) for t in reversed(outputs) if id(t) not in stop]
     while stack:
         node, done = stack.pop()
         if done:
@@ -130,8 +125,8 @@ def _nodes_in_order(inputs: list[Any], outputs: list[Any]) -> list[Any]:
         seen.add(id(node))
         stack.append((node, True))
         for t in reversed(node.input_tensors):
-            if id(t) not in stop and id(_producer(t)) not in seen:
-                stack.append((_producer(t), False))
+            if id(t) not in stop and id(inbound_node(t)) not in seen:
+                stack.append((inbound_node(t), False))
     return [node for node in order if not node.is_input]
 
 

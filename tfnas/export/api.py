@@ -1,4 +1,10 @@
-"""`tfnas.export()`: a model, a compression result or a search candidate in; a `.tflite` (and C array) out."""
+"""`tfnas.export()`: a model, or anything that says what to convert, in; a `.tflite` (and C array) out.
+
+Besides Keras 3 and tf_keras models, `export` takes any object with an
+`export_source()` method returning `(model, description, calibration data or
+None)`: a `CompressionResult` and a search `Candidate` have one. Export knows
+nothing else of them, so it sits below compression results and searches.
+"""
 
 from __future__ import annotations
 
@@ -47,9 +53,10 @@ def export(
     ```
 
     Args:
-        model_or_result: A Keras 3 or tf_keras model, a `CompressionResult`
-            (its QAT model when there is one; its calibration data is used when
-            `representative_data` is None) or a search `Candidate`.
+        model_or_result: A Keras 3 or tf_keras model, or an object with
+            `export_source()` (a `CompressionResult`: its QAT model when there
+            is one, and its calibration data when `representative_data` is
+            None; a search `Candidate`: its trained model).
         path: Where to write the `.tflite` file; folders are created.
         quantization: "int8" (full integer, int8 input and output: what
             TFLite Micro runs), "float16", "dynamic" or "float32".
@@ -118,14 +125,8 @@ def export(
 
 def _unpack(obj: Any) -> tuple[Any, str, np.ndarray | None]:
     """`(model to convert, what it is, calibration data it carries)`."""
-    from tfnas.compress.result import CompressionResult
-    from tfnas.result import Candidate
-
-    if isinstance(obj, CompressionResult):
-        kind = "qat" if obj.quantization_aware else "+".join(s.stage for s in obj.stages[1:])
-        return obj.model, f"compression result ({kind})", obj.calibration_data
-    if isinstance(obj, Candidate):
-        return obj.model(), f"search candidate {obj.trial_id}", None
+    if hasattr(obj, "export_source"):
+        return obj.export_source()
     if _compat.is_keras3_model(obj):
         return obj, "keras3", None
     if isinstance(obj, _compat.tf_keras().Model):

@@ -25,7 +25,8 @@ from typing import Any
 import keras_tuner as kt
 import numpy as np
 
-from tfnas.cost.constraints import Constraints
+from tfnas import _kt_compat
+from tfnas.constraints import Constraints
 from tfnas.errors import InfeasibleSearchError
 from tfnas.oracles.screen import CostScreen
 from tfnas.rewards import Reward
@@ -77,31 +78,64 @@ class MultiObjectiveOracle(kt.Oracle):
         seed: int | None = None,
         **kwargs: Any,
     ):
-        objective = objective or kt.Objective("val_accuracy", "max")
-        if isinstance(objective, str):
-            objective = kt.Objective(objective, "min" if "loss" in objective or "error" in objective else "max")
-        super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
-        if seed is not None:  # keras-tuner's `seed or random.randint(...)` turns seed=0 into a random seed
-            self.seed = self._seed_state = seed
+        self._objective_given = objective is not None
+        super().__init__(objective=_objective(objective), max_trials=max_trials, seed=seed, **kwargs)
+        if seed is not None:
+            _kt_compat.fix_seed(self, seed)
+        self._reward = get_reward(reward)
         self.constraints = Constraints.from_any(constraints)
-        self.reward = get_reward(reward).bind(objective.name, objective.direction, self.constraints.to_dict())
         self.cost_function = cost_function
         self.max_draws = int(max_draws)
         self.rng_state = 0
         self.infeasible_count = 0
-        self.duplicate_count = 0
         self.smallest_costs: dict[str, float] = {}
         self.screened_count = 0
-        self.screen = CostScreen(self.constraints.limits())
         self.rejected: set[str] = set()  # hashes of candidates found over a limit: never built twice
         self.screened: set[str] = set()  # hashes of candidates the screen skipped: never proposed again
+        self._bind()
+
+    def adopt(
+        self,
+        *,
+        objective: kt.Objective | str | None = None,
+        constraints: Constraints | Mapping[str, Any] | None = None,
+        epochs: int | None = None,
+        cost_function: CostFunction | None = None,
+    ) -> None:
+        """Takes on a search's settings where the constructor left them open, and rebuilds what depends on them.
+
+        `tfnas.search` calls it (through `tfnas.oracles.get_oracle`) on an
+        oracle instance a user passed: the search's objective unless the
+        oracle was built with one, the search's constraints unless it has its
+        own, and the function that prices candidates. The reward binding and
+        the cost screen are rebuilt from the result, so they act on the
+        adopted limits. Subclasses with settings of their own (Hyperband's
+        `max_epochs` from `epochs`) extend it.
+        """
+        if objective is not None and not self._objective_given:
+            self.objective = _objective(objective)
+        if constraints and not self.constraints:
+            self.constraints = Constraints.from_any(constraints)
+        if cost_function is not None:
+            self.cost_function = cost_function
+        self._bind()
+
+    def _bind(self) -> None:
+        """The reward bound to the objective and limits, and a cost screen for the limits."""
+        self.reward = self._reward.bind(self.objective.name, self.objective.direction, self.constraints.to_dict())
+        self.screen = CostScreen(self.constraints.limits())
 
     # ----- the strategy hook ---------------------------------------------
     def propose(self, trial_id: str) -> dict[str, Any] | None:
         """Returns hyperparameter values for the next candidate, or `None` when out of ideas.
 
-        Called repeatedly until a candidate is new and feasible, so it may
-        return duplicates or infeasible values; the base class filters them.
+        Called again for the same `trial_id` until it returns a candidate that
+        is new and feasible: values tried before, found over a limit or
+        skipped by the cost screen are dropped by the base class (check with
+        `is_new` to move on to your next idea). After `max_draws` candidates
+        built without a feasible one, or 20 x `max_draws` proposals in all, the
+        search stops early and says so; a `propose` that keeps returning known
+        values therefore ends the search. Return `None` to stop it at once.
         The default is random search.
         """
         return self.random_values()
@@ -125,7 +159,7 @@ class MultiObjectiveOracle(kt.Oracle):
         return not self._seen(self._compute_values_hash(dict(values)))
 
     def _seen(self, key: str) -> bool:
-        return key in self._tried_so_far or key in self.rejected or key in self.screened
+        return key in _kt_compat.tried_hashes(self) or key in self.rejected or key in self.screened
 
     def complete_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Keeps `values` of active hyperparameters, draws the missing ones, drops inactive ones."""
@@ -163,7 +197,6 @@ class MultiObjectiveOracle(kt.Oracle):
                 break
             key = self._compute_values_hash(values)
             if self._seen(key):
-                self.duplicate_count += 1
                 continue
             if self.constraints:
                 if self.screen.likely_infeasible(values):
@@ -203,9 +236,9 @@ class MultiObjectiveOracle(kt.Oracle):
         return {
             **state,
             "tfnas": {
+                "objective": {"name": self.objective.name, "direction": self.objective.direction},
                 "rng_state": self.rng_state,
                 "infeasible_count": self.infeasible_count,
-                "duplicate_count": self.duplicate_count,
                 "screened_count": self.screened_count,
                 "rejected": sorted(self.rejected),
                 "screened": sorted(self.screened),
@@ -220,7 +253,6 @@ class MultiObjectiveOracle(kt.Oracle):
         extra = state.get("tfnas", {})
         self.rng_state = extra.get("rng_state", 0)
         self.infeasible_count = extra.get("infeasible_count", 0)
-        self.duplicate_count = extra.get("duplicate_count", 0)
         self.screened_count = extra.get("screened_count", 0)
         self.rejected = set(extra.get("rejected", []))
         self.screened = set(extra.get("screened", []))
@@ -238,14 +270,15 @@ class MultiObjectiveOracle(kt.Oracle):
         `oracle.json` never recorded is queued to run again.
         """
         status = kt.engine.trial.TrialStatus
-        ended = [i for i in self._retry_queue if self.trials[i].status in (status.COMPLETED, status.FAILED)]
+        queue = _kt_compat.retry_queue(self)
+        ended = [i for i in queue if self.trials[i].status in (status.COMPLETED, status.FAILED)]
         for trial_id in ended:
-            self._retry_queue.remove(trial_id)
+            queue.remove(trial_id)
             if trial_id not in self.end_order:
                 self.end_order.append(trial_id)
-        lost = [i for i, t in self.trials.items() if t.status == status.RUNNING and i not in self._retry_queue]
+        lost = [i for i, t in self.trials.items() if t.status == status.RUNNING and i not in queue]
         for trial_id in lost:
-            self._retry_queue.append(trial_id)
+            queue.append(trial_id)
             if trial_id not in self.start_order:
                 self.start_order.append(trial_id)
         if ended or lost:
@@ -286,3 +319,12 @@ class MultiObjectiveOracle(kt.Oracle):
             f"{self.max_draws} draws ({seen}). Raise the limits, or pass a smaller search space "
             "(e.g. tfnas.spaces.MobileNetSpace with fewer filters or stages)."
         )
+
+
+def _objective(objective: kt.Objective | str | None) -> kt.Objective:
+    """A `kt.Objective` from a name (losses and errors minimised) or None (`val_accuracy`)."""
+    if objective is None:
+        return kt.Objective("val_accuracy", "max")
+    if isinstance(objective, str):
+        return kt.Objective(objective, "min" if "loss" in objective or "error" in objective else "max")
+    return objective

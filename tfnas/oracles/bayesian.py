@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from tfnas.errors import TfnasInputError
 from tfnas.oracles.base import MultiObjectiveOracle
 from tfnas.oracles.encoding import decode
 from tfnas.oracles.encoding import encode
@@ -40,7 +41,7 @@ class BayesianOracle(MultiObjectiveOracle):
     def __init__(self, num_initial_points: int = 5, num_candidates: int = 500, beta: float = 2.0, **kwargs: Any):
         super().__init__(**kwargs)
         if num_initial_points < 1 or num_candidates < 1 or beta < 0:
-            raise ValueError(
+            raise TfnasInputError(
                 "num_initial_points and num_candidates must be >= 1 and beta >= 0. Received: "
                 f"num_initial_points={num_initial_points}, num_candidates={num_candidates}, beta={beta}"
             )

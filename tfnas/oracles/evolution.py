@@ -6,6 +6,7 @@ from typing import Any
 
 import keras_tuner as kt
 
+from tfnas.errors import TfnasInputError
 from tfnas.oracles.base import MultiObjectiveOracle
 
 
@@ -30,7 +31,7 @@ class EvolutionOracle(MultiObjectiveOracle):
     def __init__(self, population_size: int = 10, sample_size: int = 3, **kwargs: Any):
         super().__init__(**kwargs)
         if population_size < 2 or sample_size < 1:
-            raise ValueError(
+            raise TfnasInputError(
                 f"population_size must be >= 2 and sample_size >= 1. Received: "
                 f"population_size={population_size}, sample_size={sample_size}"
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tfnas.errors import TfnasInputError
 from tfnas.oracles.base import MultiObjectiveOracle
 from tfnas.oracles.encoding import choices
 from tfnas.oracles.encoding import is_tunable
@@ -28,7 +29,7 @@ class GreedyOracle(MultiObjectiveOracle):
     def __init__(self, num_initial_points: int = 5, **kwargs: Any):
         super().__init__(**kwargs)
         if num_initial_points < 1:
-            raise ValueError(f"num_initial_points must be >= 1. Received: num_initial_points={num_initial_points}")
+            raise TfnasInputError(f"num_initial_points must be >= 1. Received: num_initial_points={num_initial_points}")
         if self.max_trials:
             num_initial_points = max(1, min(num_initial_points, self.max_trials // 4))
         self.num_initial_points = num_initial_points

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from tfnas.errors import TfnasInputError
 from tfnas.oracles.base import MultiObjectiveOracle
 
 EPOCHS = "tuner/epochs"  # keras-tuner's names: its tuners and `EdgeTuner` train to these epochs
@@ -42,9 +43,15 @@ class HyperbandOracle(MultiObjectiveOracle):
     def __init__(self, max_epochs: int | None = None, factor: int = 3, **kwargs: Any):
         super().__init__(**kwargs)
         if factor < 2 or (max_epochs is not None and max_epochs < 1):
-            raise ValueError(f"factor must be >= 2 and max_epochs >= 1. Received: factor={factor}, max_epochs={max_epochs}")
+            raise TfnasInputError(f"factor must be >= 2 and max_epochs >= 1. Received: factor={factor}, max_epochs={max_epochs}")
         self.max_epochs = max_epochs
         self.factor = factor
+
+    def adopt(self, *, epochs: int | None = None, **kwargs: Any) -> None:
+        """The base's `adopt`; without `max_epochs` of its own, a fully trained candidate gets the search's `epochs`."""
+        if self.max_epochs is None and epochs is not None:
+            self.max_epochs = int(epochs)
+        super().adopt(**kwargs)
 
     # ----- keras-tuner's bracket arithmetic -------------------------------------
     def num_brackets(self) -> int:
@@ -109,7 +116,7 @@ class HyperbandOracle(MultiObjectiveOracle):
 
     def _max_epochs(self) -> int:
         if self.max_epochs is None:
-            raise ValueError("HyperbandOracle needs max_epochs: pass it, or use it through tfnas.search(epochs=...).")
+            raise TfnasInputError("HyperbandOracle needs max_epochs: pass it, or use it through tfnas.search(epochs=...).")
         return int(self.max_epochs)
 
     def _compute_values_hash(self, values: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from tfnas.errors import TfnasInputError
 from tfnas.oracles.base import MultiObjectiveOracle
 from tfnas.oracles.encoding import is_tunable
 
@@ -33,7 +34,7 @@ class NSGA2Oracle(MultiObjectiveOracle):
     def __init__(self, population_size: int = 10, crossover_prob: float = 0.9, **kwargs: Any):
         super().__init__(**kwargs)
         if population_size < 2 or not 0.0 <= crossover_prob <= 1.0:
-            raise ValueError(
+            raise TfnasInputError(
                 "population_size must be >= 2 and crossover_prob in [0, 1]. Received: "
                 f"population_size={population_size}, crossover_prob={crossover_prob}"
             )

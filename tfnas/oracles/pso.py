@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from tfnas.errors import TfnasInputError
 from tfnas.oracles.base import MultiObjectiveOracle
 from tfnas.oracles.encoding import decode
 from tfnas.oracles.encoding import encode
@@ -36,7 +37,7 @@ class PSOOracle(MultiObjectiveOracle):
     def __init__(self, num_particles: int = 8, inertia: float = 0.5, cognitive: float = 1.5, social: float = 1.5, **kwargs: Any):
         super().__init__(**kwargs)
         if num_particles < 2:
-            raise ValueError(f"num_particles must be >= 2. Received: num_particles={num_particles}")
+            raise TfnasInputError(f"num_particles must be >= 2. Received: num_particles={num_particles}")
         if self.max_trials:
             num_particles = max(2, min(num_particles, self.max_trials // 4))
         self.num_particles = num_particles

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from tfnas.errors import TfnasInputError
 from tfnas.oracles.base import MultiObjectiveOracle
 from tfnas.oracles.encoding import choices
 
@@ -33,7 +34,7 @@ class RLOracle(MultiObjectiveOracle):
     def __init__(self, learning_rate: float = 0.5, baseline_decay: float = 0.8, **kwargs: Any):
         super().__init__(**kwargs)
         if learning_rate <= 0 or not 0.0 <= baseline_decay < 1.0:
-            raise ValueError(
+            raise TfnasInputError(
                 "learning_rate must be > 0 and baseline_decay in [0, 1). Received: "
                 f"learning_rate={learning_rate}, baseline_decay={baseline_decay}"
             )

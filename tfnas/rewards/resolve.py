@@ -7,9 +7,12 @@ from collections.abc import Callable
 from tfnas.errors import TfnasInputError
 from tfnas.rewards.base import CallableReward
 from tfnas.rewards.base import Reward
+from tfnas.rewards.linear import Linear
+from tfnas.rewards.mnasnet import MnasNet
 from tfnas.rewards.pareto import Pareto
 
-REWARD_NAMES = ("pareto",)
+# The rewards a config file names (`reward: {name: mnasnet, target: 20000}`).
+REWARDS: dict[str, type[Reward]] = {"pareto": Pareto, "mnasnet": MnasNet, "linear": Linear}
 
 
 def get_reward(reward: str | Reward | Callable | None) -> Reward:

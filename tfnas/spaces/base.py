@@ -19,8 +19,7 @@ from tfnas.errors import TfnasInputError
 from tfnas.spaces.ranges import Validator
 from tfnas.spaces.ranges import float_choices
 from tfnas.spaces.ranges import is_int
-
-TASKS = ("classification", "regression")
+from tfnas.task import Task
 
 
 class EdgeSpace(kt.HyperModel):
@@ -136,7 +135,7 @@ class EdgeSpace(kt.HyperModel):
         x = self._body(hp, k, inputs)
         rate = hp.Choice("dropout", list(self._ranges["dropout"]))
         x = k.layers.Dropout(rate, name="dropout")(x)
-        activation = "softmax" if self.task == "classification" else None
+        activation = Task(self.task).head_activation
         outputs = k.layers.Dense(self.num_outputs, activation=activation, name="head")(x)
         model = k.Model(inputs, outputs, name=self.name)
         learning_rate = hp.Choice("learning_rate", list(self._ranges["learning_rate"]))
@@ -150,12 +149,12 @@ class EdgeSpace(kt.HyperModel):
     @property
     def loss(self) -> str:
         """The compile loss for the task."""
-        return "sparse_categorical_crossentropy" if self.task == "classification" else "mse"
+        return Task(self.task).loss
 
     @property
     def metrics(self) -> tuple[str, ...]:
         """The compile metrics for the task."""
-        return ("accuracy",) if self.task == "classification" else ("mae",)
+        return (Task(self.task).metric,)
 
     def _body(self, hp: kt.HyperParameters, k: ModuleType, inputs: Any) -> Any:
         """Builds the layers between the input and the head; returns a rank-2 tensor."""
@@ -169,9 +168,7 @@ class EdgeSpace(kt.HyperModel):
 
     @staticmethod
     def _check_task(task: Any) -> str:
-        if task not in TASKS:
-            raise TfnasInputError(f"task={task!r} is not supported: use one of {TASKS}.")
-        return task
+        return Task.resolve(task).kind
 
     def _check_input_shape(self, input_shape: Any) -> tuple[int, ...]:
         try:
@@ -195,8 +192,8 @@ class EdgeSpace(kt.HyperModel):
 
     @staticmethod
     def _check_num_outputs(num_outputs: Any, task: str) -> int:
-        low = 2 if task == "classification" else 1
+        low = 2 if Task(task).is_classification else 1
         if not is_int(num_outputs) or num_outputs < low:
-            what = "the number of classes (>= 2)" if task == "classification" else "the output width (>= 1)"
+            what = "the number of classes (>= 2)" if Task(task).is_classification else "the output width (>= 1)"
             raise TfnasInputError(f"num_outputs={num_outputs!r} must be {what} for task={task!r}.")
         return int(num_outputs)

@@ -14,7 +14,15 @@ import keras
 import keras_tuner as kt
 
 from tfnas.oracles.base import MultiObjectiveOracle
+from tfnas.tuner import CandidatePricer
 from tfnas.tuner import EdgeTuner
+
+
+class TinySpace(kt.HyperModel):
+    """`tiny_space` as a keras-tuner HyperModel."""
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        return tiny_space(hp)
 
 
 def tiny_space(hp: kt.HyperParameters) -> keras.Model:
@@ -37,9 +45,9 @@ def fake_accuracy(values: dict[str, Any]) -> float:
     return 1.0 - 1.0 / (1.0 + units / 16.0)
 
 
-def make_tuner(oracle: kt.Oracle, directory: str, overwrite: bool = True) -> EdgeTuner:
+def make_tuner(oracle: kt.Oracle, directory: str, overwrite: bool = True, pricer: CandidatePricer | None = None) -> EdgeTuner:
     """An EdgeTuner over `tiny_space` that is never asked to train."""
-    return EdgeTuner(tiny_space, oracle, directory=directory, project_name="contract", overwrite=overwrite)
+    return EdgeTuner(TinySpace(), oracle, directory=directory, project_name="contract", overwrite=overwrite, pricer=pricer)
 
 
 def drive(tuner: EdgeTuner, accuracy: Callable[[dict], float] = fake_accuracy, limit: int = 1000) -> list:
@@ -52,7 +60,7 @@ def drive(tuner: EdgeTuner, accuracy: Callable[[dict], float] = fake_accuracy, l
             break
         tuner.on_trial_begin(trial)
         values = trial.hyperparameters.values
-        costs = tuner.candidate_costs(trial.hyperparameters)
+        costs = tuner.pricer(trial.hyperparameters)
         oracle.update_trial(trial.trial_id, {"val_accuracy": accuracy(values), **costs})
         trial.status = kt.engine.trial.TrialStatus.COMPLETED
         tuner.on_trial_end(trial)  # ends the trial in the oracle and saves the tuner, as keras-tuner does
@@ -62,10 +70,11 @@ def drive(tuner: EdgeTuner, accuracy: Callable[[dict], float] = fake_accuracy, l
 
 def check_oracle_contract(oracle_factory: Callable[..., MultiObjectiveOracle], directory: str) -> None:
     """Asserts the contract: exact budget, no duplicates, no trial over a limit, Pareto-ranked best, resumable."""
-    oracle = oracle_factory(max_trials=8, constraints={"max_macs": 800}, seed=1)
-    tuner = make_tuner(oracle, directory)
     built = []
-    oracle.cost_function = lambda hps: built.append(tuple(sorted(hps.values.items()))) or tuner.candidate_costs(hps)
+    pricer = CandidatePricer(TinySpace())
+    counting = lambda hps: built.append(tuple(sorted(hps.values.items()))) or pricer(hps)  # noqa: E731
+    oracle = oracle_factory(max_trials=8, constraints={"max_macs": 800}, seed=1, cost_function=counting)
+    tuner = make_tuner(oracle, directory, pricer=pricer)
     trials = drive(tuner)
     assert len(set(built)) == len(built), "a candidate was built twice: a rejected one must not be proposed again"
     assert len(trials) == 8, f"expected exactly max_trials=8 trials, got {len(trials)}"

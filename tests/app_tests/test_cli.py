@@ -10,7 +10,8 @@ import sys
 import pytest
 import yaml
 
-from tfnas.cli import main
+from tfnas.app.cli import main
+from tfnas.testing.processes import child_env
 
 COMMANDS = ("search", "export", "verify", "report", "demo", "launch")
 
@@ -105,8 +106,7 @@ def test_bad_config_exits_2_with_the_message(tmp_path, capsys):
 def test_console_script_gives_no_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("data: {source: digits}\nsearch:\n  epochs: [1\n")
-    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
-    run = subprocess.run([sys.executable, "-m", "tfnas", "search", str(bad)], capture_output=True, text=True, env=env, timeout=300)
+    run = subprocess.run([sys.executable, "-m", "tfnas", "search", str(bad)], capture_output=True, text=True, env=child_env(), timeout=300)
     assert run.returncode == 2
     assert "tfnas search: YAML syntax error in" in run.stderr and "line 4" in run.stderr
     assert "Traceback" not in run.stderr

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tfnas.launch import launch
+from tfnas.app.launch import launch
 from tfnas.result import SearchResult
 from tfnas.testing.processes import SEARCH_SCRIPT
 from tfnas.testing.processes import child_env

@@ -1,7 +1,7 @@
 """The bodies of the `tfnas` sub-commands: search, export, verify, report and demo.
 
 Each takes the parsed arguments and returns the exit status. Bad input
-raises `TfnasInputError`; `tfnas.cli` prints it prefixed with the command
+raises `TfnasInputError`; `tfnas.app.cli` prints it prefixed with the command
 and exits with status 2.
 """
 
@@ -14,12 +14,13 @@ from typing import Any
 
 import yaml
 
-from tfnas.config import Config
-from tfnas.config import load_config
-from tfnas.config import parse_config
+from tfnas import _compat
+from tfnas.app.config import Config
+from tfnas.app.config import load_config
+from tfnas.app.config import parse_config
 from tfnas.errors import TfnasInputError
-from tfnas.sources import load_data
-from tfnas.sources import source_from_argument
+from tfnas.app.sources import load_data
+from tfnas.app.sources import source_from_argument
 
 
 def search_command(args: argparse.Namespace) -> int:
@@ -88,12 +89,10 @@ def verify_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    """`tfnas report RUN_DIR`: the summary of a finished or partial run, its plots and result.yaml."""
-    from tfnas.pipeline import write_search_files
-
+    """`tfnas report RUN_DIR`: the summary of a finished or partial run, its plots (with deployed files) and result.yaml."""
     result = _load_result(args.run_dir)
     result.summary()
-    print("Wrote " + ", ".join(write_search_files(result)))
+    print("Wrote " + ", ".join(_pipeline().write_search_files(result)))
     deployed = os.path.join(args.run_dir, "report.yaml")
     if os.path.exists(deployed):
         with open(deployed) as f:
@@ -102,22 +101,21 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def _run(config: Config, output_dir: str) -> int:
-    import tfnas
-    from tfnas.pipeline import deploy
-    from tfnas.pipeline import run_search
-
+    pipeline = _pipeline()
     start = time.perf_counter()
+    search_kwargs = pipeline.search_kwargs(config)  # every argument checked before the data is read
     data = load_data(config.data, config.base_dir)
-    result = run_search(config, data, files_dir=output_dir)
-    if tfnas.distributed.is_worker():
+    result = pipeline.run_search(config, data, files_dir=output_dir, kwargs=search_kwargs)
+    if pipeline.distributed.is_worker():
         return 0  # under `tfnas launch`, the chief compresses, exports and reports
+    result.summary()
     searched = time.perf_counter() - start
     if config.compression is None and config.export is None:
         print(f"\nDone in {searched:.0f}s. Run directory: {result.project_dir} (result.yaml, front.png, history.png)")
         return 0
     if not result.completed:
         raise TfnasInputError(f"No trial completed in {result.project_dir}: nothing to compress or export. Raise max_trials.")
-    report = deploy(config, result, data, output_dir)
+    report = pipeline.deploy(config, result, data, output_dir)
     _print_table(report)
     print(
         f"\nDone in {time.perf_counter() - start:.0f}s (search {searched:.0f}s). In {output_dir}: "
@@ -144,12 +142,15 @@ def _print_table(report: dict[str, Any]) -> None:
     )
 
 
-def _load_result(run_dir: str) -> Any:
-    from tfnas.result import SearchResult
+def _pipeline() -> Any:
+    """`tfnas.app.pipeline`, imported with TensorFlow's start-up lines hidden."""
+    return _compat.import_quietly("tfnas.app.pipeline")
 
+
+def _load_result(run_dir: str) -> Any:
     if not os.path.exists(os.path.join(run_dir, "oracle.json")):
         raise TfnasInputError(
             f"No search in {run_dir!r} (oracle.json is missing): pass the run directory, directory/project_name "
             "of the config (e.g. tfnas_runs/digits)."
         )
-    return SearchResult.load(run_dir)
+    return _pipeline().SearchResult.load(run_dir)

@@ -6,15 +6,16 @@ import numpy as np
 import pytest
 import yaml
 
-from tfnas.config import load_config
-from tfnas.config import parse_config
+from tfnas.app.config import load_config
+from tfnas.app.config import parse_config
 from tfnas.errors import TfnasInputError
 from tfnas.oracles import DEFAULT_ORACLE
 from tfnas.oracles import ORACLES
-from tfnas.pipeline import build_oracle
-from tfnas.pipeline import build_space
-from tfnas.pipeline import search_kwargs
-from tfnas.sources import load_data
+from tfnas.oracles import get_oracle
+from tfnas.app.pipeline import build_oracle
+from tfnas.app.pipeline import build_space
+from tfnas.app.pipeline import search_kwargs
+from tfnas.app.sources import load_data
 
 
 def _write(tmp_path, text: str, name: str = "tfnas.yaml") -> str:
@@ -61,7 +62,8 @@ def test_missing_file_and_missing_data_section(tmp_path):
 def test_defaults_filled_and_yaml_round_trip(tmp_path):
     config = load_config(_write(tmp_path, "data: digits\nspace: mobilenet\nexport: {c_array: true}\n"))
     assert config.data["source"] == "digits" and config.space == {"name": "mobilenet"}
-    assert config.search["max_trials"] == 20 and config.oracle["name"] == DEFAULT_ORACLE == "pso"
+    assert config.search["max_trials"] == 20 and config.oracle["name"] is None
+    assert search_kwargs(config)["oracle"] == DEFAULT_ORACLE == "pso"  # the search's default strategy
     assert config.compression is None and config.export["quantization"] == "int8" and config.export["c_array"] is True
     again = parse_config(yaml.safe_load(config.to_yaml()))
     assert again.to_dict() == config.to_dict()
@@ -78,9 +80,17 @@ def test_oracle_names_come_from_the_registry_and_kwargs_are_checked():
     finally:
         del ORACLES["dummy_for_test"]
     with pytest.raises(TfnasInputError, match=r"'oracle.populaton_size'.*did you mean 'oracle.population_size'"):
-        build_oracle({"name": "evolution", "populaton_size": 4}, objective="val_accuracy")
-    oracle = build_oracle({"name": "evolution", "population_size": 4}, objective="val_accuracy", max_trials=10)
-    assert oracle.population_size == 4
+        build_oracle({"name": "evolution", "populaton_size": 4})
+    spec = build_oracle({"name": "evolution", "population_size": 4})
+    assert spec == {"name": "evolution", "population_size": 4}
+    assert get_oracle(spec, objective="val_accuracy", max_trials=10).population_size == 4
+
+
+def test_oracle_argument_values_are_input_errors():
+    with pytest.raises(TfnasInputError, match=r"num_particles must be >= 2. Received: num_particles=1"):
+        get_oracle(build_oracle({"name": "pso", "num_particles": 1}), objective="val_accuracy")
+    with pytest.raises(TfnasInputError, match="Pass max_trials to the search"):
+        get_oracle({"name": "pso", "max_trials": 3}, objective="val_accuracy", max_trials=10)
 
 
 def test_space_ranges_and_reward_arguments(tmp_path):

@@ -19,7 +19,7 @@ IMAGE_SCALE = 1.0 / 255.0  # image folders come back as floats in [0, 1]
 
 
 def load_data(data: dict[str, Any], base_dir: str | None = None) -> tuple:
-    """Loads the `data` section of a config (see `tfnas.config.SCHEMA["data"]`).
+    """Loads the `data` section of a config (see `tfnas.app.config.SCHEMA["data"]`).
 
     Example:
 
@@ -59,7 +59,7 @@ def load_data(data: dict[str, Any], base_dir: str | None = None) -> tuple:
 def source_from_argument(value: str) -> tuple[dict[str, Any], str | None]:
     """A command line `--data`: a YAML config (its data section) or a source; returns `(data section, base dir)`."""
     if value.lower().endswith((".yaml", ".yml")):
-        from tfnas.config import load_config
+        from tfnas.app.config import load_config
 
         config = load_config(value)
         return config.data, config.base_dir

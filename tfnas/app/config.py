@@ -3,8 +3,11 @@
 A config file names the data, the search space, the reward, the hard limits,
 the strategy, the budget, and optionally the compression and export of the
 best candidate. It is read with `yaml.safe_load` and checked against
-`SCHEMA` before anything is imported or trained, so a misspelt key fails in
-a second with its path and the nearest valid key, not after an hour.
+`SCHEMA` before TensorFlow is imported or anything is trained, so a misspelt
+key fails in well under a second with its path and the nearest valid key, not
+after an hour. (This module imports only modules that import no TensorFlow;
+the arguments of the space, reward and oracle a section names are checked
+against their classes by `tfnas.app.pipeline`, still before any training.)
 
 Example (`examples/digits.yaml`):
 
@@ -26,11 +29,13 @@ from typing import Any
 
 import yaml
 
-from tfnas.cost.constraints import Constraints
+from tfnas.arguments import unknown_key
+from tfnas.constraints import Constraints
 from tfnas.errors import TfnasInputError
 from tfnas.export.api import TARGETS
 from tfnas.export.convert import QUANTIZATIONS
-from tfnas.oracles.resolve import DEFAULT_ORACLE
+from tfnas.rewards.resolve import REWARDS
+from tfnas.task import TASKS
 
 ANY_KEY = "*"  # in a section: other keys are keyword arguments, checked against the class `name` picks
 SCALAR = "_scalar"  # in a section: the key a bare value fills (`space: mobilenet` -> `space: {name: mobilenet}`)
@@ -53,17 +58,21 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "color_mode": {"type": str, "allowed": ("grayscale", "rgb", "rgba"), "default": "rgb"},
         "test_split": {"type": float, "default": 0.25, "help": "share held out for testing when the source has no test part"},
         "validation_split": {"type": float, "default": 0.2},
-        "task": {"type": str, "allowed": ("classification", "regression"), "default": None},
+        "task": {"type": str, "allowed": TASKS, "default": None},
         "seed": {"type": int, "default": 0},
     },
     "space": {SCALAR: "name", "name": {"type": str, "default": "auto"}, ANY_KEY: "ranges of the space"},
     "reward": {
         SCALAR: "name",
-        "name": {"type": str, "allowed": ("pareto", "mnasnet", "linear"), "default": "pareto"},
+        "name": {"type": str, "allowed": tuple(REWARDS), "default": "pareto"},
         ANY_KEY: "arguments of the reward class",
     },
     "constraints": {f.name: {"type": int, "default": None} for f in dataclasses.fields(Constraints)},
-    "oracle": {SCALAR: "name", "name": {"type": str, "default": DEFAULT_ORACLE}, ANY_KEY: "arguments of the oracle class"},
+    "oracle": {
+        SCALAR: "name",
+        "name": {"type": str, "default": None, "help": "a strategy of tfnas.oracles.ORACLES; None: tfnas.search's default"},
+        ANY_KEY: "arguments of the oracle class",
+    },
     "search": {
         "max_trials": {"type": int, "default": 20},
         "epochs": {"type": int, "default": 10},
@@ -169,7 +178,7 @@ def parse_config(raw: Any, path: str | None = None) -> Config:
         raise TfnasInputError(f"{name} must be a mapping of sections ({', '.join(SCHEMA)}). Received: {type(raw).__name__}")
     for key in raw:
         if key not in SCHEMA:
-            raise TfnasInputError(_unknown(str(key), list(SCHEMA), name))
+            raise unknown_key(str(key), list(SCHEMA), name)
     if "data" not in raw:
         raise TfnasInputError(f"{name} has no 'data' section: add e.g. `data: {{source: digits}}`.")
     sections = {}
@@ -196,7 +205,7 @@ def _section(section: str, value: Any, schema: dict[str, Any], name: str) -> dic
         elif ANY_KEY in schema:
             result[key] = item  # checked against the class `name` picks, when it is built
         else:
-            raise TfnasInputError(_unknown(f"{section}.{key}", [f"{section}.{k}" for k in fields], name))
+            raise unknown_key(f"{section}.{key}", [f"{section}.{k}" for k in fields], name)
     for key, field in fields.items():
         if key not in result:
             if field["default"] == REQUIRED:
@@ -224,17 +233,6 @@ def _check(key_path: str, value: Any, field: dict[str, Any], name: str) -> Any:
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise TfnasInputError(f"'{key_path}' in {name} must be one of {list(allowed)}. Received: {value!r}.{hint}")
     return value
-
-
-def _unknown(key_path: str, valid: list[str], name: str) -> str:
-    close = difflib.get_close_matches(key_path, valid, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else f". Valid keys: {', '.join(valid)}"
-    return f"Unknown key {key_path!r} in {name}{hint}"
-
-
-def unknown_argument(key_path: str, valid: list[str], name: str = "the config") -> TfnasInputError:
-    """The error for a keyword argument (space range, oracle or reward argument) the named class does not take."""
-    return TfnasInputError(_unknown(key_path, valid, name))
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list", dict: "a mapping"}

@@ -63,8 +63,8 @@ def launch(
     Example:
 
     ```python
-    tfnas.launch.launch(["python", "train.py"], workers=2)          # chief + 2 workers on 127.0.0.1
-    tfnas.launch.launch(["python", "train.py"], workers=4, host="10.0.0.5", port=8000, chief=False,
+    tfnas.app.launch.launch(["python", "train.py"], workers=2)          # chief + 2 workers on 127.0.0.1
+    tfnas.app.launch.launch(["python", "train.py"], workers=4, host="10.0.0.5", port=8000, chief=False,
                         first_worker=2)                              # 4 more workers, another machine
     ```
 

@@ -12,7 +12,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "launch":
         return run_launch(args)
-    from tfnas import commands
+    from tfnas.app import commands
     from tfnas.errors import TfnasInputError
 
     body = {
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run_launch(args: argparse.Namespace) -> int:
     """Runs `tfnas launch`."""
     from tfnas.errors import TfnasInputError
-    from tfnas.launch import launch
+    from tfnas.app.launch import launch
 
     try:
         return launch(

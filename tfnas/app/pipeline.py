@@ -1,0 +1,174 @@
+"""A config run from end to end: search, then compress, export and verify the chosen candidate.
+
+`tfnas search CONFIG` and `tfnas demo` both run through here, so the demo
+is exactly what a config with `compression` and `export` sections does.
+Each stage leaves its files in the run directory: `result.yaml`,
+`front.png` and `history.png` (with matplotlib), the `.tflite` file, its C
+array and `report.yaml`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import yaml
+
+from tfnas import distributed
+from tfnas.app.config import SCHEMA
+from tfnas.app.config import Config
+from tfnas.app.sources import load_data
+from tfnas.arguments import check_arguments
+from tfnas.arguments import unknown_key
+from tfnas.deploy import deploy_candidate
+from tfnas.deploy import write_deployed
+from tfnas.errors import TfnasInputError
+from tfnas.result import SearchResult
+from tfnas.rewards.resolve import REWARDS
+from tfnas.search import search
+
+SCHEMA_EXPORT_DEFAULTS = {key: field["default"] for key, field in SCHEMA["export"].items()}
+
+
+def search_kwargs(config: Config) -> dict[str, Any]:
+    """The keyword arguments of `tfnas.search` a config gives (all but the data), every argument checked."""
+    from tfnas.oracles import DEFAULT_ORACLE
+
+    kwargs = dict(config.search)
+    kwargs.update(
+        validation_split=config.data["validation_split"],
+        task=config.data["task"],
+        space=build_space(config.space, config.path),
+        reward=build_reward(config.reward, config.path),
+        constraints={k: v for k, v in config.constraints.items() if v is not None},
+        oracle=build_oracle({**config.oracle, "name": config.oracle["name"] or DEFAULT_ORACLE}, config.path),
+    )
+    return kwargs
+
+
+def build_space(section: dict[str, Any], path: str | None = None) -> Any:
+    """A space name, or an `EdgeSpace` with the section's ranges (lists become tuples of choices)."""
+    from tfnas.spaces.resolve import SPACES
+
+    name, ranges = section["name"], {k: v for k, v in section.items() if k != "name"}
+    if not ranges:
+        return name
+    if name not in SPACES:
+        raise TfnasInputError(f"'space.name' must be one of {sorted(SPACES)} to set ranges (not {name!r}: 'auto' takes none).")
+    cls = SPACES[name]
+    for key in ranges:
+        if key not in cls.RANGES:
+            raise unknown_key(f"space.{key}", [f"space.{k}" for k in cls.RANGES], _name(path))
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in ranges.items()})
+
+
+def build_reward(section: dict[str, Any], path: str | None = None) -> Any:
+    """`pareto`, `mnasnet` or `linear` (`tfnas.rewards.resolve.REWARDS`) with the section's arguments."""
+    cls = REWARDS[section["name"]]
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items() if k != "name"}
+    check_arguments(cls, kwargs, "reward", _name(path))
+    return cls(**kwargs)
+
+
+def build_oracle(section: dict[str, Any], path: str | None = None) -> str | dict[str, Any]:
+    """The `oracle` section as `tfnas.search(oracle=...)` takes it (a name, or a dict with the strategy's arguments).
+
+    Names come from `tfnas.oracles.ORACLES`; every argument is checked
+    against the strategy's class here, so a misspelt one is reported with
+    the config's key path before any training.
+    """
+    from tfnas.oracles import ORACLES
+
+    name = section["name"]
+    if name not in ORACLES:
+        raise unknown_key(f"oracle.name={name}", [f"oracle.name={k}" for k in sorted(ORACLES)], _name(path))
+    kwargs = {k: v for k, v in section.items() if k != "name"}
+    if not kwargs:
+        return name
+    check_arguments(ORACLES[name], kwargs, "oracle", _name(path))
+    return {"name": name, **kwargs}
+
+
+def run_search(
+    config: Config, data: tuple | None = None, files_dir: str | None = None, kwargs: dict[str, Any] | None = None
+) -> SearchResult:
+    """Runs `tfnas.search` as the config says (re-running resumes) and writes result.yaml and the plots.
+
+    `kwargs` are `search_kwargs(config)` when the caller checked them
+    already. The files go into the run directory, and also into `files_dir`
+    when it is another folder.
+    """
+    kwargs = kwargs if kwargs is not None else search_kwargs(config)
+    (x, y), _ = data if data is not None else load_data(config.data, config.base_dir)
+    result = search(x, y, **kwargs)
+    if not distributed.is_worker():
+        write_search_files(result, files_dir)
+    return result
+
+
+def write_search_files(result: SearchResult, files_dir: str | None = None) -> list[str]:
+    """Writes result.yaml, and front.png and history.png when matplotlib is installed, into the run directory.
+
+    The pictures also go into `files_dir` when it is another folder. Returns the paths written.
+    """
+    paths = [os.path.join(result.project_dir, "result.yaml")]
+    with open(paths[0], "w") as f:
+        yaml.safe_dump(result.to_dict(), f, sort_keys=False)
+    folders = [result.project_dir]
+    if files_dir and os.path.abspath(files_dir) != os.path.abspath(result.project_dir):
+        folders.append(files_dir)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+    except ImportError:
+        return paths
+    import matplotlib.pyplot as plt
+
+    for folder in folders if result.completed else []:
+        os.makedirs(folder, exist_ok=True)
+        for name, plot in (("front.png", result.plot), ("history.png", result.plot_history)):
+            plt.close(plot(os.path.join(folder, name)))
+            paths.append(os.path.join(folder, name))
+    return paths
+
+
+def deploy(config: Config, result: SearchResult, data: tuple, output_dir: str) -> dict[str, Any]:
+    """Compresses (when configured), exports and verifies the chosen candidate; writes and returns report.yaml's content.
+
+    The deployed file's record joins the run directory's `deployed.yaml`, so
+    `front.png` (redrawn here, and by `tfnas report` later) shows its int8 point.
+    """
+    (x, y), (x_test, y_test) = data
+    options = {k: v for k, v in (config.compression or {}).items() if v is not None}
+    which = options.pop("candidate", None)
+    candidate = result.candidate(None if which in (None, "best") else which)
+    export_options = dict(config.export or SCHEMA_EXPORT_DEFAULTS)
+    start = time.perf_counter()
+    done = deploy_candidate(
+        candidate, os.path.join(output_dir, export_options["filename"]), x, y, x_test, y_test,
+        compress_kwargs=options if config.compression is not None else None,
+        export_kwargs={k: export_options[k] for k in ("quantization", "c_array", "target")},
+        verify_file=export_options["verify"],
+    )
+    report: dict[str, Any] = {
+        "candidate": candidate.trial_id,
+        "hyperparameters": candidate.hyperparameters,
+        "metrics": candidate.metrics,
+        "compression": config.compression,
+        "export": done.exported.to_dict(),
+    }
+    if done.verified is not None:
+        report["verify"] = done.verified.to_dict()
+        result.deployed = [d for d in result.deployed if d.path != done.record.path] + [done.record]
+        write_deployed(result.project_dir, result.deployed)
+        write_search_files(result, output_dir)
+    report["deploy_seconds"] = time.perf_counter() - start
+    with open(os.path.join(output_dir, "report.yaml"), "w") as f:
+        yaml.safe_dump(report, f, sort_keys=False)
+    return report
+
+
+def _name(path: str | None) -> str:
+    return os.path.basename(path) if path else "the config"

@@ -1,0 +1,108 @@
+"""`Task`: classification or regression, and everything that follows from it.
+
+Which labels mean which task, the objective a search tracks, the loss and
+metric models compile with, the metric files are verified on and how many
+samples calibrate int8: each is decided here once, so the search, the spaces,
+compression, export and verification cannot disagree (bool labels, say, are
+class ids everywhere).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from tfnas.errors import TfnasInputError
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+TASKS = (CLASSIFICATION, REGRESSION)
+# Inputs kept to calibrate full-int8 conversion: TFLite's converter needs a few hundred.
+CALIBRATION_SAMPLES = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """A learning task: `"classification"` (integer class ids) or `"regression"` (float targets).
+
+    Example:
+
+    ```python
+    task = Task.resolve(None, y)          # inferred: integer or bool labels -> classification
+    task.objective                        # ("val_accuracy", "max")
+    task.score(model.predict(x), y)       # accuracy, or mean absolute error
+    ```
+
+    Args:
+        kind: str, `"classification"` or `"regression"`.
+
+    Raises:
+        TfnasInputError: any other kind.
+    """
+
+    kind: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in TASKS:
+            raise TfnasInputError(f"Unknown task {self.kind!r}: use one of {TASKS} or leave it to be inferred from y.")
+
+    @classmethod
+    def resolve(cls, task: str | Task | None, y: Any = None) -> Task:
+        """The task named by `task`, else the one `y`'s dtype implies (integers and bools: classification)."""
+        if isinstance(task, Task):
+            return task
+        if task is not None:
+            return cls(task)
+        if y is None:
+            raise TfnasInputError(f"No task and no labels to infer it from: pass task= one of {TASKS}.")
+        return cls(CLASSIFICATION if np.asarray(y).dtype.kind in "biu" else REGRESSION)
+
+    @property
+    def is_classification(self) -> bool:
+        """True for classification."""
+        return self.kind == CLASSIFICATION
+
+    @property
+    def objective(self) -> tuple[str, str]:
+        """`(metric, direction)` a search tracks and keeps each trial's best epoch by."""
+        return ("val_accuracy", "max") if self.is_classification else ("val_loss", "min")
+
+    @property
+    def loss(self) -> str:
+        """The Keras loss name models compile with (Keras 3 and tf_keras alike)."""
+        return "sparse_categorical_crossentropy" if self.is_classification else "mse"
+
+    @property
+    def head_activation(self) -> str | None:
+        """The activation of a model's last layer."""
+        return "softmax" if self.is_classification else None
+
+    @property
+    def metric(self) -> str:
+        """The metric trials report beside the loss and files are verified on: `accuracy` or `mae`."""
+        return "accuracy" if self.is_classification else "mae"
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether a larger `metric` is better."""
+        return self.is_classification
+
+    def score(self, outputs: np.ndarray, y: np.ndarray) -> float:
+        """`metric` of model outputs (one row per sample) against labels or targets."""
+        y = np.asarray(y)
+        rows = np.asarray(outputs).reshape(len(y), -1)
+        if self.is_classification:
+            return float(np.mean(rows.argmax(axis=1) == y.reshape(-1)))
+        return float(np.mean(np.abs(rows - y.astype(np.float32).reshape(len(y), -1))))
+
+    def quality(self, model: Any, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
+        """`metric` of any Keras model (Keras 3 or tf_keras) on arrays."""
+        return self.score(np.asarray(model.predict(x, batch_size=batch_size, verbose=0)), y)
+
+    def agree(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Per sample, whether two runtimes' raw outputs give the same answer (class, or identical values)."""
+        if self.is_classification:
+            return a.argmax(axis=1) == b.argmax(axis=1)
+        return np.all(a == b, axis=1)
