@@ -26,12 +26,67 @@ def test_int8_digits_on_both_runtimes(digits, digits_model, int8_file):
     assert report.float_value > 0.95
     assert report.litert_value >= report.float_value - 0.02
     assert abs(report.micro_value - report.litert_value) <= 0.01
-    assert report.agreement >= 0.98
+    assert report.agreement >= 0.98 and report.max_output_diff <= 3
     assert report.arena_total_bytes == report.arena_head_bytes + report.arena_tail_bytes
     assert report.arena_head_bytes == report.predicted_peak_ram_bytes, "the cost model plans TFLM's arena exactly"
     assert report.ops[0] == "CONV_2D" and report.litert_latency_ms > 0
     yaml_ready = report.to_dict()
-    assert yaml_ready["micro_error"] is None
+    assert yaml_ready["micro_error"] is None and yaml_ready["litert_kernels"] == "reference"
+    lines = []
+    report.summary(print_fn=lines.append)
+    assert "LiteRT (reference kernels)" in lines[1] and "default delegates, XNNPACK" in lines[-1]
+
+
+@pytest.fixture(scope="module")
+def peaked_softmax(tmp_path_factory):
+    """A tiny int8 conv model on random data whose large logits make XNNPACK's softmax differ from TFLite Micro's.
+
+    With LiteRT's default delegates the two runtimes' outputs differed by 17 int8 steps;
+    with its reference kernels, by 0 (ai-edge-litert 2.3.0).
+    """
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 8, 1))
+    hidden = keras.layers.Flatten()(keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs))
+    head = keras.layers.Dense(10, activation="softmax")
+    model = keras.Model(inputs, head(hidden))
+    kernel, bias = head.get_weights()
+    head.set_weights([30 * kernel, bias])
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 8, 8, 1)).astype(np.float32)
+    y = rng.integers(0, 10, len(x))
+    path = str(tmp_path_factory.mktemp("verify") / "peaked.tflite")
+    return tfnas.export(model, path, representative_data=x[:100]).path, x, y
+
+
+def test_litert_matches_tflite_micro_on_reference_kernels(peaked_softmax):
+    path, x, y = peaked_softmax
+    report = tfnas.verify(path, x, y, latency_runs=2)
+    assert report.max_output_diff <= 3, "LiteRT's reference kernels round like TFLite Micro's"
+    assert report.agreement >= 0.99
+    assert report.litert_kernels == "reference" and report.litert_latency_ms > 0
+
+
+def test_accuracy_comes_from_the_reference_interpreter(peaked_softmax):
+    """As regression targets, the reference kernels' own outputs score an error of exactly 0; XNNPACK's would not."""
+    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import OpResolverType
+
+    from tfnas.verify.litert import dequantize
+    from tfnas.verify.litert import quantize_inputs
+    from tfnas.verify.litert import run_litert
+
+    path, x, _ = peaked_softmax
+    x = x[:100]
+    outputs = {}
+    for resolver in (OpResolverType.BUILTIN_REF, OpResolverType.AUTO):
+        interp = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
+        interp.allocate_tensors()
+        raw = run_litert(interp, quantize_inputs(x, interp.get_input_details()[0]))
+        outputs[resolver] = dequantize(raw, interp.get_output_details()[0])
+    reference = outputs[OpResolverType.BUILTIN_REF]
+    assert not np.array_equal(reference, outputs[OpResolverType.AUTO]), "the model must tell the kernels apart"
+    report = tfnas.verify(path, x, reference, task="regression", latency_runs=2)
+    assert report.metric == "mae" and report.litert_value == 0.0
 
 
 def test_a_model_tflite_micro_cannot_run_is_reported_not_raised(tmp_path):

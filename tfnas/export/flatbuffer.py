@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from tfnas._litert_compat import ops_details
 from tfnas.export.micro_ops import TFLM_OPS
 
 # Ops whose input 1 is the weight tensor.
@@ -17,8 +18,10 @@ WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CO
 
 
 def interpreter(blob: Any) -> Any:
-    """A LiteRT interpreter on the builtin reference kernels (no XNNPACK delegate), tensors allocated.
+    """A LiteRT interpreter for reading the model: builtin kernels, no default delegates (no XNNPACK), tensors allocated.
 
+    For reading the flatbuffer only; `tfnas.verify` runs models on its own
+    interpreters (reference kernels for outputs, default delegates for latency).
     Given an interpreter rather than bytes, returns it unchanged.
     """
     if not isinstance(blob, (bytes, bytearray)):
@@ -34,7 +37,7 @@ def interpreter(blob: Any) -> Any:
 
 def op_names(blob: Any) -> list[str]:
     """The op names of the flatbuffer in execution order, repeats kept (e.g. "CONV_2D")."""
-    return [op["op_name"] for op in interpreter(blob)._get_ops_details()]
+    return [op["op_name"] for op in ops_details(interpreter(blob))]
 
 
 def micro_unsupported(blob: Any) -> dict[str, list[str]]:
@@ -45,7 +48,7 @@ def micro_unsupported(blob: Any) -> dict[str, list[str]]:
     interp = interpreter(blob)
     tensors = {t["index"]: t["name"] for t in interp.get_tensor_details()}
     missing: dict[str, list[str]] = {}
-    for op in interp._get_ops_details():
+    for op in ops_details(interp):
         if op["op_name"] not in TFLM_OPS:
             missing.setdefault(op["op_name"], []).extend(tensors.get(i, "?") for i in op["outputs"])
     return missing
@@ -74,7 +77,7 @@ def weight_zeros(blob: Any) -> dict[str, tuple[int, int]]:
     interp = interpreter(blob)
     names = {t["index"]: t["name"] for t in interp.get_tensor_details()}
     result = {}
-    for op in interp._get_ops_details():
+    for op in ops_details(interp):
         if op["op_name"] in WEIGHTED_OPS and len(op["inputs"]) > 1:
             index = int(op["inputs"][1])
             try:

@@ -10,7 +10,6 @@ import numpy as np
 from tfnas.compress.measure import quality
 from tfnas.compress.measure import score
 from tfnas.errors import TfnasInputError
-from tfnas.export.flatbuffer import interpreter as reference_interpreter
 from tfnas.export.flatbuffer import micro_unsupported
 from tfnas.export.flatbuffer import op_names
 from tfnas.verify.litert import dequantize
@@ -37,6 +36,12 @@ def verify(
 ) -> VerifyReport:
     """Runs a `.tflite` file on LiteRT and TFLite Micro and reports accuracy, agreement, arena and latency.
 
+    Accuracy, outputs, agreement and `max_output_diff` come from LiteRT's
+    builtin reference kernels, which round int8 arithmetic like TFLite
+    Micro's (its default XNNPACK kernels differ by several int8 steps).
+    Latency is timed on LiteRT's default delegates (XNNPACK), as an app runs
+    the model.
+
     Example:
 
     ```python
@@ -52,7 +57,7 @@ def verify(
         model: The float Keras model (Keras 3 or tf_keras), for its accuracy
             and, for Keras 3, the cost model's `peak_ram_bytes`.
         task: "classification" or "regression"; inferred from `y`'s dtype.
-        latency_runs: `invoke()` calls timed on LiteRT.
+        latency_runs: `invoke()` calls timed on LiteRT (default delegates).
         arena_size: Arena given to TFLite Micro (an upper bound).
         timeout: Seconds before the TFLite Micro child process is killed.
 
@@ -68,7 +73,7 @@ def verify(
     with open(tflite_path, "rb") as f:
         blob = f.read()
     try:
-        interp = interpreter(tflite_path)
+        interp = interpreter(tflite_path, kernels="reference")
     except (ValueError, RuntimeError) as e:
         raise TfnasInputError(f"{tflite_path!r} is not a TFLite model LiteRT can load: {e}") from e
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
@@ -82,8 +87,7 @@ def verify(
     raw_inputs = quantize_inputs(x, inp)
     litert_raw = run_litert(interp, raw_inputs)
     litert_value = score(dequantize(litert_raw, out), y, task)
-    flat = reference_interpreter(blob)  # for the op list; runs use `interp` (default delegates)
-    missing = micro_unsupported(flat)
+    missing = micro_unsupported(interp)
     micro = micro_error = None
     if not missing:
         try:
@@ -109,15 +113,16 @@ def verify(
         micro_value=micro_value,
         agreement=agreement,
         max_output_diff=max_diff,
-        ops=list(dict.fromkeys(op_names(flat))),
+        ops=list(dict.fromkeys(op_names(interp))),
         micro_unsupported_ops=sorted(missing),
         arena_head_bytes=micro and micro.head,
         arena_tail_bytes=micro and micro.tail,
         arena_total_bytes=micro and micro.total,
         predicted_peak_ram_bytes=predicted,
         arena_vs_prediction=(micro.head / predicted) if micro and predicted else None,
-        litert_latency_ms=median_latency_ms(interp, raw_inputs[0], runs=latency_runs),
+        litert_latency_ms=median_latency_ms(interpreter(tflite_path, kernels="default"), raw_inputs[0], runs=latency_runs),
         micro_error=micro_error,
+        litert_kernels="reference",
     )
 
 

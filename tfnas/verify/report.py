@@ -11,18 +11,23 @@ from typing import Any
 class VerifyReport:
     """What running a `.tflite` file on both runtimes showed.
 
+    The LiteRT figures (`litert_value`, `agreement`, `max_output_diff`) come
+    from LiteRT's builtin reference kernels (`litert_kernels`), which round
+    int8 arithmetic like TFLite Micro's; only `litert_latency_ms` comes from
+    the default delegates (XNNPACK), as an app runs the model.
+
     Attributes:
         path: the file.
         bytes: its size.
         samples: how many samples ran on each runtime.
         metric: "accuracy" (classification) or "mae" (regression).
         float_value: the metric of the float Keras model, when one was given.
-        litert_value: the metric on LiteRT.
+        litert_value: the metric on LiteRT (reference kernels).
         micro_value: the metric on TFLite Micro (None when it could not run).
-        agreement: share of samples where both runtimes predict the same class
-            (regression: whose outputs are identical).
+        agreement: share of samples where LiteRT (reference kernels) and TFLite
+            Micro predict the same class (regression: whose outputs are identical).
         max_output_diff: largest difference between the two runtimes' raw outputs
-            (int8 steps for int8 models).
+            (int8 steps for int8 models; LiteRT on reference kernels).
         ops: the distinct ops, in first-use order.
         micro_unsupported_ops: ops TFLite Micro has no kernel for.
         arena_head_bytes: TFLite Micro's non-persistent arena (activations).
@@ -30,8 +35,11 @@ class VerifyReport:
         arena_total_bytes: head + tail: the arena a microcontroller must hold.
         predicted_peak_ram_bytes: the cost model's `peak_ram_bytes`, when a Keras model was given.
         arena_vs_prediction: arena_head_bytes / predicted_peak_ram_bytes.
-        litert_latency_ms: median `invoke()` time on LiteRT (this machine's CPU, default delegates).
+        litert_latency_ms: median `invoke()` time on LiteRT with its default
+            delegates (XNNPACK), on this machine's CPU.
         micro_error: why TFLite Micro could not run the model, or None.
+        litert_kernels: the LiteRT kernels behind `litert_value`, `agreement`
+            and `max_output_diff`: "reference" (`OpResolverType.BUILTIN_REF`).
     """
 
     path: str
@@ -52,16 +60,19 @@ class VerifyReport:
     arena_vs_prediction: float | None
     litert_latency_ms: float
     micro_error: str | None = None
+    litert_kernels: str = "reference"
 
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Prints the report in a few lines."""
         def fmt(v: float | None) -> str:
             return "n/a" if v is None else f"{v:.4f}"
 
+        diff = "n/a" if self.max_output_diff is None else f"{self.max_output_diff:g}"
         print_fn(f"{self.path}: {self.bytes:,} bytes, ops {', '.join(self.ops)}")
         print_fn(
-            f"{self.metric} on {self.samples} samples: float {fmt(self.float_value)}, LiteRT {fmt(self.litert_value)}, "
-            f"TFLite Micro {fmt(self.micro_value)}; runtimes agree on {fmt(self.agreement)}"
+            f"{self.metric} on {self.samples} samples: float {fmt(self.float_value)}, "
+            f"LiteRT ({self.litert_kernels} kernels) {fmt(self.litert_value)}, TFLite Micro {fmt(self.micro_value)}; "
+            f"runtimes agree on {fmt(self.agreement)}, max output diff {diff}"
         )
         if self.arena_total_bytes is not None:
             predicted = f" (cost model predicted {self.predicted_peak_ram_bytes:,})" if self.predicted_peak_ram_bytes else ""
@@ -69,7 +80,7 @@ class VerifyReport:
                 f"TFLite Micro arena: {self.arena_total_bytes:,} bytes = {self.arena_head_bytes:,} activations{predicted} "
                 f"+ {self.arena_tail_bytes:,} persistent"
             )
-        print_fn(f"LiteRT median latency: {self.litert_latency_ms:.3f} ms")
+        print_fn(f"LiteRT median latency (default delegates, XNNPACK): {self.litert_latency_ms:.3f} ms")
         if self.micro_error:
             print_fn(f"TFLite Micro could not run it: {self.micro_error.splitlines()[0]}")
 
