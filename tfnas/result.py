@@ -26,10 +26,11 @@ from tfnas.deploy import read_deployed
 from tfnas.errors import TfnasInputError
 from tfnas.export import export
 from tfnas.pareto import non_dominated_fronts
+from tfnas.tuner import FAILURE_FILENAME
+from tfnas.tuner import MODEL_FILENAME
 from tfnas import plot as plotting
 from tfnas.verify import verify
 
-FAILURE_FILENAME = "failure.txt"  # why a trial failed: keras-tuner's gRPC drops trial messages
 
 
 @dataclasses.dataclass
@@ -260,7 +261,7 @@ def _read_trial(path: str) -> Candidate:
         observations = history.get("observations", [])
         if observations:
             metrics[name] = float(np.mean(observations[-1]["value"]))
-    model_path = os.path.join(os.path.dirname(path), "model.keras")
+    model_path = os.path.join(os.path.dirname(path), MODEL_FILENAME)
     return Candidate(
         trial_id=state["trial_id"],
         hyperparameters=dict(state.get("hyperparameters", {}).get("values", {})),

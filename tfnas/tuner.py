@@ -29,9 +29,8 @@ from tfnas.cost import profile
 from tfnas.constraints import Constraints
 from tfnas.errors import TrialFailedError
 from tfnas.oracles.base import MultiObjectiveOracle
-from tfnas.result import FAILURE_FILENAME
-
 MODEL_FILENAME = "model.keras"
+FAILURE_FILENAME = "failure.txt"  # why a trial failed: keras-tuner's gRPC drops trial messages
 
 
 class CandidatePricer:

@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from tfnas.compress.measure import quality
-from tfnas.compress.measure import score
+from tfnas import _compat
+from tfnas.cost import profile
 from tfnas.errors import TfnasInputError
 from tfnas.export.flatbuffer import micro_unsupported
 from tfnas.export.flatbuffer import op_names
+from tfnas.task import Task
 from tfnas.verify.litert import dequantize
 from tfnas.verify.litert import interpreter
 from tfnas.verify.litert import median_latency_ms
@@ -29,7 +30,7 @@ def verify(
     y: np.ndarray,
     *,
     model: Any = None,
-    task: str | None = None,
+    task: str | Task | None = None,
     latency_runs: int = 200,
     arena_size: int = DEFAULT_ARENA,
     timeout: float = 600.0,
@@ -56,7 +57,7 @@ def verify(
         y: Labels (class ids) or regression targets.
         model: The float Keras model (Keras 3 or tf_keras), for its accuracy
             and, for Keras 3, the cost model's `peak_ram_bytes`.
-        task: "classification" or "regression"; inferred from `y`'s dtype.
+        task: "classification" or "regression"; inferred from `y` (`Task.resolve`).
         latency_runs: `invoke()` calls timed on LiteRT (default delegates).
         arena_size: Arena given to TFLite Micro (an upper bound).
         timeout: Seconds before the TFLite Micro child process is killed.
@@ -82,11 +83,11 @@ def verify(
         raise TfnasInputError(f"x has samples of shape {tuple(x.shape[1:])}, the model takes {tuple(int(d) for d in inp['shape'][1:])}.")
     if len(x) != len(y) or len(x) == 0:
         raise TfnasInputError(f"x and y must hold the same, non-zero number of samples; got {len(x)} and {len(y)}.")
-    task = task or ("classification" if np.issubdtype(y.dtype, np.integer) else "regression")
+    task = Task.resolve(task, y)
 
     raw_inputs = quantize_inputs(x, inp)
     litert_raw = run_litert(interp, raw_inputs)
-    litert_value = score(dequantize(litert_raw, out), y, task)
+    litert_value = task.score(dequantize(litert_raw, out), y)
     missing = micro_unsupported(interp)
     micro = micro_error = None
     if not missing:
@@ -99,16 +100,15 @@ def verify(
     predicted = _predicted_peak_ram(model)
     agreement = max_diff = micro_value = None
     if micro is not None:
-        micro_value = score(dequantize(micro.outputs, out), y, task)
+        micro_value = task.score(dequantize(micro.outputs, out), y)
         max_diff = float(np.max(np.abs(micro.outputs.astype(np.float64) - litert_raw.astype(np.float64))))
-        same = micro.outputs.argmax(axis=1) == litert_raw.argmax(axis=1) if task == "classification" else np.all(micro.outputs == litert_raw, axis=1)
-        agreement = float(np.mean(same))
+        agreement = float(np.mean(task.agree(micro.outputs, litert_raw)))
     return VerifyReport(
         path=tflite_path,
         bytes=len(blob),
         samples=len(x),
-        metric="accuracy" if task == "classification" else "mae",
-        float_value=None if model is None else quality(model, x, y, task),
+        metric=task.metric,
+        float_value=None if model is None else task.quality(model, x, y),
         litert_value=litert_value,
         micro_value=micro_value,
         agreement=agreement,
@@ -127,10 +127,6 @@ def verify(
 
 
 def _predicted_peak_ram(model: Any) -> int | None:
-    from tfnas import _compat
-
     if model is None or not _compat.is_keras3_model(model):
         return None
-    from tfnas.cost import profile
-
     return int(profile(model).peak_ram_bytes)
