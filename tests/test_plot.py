@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 import tfnas
+from tfnas.plot import plot_front
 from tfnas.plot import search_history
 
-pytest.importorskip("matplotlib")
+plt = pytest.importorskip("matplotlib.pyplot")
 
 
 @pytest.fixture(scope="module")
@@ -36,3 +39,30 @@ def test_history_is_monotone(small_search, tmp_path):
     assert 0.0 < history["hypervolume"][-1] <= 1.0
     small_search.plot_history(str(tmp_path / "history.png"))
     assert (tmp_path / "history.png").stat().st_size > 5_000
+
+
+def _fake_result(macs):
+    """A `SearchResult` look-alike: one completed trial per MACs value, all on the front."""
+    trials = [
+        SimpleNamespace(trial_id=f"{i:02d}", metrics={"macs": m, "val_accuracy": 0.5 + 0.4 * i / len(macs)}) for i, m in enumerate(macs)
+    ]
+    return SimpleNamespace(quality="val_accuracy", completed=trials, pareto=trials, constraints={}, deployed=[])
+
+
+@pytest.mark.parametrize("macs", [[500, 5_000, 50_000, 500_000, 5_000_000], [3, 3e5, 3e11], [12_000, 15_000, 18_000]])
+def test_front_plot_macs_labels_are_compact_and_do_not_overlap(macs):
+    fig = plot_front(_fake_result(macs))
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    low, high = ax.get_xlim()
+    labels = ax.get_xticklabels(minor=False) + ax.get_xticklabels(minor=True)
+    shown = [t for t in labels if t.get_visible() and t.get_text() and low <= t.get_position()[0] <= high]  # what is drawn
+    texts = [t.get_text() for t in shown]
+    boxes = sorted((t.get_window_extent(renderer) for t in shown), key=lambda box: box.x0)
+    for left, right in zip(boxes, boxes[1:]):
+        assert left.x1 < right.x0, f"tick labels overlap: {texts}"
+    assert 2 <= len(shown) <= 6, texts
+    assert all(len(text) <= 5 and "," not in text for text in texts), texts  # "2k", "12.5k", "1M", not "12,345"
+    assert len(set(texts)) == len(texts), texts
+    plt.close(fig)

@@ -2,12 +2,15 @@
 
 import logging
 import warnings
+from types import SimpleNamespace
 
+import keras_tuner as kt
 import pytest
 import tensorflow as tf
 
 import tfnas
 from tfnas.demo import load_digits_images
+from tfnas.progress import Progress
 
 (X, Y), _ = load_digits_images()
 X, Y = X[:300].reshape(300, -1), Y[:300]
@@ -65,3 +68,31 @@ def test_silenced_restores_warnings_and_loggers():
     assert logging.getLogger("tensorflow").level == before
     with pytest.warns(UserWarning):
         warnings.warn("shown")
+
+
+def _line(values, keys):
+    """The first part of the line `Progress` prints for a completed trial with these values."""
+    hp = kt.HyperParameters()
+    hp.values.update(values)
+    trial = kt.engine.trial.Trial(hyperparameters=hp, trial_id="00", status="COMPLETED")
+    trial.metrics.register("val_accuracy", direction="max")
+    trial.metrics.update("val_accuracy", 0.5)
+    oracle = SimpleNamespace(trials={"00": trial}, end_order=["00"], objective=SimpleNamespace(name="val_accuracy"))
+    lines = []
+    progress = Progress(2, keys=keys, print_fn=lines.append)
+    progress.on_trial_begin(None, trial)
+    progress.on_trial_end(SimpleNamespace(oracle=oracle), trial)
+    (line,) = lines
+    return line.split(" | ")[0]  # the head and hyperparameters; timings differ between calls
+
+
+def test_candidates_differing_only_in_an_unshown_value_print_different_lines():
+    keys = ("num_layers", "units1")
+    a = {"num_layers": 2, "units1": 32, "units2": 8, "dropout": 0.1, "learning_rate": 1e-3}
+    b = {**a, "units2": 16}
+    assert _line(a, keys) != _line(b, keys)
+    assert _line(a, keys) == _line(dict(a), keys)  # the same candidate prints the same line, in any run
+    assert _line(a, None) != _line({**a, "learning_rate": 1e-2}, None)  # no summary keys: the first four shown
+    assert _line(a, keys).startswith("Trial 1/2 [id 00] num_layers=2 units1=32 #")
+    # keras-tuner's Hyperband bookkeeping is not part of the candidate: a promotion keeps its parent's hash
+    assert _line(a, keys) == _line({**a, "tuner/epochs": 3, "tuner/trial_id": "01"}, keys)

@@ -7,6 +7,7 @@ so plotting works on a CI box without a display and inline in notebooks.
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -47,10 +48,7 @@ def plot_front(result: Any, ax: Any = None, cost: str = "macs") -> Any:
     if limit:
         ax.axvline(limit, color="C1", linestyle=":", label=f"max_{cost} = {limit:,}")
     ax.set_xscale("log")
-    plain = _ticker().FuncFormatter(lambda value, _: f"{value:,.0f}")
-    ax.xaxis.set_major_formatter(plain)
-    ax.xaxis.set_minor_formatter(plain)
-    ax.tick_params(axis="x", which="minor", labelsize=7)
+    _round_log_ticks(ax.xaxis)
     ax.set_xlabel(cost)
     ax.set_ylabel(quality)
     ax.set_title(f"{len(done)} trained candidates, {len(front)} on the front")
@@ -101,6 +99,78 @@ def search_history(result: Any, cost: str = "macs") -> dict[str, list]:
         history["hypervolume"].append(hypervolume_2d(points, reference) / (reference[0] * reference[1]))
         history["best_reward"].append(float(best))
     return history
+
+
+def _round_ticks(vmin: float, vmax: float, max_ticks: int = 6) -> list[float]:
+    """Tick values for a log axis from `vmin` to `vmax`: round numbers, at most `max_ticks` of them.
+
+    The densest series that fits is used: 1-9, then 1-2-5, then 1-3 times a
+    power of ten, then every power of ten, then every 2nd, 3rd... power.
+    A range too narrow for two such values gets evenly spaced round values.
+
+    Args:
+        vmin: float, one end of the axis (> 0).
+        vmax: float, the other end.
+        max_ticks: int, the most ticks to return. Defaults to 6.
+
+    Returns:
+        The ticks inside the range, ascending.
+    """
+    lo, hi = sorted((vmin, vmax))
+    if not 0 < lo < hi or not math.isfinite(hi):
+        return [lo] if lo > 0 and math.isfinite(lo) else []
+    emin, emax = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    series = [(subs, 1) for subs in ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1, 3))]
+    series += [((1,), stride) for stride in range(1, emax - emin + 2)]
+    for subs, stride in series:
+        ticks = [s * 10.0**e for e in range(emin, emax + 1) if e % stride == 0 for s in subs]
+        ticks = [t for t in ticks if lo <= t <= hi]
+        if len(ticks) <= max_ticks:
+            break
+    if len(ticks) >= 2:
+        return ticks
+    step = 10.0 ** math.floor(math.log10((hi - lo) / max_ticks))
+    step *= next(m for m in (1, 2, 2.5, 5, 10) if (hi - lo) / (step * m) < max_ticks)
+    return [k * step for k in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
+
+
+def _si_labels(values: list[float]) -> list[str]:
+    """Compact tick labels (500, 2k, 12.5k, 1.2M, 3G): three significant digits, more only where two would read the same."""
+    for digits in range(3, 16):
+        labels = [_si(value, digits) for value in values]
+        if len(set(labels)) == len(labels):
+            break
+    return labels
+
+
+def _si(value: float, digits: int) -> str:
+    value = float(f"{value:.{digits}g}")
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}g}{unit}"
+    return f"{value:.{digits}g}"
+
+
+def _round_log_ticks(axis: Any) -> None:
+    """Puts `_round_ticks` with `_si_labels` on a log axis, as many as fit; minor ticks stay, unlabelled."""
+    ticker = _ticker()
+
+    # matplotlib is optional: these classes are made when a plot is drawn
+    class RoundLogLocator(ticker.LogLocator):
+        def tick_values(self, vmin: float, vmax: float) -> Any:
+            fits = self.axis.get_tick_space() if self.axis is not None else 6
+            return np.array(_round_ticks(vmin, vmax, max_ticks=int(np.clip(fits, 2, 6))))
+
+    class SIFormatter(ticker.Formatter):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return _si_labels([x])[0]
+
+        def format_ticks(self, values: list[float]) -> list[str]:
+            return _si_labels(list(values))
+
+    axis.set_major_locator(RoundLogLocator())
+    axis.set_major_formatter(SIFormatter())
+    axis.set_minor_formatter(ticker.NullFormatter())
 
 
 def _pyplot() -> Any:

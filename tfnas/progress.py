@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import json
 import logging
 import time
 import warnings
 from collections.abc import Callable
 from collections.abc import Iterator
+from collections.abc import Mapping
 from typing import Any
 
 from tfnas.distributed import is_chief
@@ -16,6 +19,14 @@ from tfnas.distributed import is_chief
 
 class Progress:
     """Prints `Trial i/N` lines from `EdgeTuner`'s trial hooks.
+
+    A line shows a few hyperparameter values, then `#` and the candidate's
+    `candidate_hash`, so two candidates that differ only in a value not
+    shown still print different lines:
+
+    ```
+    Trial 3/20 [id 02] num_layers=2 units1=32 dropout=0.1 learning_rate=0.001 #9c2e41a7 | val_accuracy 0.9100 | ...
+    ```
 
     Args:
         max_trials: int, the search's budget.
@@ -54,7 +65,7 @@ class Progress:
         metrics = {n: trial.metrics.get_last_value(n) for n in trial.metrics.metrics} or dict(getattr(tuner, "last_metrics", {}))
         values = trial.hyperparameters.values
         keys = self.keys or tuple(values)[:4]
-        hps = " ".join(f"{k}={_short(values[k])}" for k in keys if k in values)
+        hps = " ".join([*(f"{k}={_short(values[k])}" for k in keys if k in values), f"#{candidate_hash(values)}"])
         trials = getattr(oracle, "trials", None)  # keras-tuner's OracleClient (on a worker) has none
         if trials is None:
             head, eta = f"Trial [id {trial.trial_id}]", ""
@@ -108,6 +119,24 @@ def silenced(verbose: int) -> Iterator[None]:
     finally:
         absl_logging.set_verbosity(absl_level)
         tf_logger.setLevel(tf_level)
+
+
+def candidate_hash(values: Mapping[str, Any]) -> str:
+    """A short stable name of a candidate: 8 hex digits of a SHA-256 over its hyperparameter values.
+
+    Keras-tuner's bookkeeping values (`tuner/epochs`, `tuner/trial_id`, ...)
+    are left out, so a Hyperband promotion has its parent's hash. The hash is
+    the same in every process and every run, unlike Python's `hash`.
+
+    Args:
+        values: dict, a trial's hyperparameter values.
+
+    Returns:
+        The 8 lowercase hex digits.
+    """
+    own = {k: v for k, v in values.items() if not k.startswith("tuner/")}
+    text = json.dumps(own, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def _short(value: Any) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import shutil
 import subprocess
+import warnings
 
 import keras
 import numpy as np
@@ -59,6 +61,19 @@ def test_a_layer_tflite_micro_cannot_run_is_refused_for_micro(tmp_path):
         tfnas.export(model, str(tmp_path / "gelu.tflite"), representative_data=data)
     report = tfnas.export(model, str(tmp_path / "gelu.tflite"), representative_data=data, target="litert")
     assert report.micro_unsupported_ops == ["GELU"]
+
+
+@pytest.mark.parametrize("quantization", ["int8", "float32"])
+def test_export_shows_no_converter_warning(tmp_path, caplog, quantization):
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(4)(inputs))
+    data = np.random.default_rng(0).random((16, 8), dtype=np.float32)
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        tfnas.export(model, str(tmp_path / "m.tflite"), quantization=quantization, representative_data=data)
+    assert [str(w.message) for w in caught] == []
+    # TensorFlow's "trackable_obj argument ... is deprecated" comes through absl's logger, once per conversion
+    assert [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_unwritable_path_is_reported(digits_model, tmp_path):

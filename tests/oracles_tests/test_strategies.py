@@ -14,13 +14,10 @@ from tfnas.oracles import RLOracle
 from tfnas.oracles.encoding import choices
 from tfnas.oracles.encoding import decode
 from tfnas.oracles.encoding import encode
+from tfnas.oracles.encoding import is_tunable
 from tfnas.testing.oracle_contract import drive
 from tfnas.testing.oracle_contract import fake_accuracy
 from tfnas.testing.oracle_contract import make_tuner
-
-
-def _changed(a, b):
-    return {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
 
 
 def test_encoding_round_trips_every_legal_point(tmp_path):
@@ -37,16 +34,42 @@ def test_encoding_round_trips_every_legal_point(tmp_path):
     assert choices(space[0]) == sorted(set(choices(space[0])))  # Int(4, 64, step 4) cut into legal values
 
 
+def _moved(oracle, best, values):
+    """The hyperparameter `values` changes in `best` when it is one move of greedy's, else None.
+
+    A move changes one value; the conditional values it switches on (drawn)
+    or off follow, so the names present are exactly the active ones after it.
+    """
+    moved = [k for k in set(best) & set(values) if best[k] != values[k]]
+    if len(moved) != 1 or set(oracle.complete_values({**best, moved[0]: values[moved[0]]})) != set(values):
+        return None
+    return moved[0]
+
+
+def _moves(oracle, best):
+    """Every `(name, value)` one move of greedy's can give `best`: each active tunable hyperparameter, each other value."""
+    hps = oracle.hyperparameters.copy()
+    hps.values = dict(best)
+    active = [hp for hp in hps.space if hps.is_active(hp) and is_tunable(hp)]
+    return {(hp.name, option) for hp in active for option in choices(hp) if option != best[hp.name]}
+
+
 def test_greedy_changes_one_hyperparameter_of_the_best_trial(tmp_path):
-    oracle = GreedyOracle(max_trials=16, num_initial_points=4, seed=0)
+    oracle = GreedyOracle(max_trials=40, num_initial_points=4, seed=0)
     tuner = make_tuner(oracle, str(tmp_path))
     trials = drive(tuner)
+    restarts = 0
     for i in range(4, len(trials)):
-        before = [t for t in trials[:i]]
+        before = trials[:i]
         best = oracle.rank_trials(before)[0].hyperparameters.values
-        diff = _changed(best, trials[i].hyperparameters.values)
-        # a change of depth switches units2 on or off; a local optimum restarts at random
-        assert len(diff) == 1 or diff == {"depth", "units2"} or all(len(_changed(t.hyperparameters.values, trials[i].hyperparameters.values)) > 1 for t in before)
+        values = trials[i].hyperparameters.values
+        if _moved(oracle, best, values) is None:
+            # the documented restart: only at a local optimum, every move of the best already tried
+            tried = {(k, t.hyperparameters.values[k]) for t in before if (k := _moved(oracle, best, t.hyperparameters.values))}
+            untried = _moves(oracle, best) - tried
+            assert not untried, f"trial {i} is neither one move of the best nor a restart at a local optimum: {untried}"
+            restarts += 1
+    assert restarts, "40 trials reach a local optimum of the tiny space (about 24 moves): greedy must restart, not stop"
 
 
 def test_nsga2_children_mix_parents_from_the_front(tmp_path):

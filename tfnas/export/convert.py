@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,11 @@ from tfnas.errors import TfnasInputError
 
 QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")
 MAX_CALIBRATION_SAMPLES = 200
+# What TensorFlow's converter says on every call that tfnas's own call makes moot (checked with TensorFlow 2.21):
+# absl's "Please consider providing the trackable_obj argument ... deprecated" warning (tfnas passes none on
+# purpose, see `convert`), and the UserWarning "Statistics for quantized inputs were expected" (int8 input is intended).
+_TRACKABLE_OBJ_NOTICE = "Please consider providing the trackable_obj argument in the from_concrete_functions"
+_INPUT_STATS_WARNING = "Statistics for quantized inputs were expected"
 
 
 class ConversionError(TfnasError):
@@ -56,7 +63,8 @@ def convert(model: Any, quantization: str = "int8", representative_data: np.ndar
     else:
         serve = tf.function(lambda *xs: model(list(xs), training=False), input_signature=specs)
     # No trackable object: with one, the converter keeps Keras 3 variables as READ_VARIABLE ops.
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()])
+    with _without_log(logging.getLogger("absl"), _TRACKABLE_OBJ_NOTICE):
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()])
     if quantization != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "float16":
@@ -68,7 +76,7 @@ def convert(model: Any, quantization: str = "int8", representative_data: np.ndar
         converter.inference_output_type = tf.int8
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "Statistics for quantized inputs were expected": int8 input is intended
+            warnings.filterwarnings("ignore", message=_INPUT_STATS_WARNING, category=UserWarning)
             return bytes(converter.convert())
     except Exception as e:  # the converter raises ConverterError, ValueError, RuntimeError...
         raise ConversionError(
@@ -76,6 +84,20 @@ def convert(model: Any, quantization: str = "int8", representative_data: np.ndar
             f"{str(e).strip()[:2000]}\nReplace the layers whose ops it names with layers TFLite has built-in "
             "int8 kernels for, or export with quantization='float32'."
         ) from e
+
+
+@contextlib.contextmanager
+def _without_log(logger: logging.Logger, prefix: str) -> Iterator[None]:
+    """Drops `logger`'s records whose message starts with `prefix` for the duration; every other record passes."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(prefix)
+
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
 
 
 def check_quantization(quantization: str) -> None:
