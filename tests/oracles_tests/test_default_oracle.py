@@ -8,11 +8,11 @@ import statistics
 import keras_tuner as kt
 import pytest
 
-from tfnas.config import parse_config
+from tfnas.app.config import parse_config
 from tfnas.oracles import DEFAULT_ORACLE
 from tfnas.oracles import ORACLES
 from tfnas.oracles.resolve import get_oracle
-from tfnas.pipeline import search_kwargs
+from tfnas.app.pipeline import search_kwargs
 from tfnas.search import search
 
 # Committed with the benchmark (benchmarks/bench_strategies.py): the test reads it, it never skips.
