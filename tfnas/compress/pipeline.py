@@ -1,15 +1,16 @@
 """`tfnas.compress()`: Keras 3 model in, compressed model (and a stage-by-stage report) out.
 
-Stages run in this order, each fine-tuned and measured on held-out data:
-low-rank factorisation -> pruning -> clustering -> (distillation alone, when
-it is the only stage) -> quantization-aware training. Distillation is not a
-stage of its own otherwise: with a teacher, every stage fine-tunes on the
-teacher's softened outputs. Every argument is checked before any training.
+`compress` checks its inputs, builds the stages its arguments ask for (in
+`stages.ORDER`: low-rank factorisation -> pruning -> clustering ->
+distillation alone -> quantization-aware training), checks every stage,
+then hands them to the `Runner`, which fine-tunes and measures each one on
+held-out data. Distillation is not a stage of its own unless it is the only
+one: with a teacher, every stage fine-tunes on the teacher's softened
+outputs. Every argument is checked before any training.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -17,18 +18,15 @@ from typing import Any
 import numpy as np
 
 from tfnas import _compat
-from tfnas.compress import cluster as cluster_lib
 from tfnas.compress import distill as distill_lib
-from tfnas.compress import lowrank as lowrank_lib
-from tfnas.compress import prune as prune_lib
-from tfnas.compress import quantize as quantize_lib
 from tfnas.compress.bridge import to_keras3
-from tfnas.compress.bridge import to_tf_keras
 from tfnas.compress.measure import kernel_sparsity
-from tfnas.compress.measure import quality
-from tfnas.compress.measure import weight_stats
 from tfnas.compress.result import CompressionResult
-from tfnas.compress.result import StageReport
+from tfnas.compress.runner import FineTuning
+from tfnas.compress.runner import Runner
+from tfnas.compress.stage import StageContext
+from tfnas.compress.stages import Prune
+from tfnas.compress.stages import build_stages
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
 
@@ -108,131 +106,72 @@ def compress(
     """
     if not _compat.is_keras3_model(model):
         raise TfnasInputError(f"compress expects a trained Keras 3 model (keras.Model). You passed an object of type: {type(model).__name__}.")
-    if prune is None and structure is None and cluster is None and not qat and distill_from is None and lowrank is None:
+    arguments = {"prune": prune, "structure": structure, "cluster": cluster, "qat": qat, "distill_from": distill_from,
+                 "lowrank": lowrank, "keep": keep}
+    stages = build_stages(arguments)
+    if not stages:
         raise TfnasInputError("Nothing to do: pass prune=, structure=, cluster=, qat=True, distill_from= or lowrank=.")
+    data = _checked_data(model, x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size, seed=seed)
+    (x_fit, y_fit), (x_val, y_val) = data.fit_args, data.fit_kwargs["validation_data"]
+    task = data.spec.task
+    loss_fn = _loss(model, task, distill_from, temperature, distill_alpha)
+    for stage in stages:
+        stage.check(model, task)
+
+    if seed is not None:
+        _compat.tf_keras().utils.set_random_seed(seed)
+    lr = learning_rate or _learning_rate(model)
+    targets = y_fit
+    if distill_from is not None:
+        targets = distill_lib.pack(y_fit, distill_lib.soft_targets(distill_from, x_fit, temperature))
+    fine_tuning = FineTuning(x_fit, targets, loss_fn, lr, epochs, batch_size, verbose=max(verbose - 1, 0))
+    steps = int(np.ceil(len(x_fit) / batch_size)) * epochs
+    context = StageContext(x_val, y_val, task, fit_steps=steps, architecture=model, space=space, hp=hp)
+    working, reports = Runner(fine_tuning, verbose).run(model, stages, context)
+
+    settings = {
+        "prune": dict(prune) if isinstance(prune, Mapping) else prune, "structure": structure, "cluster": cluster,
+        "qat": qat, "distill": distill_from is not None, "lowrank": lowrank, "epochs": epochs,
+        "batch_size": batch_size, "learning_rate": float(lr), "temperature": temperature, "seed": seed,
+    }
+    keras_model = to_keras3(working, context.architecture)
+    result = CompressionResult(
+        model=working if qat else keras_model, keras_model=keras_model, stages=reports, skipped_layers=context.skipped,
+        sparsity=kernel_sparsity(working, context.changed.get(Prune.name, [])),
+        calibration_data=np.asarray(x_fit[:CALIBRATION_SAMPLES], np.float32), task=task, settings=settings, notes=context.notes,
+    )
+    if verbose:
+        result.summary()
+    return result
+
+
+def _checked_data(model: Any, x: Any, y: Any, *, validation_data: Any, epochs: Any, batch_size: Any, seed: int | None) -> Any:
+    """The fine-tuning and validation splits, after checking the settings and the data against the model."""
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise TfnasInputError(f"{name} must be a positive integer. Received: {name}={value!r}")
     if not isinstance(x, np.ndarray) and not hasattr(x, "__array__"):
         raise TfnasInputError(f"compress takes numpy arrays for x and y; you passed {type(x).__name__}. Convert a dataset with np.concatenate over its batches.")
     data = prepare(x, y, validation_data=validation_data, batch_size=batch_size, seed=seed)
-    (x_fit, y_fit), (x_val, y_val) = data.fit_args, data.fit_kwargs["validation_data"]
-    task = data.spec.task
     if tuple(model.input_shape[1:]) != data.spec.input_shape:
         raise TfnasInputError(f"The model takes inputs of shape {tuple(model.input_shape[1:])} but x has samples of shape {data.spec.input_shape}.")
-    if task == "classification" and data.spec.num_outputs > model.output_shape[-1]:
+    if data.spec.task == "classification" and data.spec.num_outputs > model.output_shape[-1]:
         raise TfnasInputError(
             f"The labels go up to {data.spec.num_outputs - 1} but the model has {model.output_shape[-1]} outputs: "
             "compress the model with the labels it was trained on."
         )
-    if distill_from is not None:
-        if task != "classification":
-            raise TfnasInputError("distill_from works for classification only: the teacher's softened class probabilities are the targets.")
-        distill_lib.check_teacher(distill_from, model)
-        loss_fn = distill_lib.DistillationLoss(temperature, distill_alpha, from_softmax=distill_lib.ends_in_softmax(model))
-    ranks, lowrank_skipped = lowrank_lib.plan_lowrank(model, lowrank) if lowrank is not None else ({}, {})
-    prune_lib.check_request(prune, structure)
-    if cluster is not None:
-        cluster_lib.check_clusters(cluster)
+    return data
 
-    tfk = _compat.tf_keras()
-    if seed is not None:
-        tfk.utils.set_random_seed(seed)
-    lr = learning_rate or _learning_rate(model)
-    if distill_from is not None:
-        targets = distill_lib.pack(y_fit, distill_lib.soft_targets(distill_from, x_fit, temperature))
-    else:
-        targets = y_fit
-        loss_fn = _plain_loss(tfk, task, distill_lib.ends_in_softmax(model))
 
-    def measure(stage: str, tf_model: Any, stats_model: Any, seconds: float = 0.0, stage_epochs: int = 0) -> None:
-        stats = weight_stats(stats_model)
-        value = quality(tf_model, x_val, y_val, task)
-        report = StageReport(stage, "accuracy" if task == "classification" else "mae", value, **stats, seconds=seconds, epochs=stage_epochs)
-        if stages:
-            base = stages[0]
-            report.compression_rate = (base.nonzero_params - report.nonzero_params) / max(base.nonzero_params, 1)
-            sign = 1.0 if task == "classification" else -1.0
-            report.performance_loss = sign * (base.value - report.value) / base.value if base.value else 0.0
-        stages.append(report)
-        if verbose:
-            print(f"[tfnas.compress] {stage}: {report.metric} {value:.4f}, {stats['nonzero_params']:,} non-zero weights, {seconds:.1f}s")
-
-    def fine_tune(tf_model: Any, callbacks: list) -> float:
-        tf_model.compile(optimizer=tfk.optimizers.Adam(learning_rate=lr), loss=loss_fn)
-        start = time.perf_counter()
-        tf_model.fit(x_fit, targets, epochs=epochs, batch_size=batch_size, callbacks=callbacks, verbose=max(verbose - 1, 0))
-        return time.perf_counter() - start
-
-    stages: list[StageReport] = []
-    skipped: dict[str, dict[str, str]] = {}
-    notes: list[str] = []
-    measure("float", model, model)
-
-    architecture = model
-    if ranks:
-        architecture = lowrank_lib.factorize(model, ranks)
-        space = hp = None  # the factorised model is no longer the space's architecture
-    if lowrank is not None:
-        skipped["lowrank"] = lowrank_skipped
-    working = to_tf_keras(architecture, x_val[:32], space=space, hp=hp)
-    if ranks:
-        measure("lowrank", working, architecture, fine_tune(working, []), epochs)
-
-    pruned_layers: list[str] = []
-    clustered_layers: list[str] = []
-    if prune is not None or structure is not None:
-        plan = prune_lib.plan_pruning(working, prune, structure=structure, keep=keep)
-        skipped["prune"] = plan.skipped
-        if not plan.sparsity:
-            raise TfnasInputError(f"No layer can be pruned with these settings: {plan.skipped}.")
-        steps = int(np.ceil(len(x_fit) / batch_size)) * epochs
-        end_step = max(1, int(0.7 * steps))
-        wrapped = prune_lib.apply_pruning(working, plan, end_step=end_step, frequency=max(1, end_step // 10))
-        seconds = fine_tune(wrapped, prune_lib.callbacks())
-        working = prune_lib.strip(wrapped)
-        pruned_layers = sorted(plan.sparsity)
-        measure("prune", working, working, seconds, epochs)
-
-    if cluster is not None:
-        plan = cluster_lib.plan_clustering(working, cluster, keep=keep, preserve_sparsity=bool(pruned_layers))
-        skipped["cluster"] = plan.skipped
-        wrapped = cluster_lib.apply_clustering(working, plan)
-        seconds = fine_tune(wrapped, [])
-        working = cluster_lib.strip(wrapped)
-        clustered_layers = list(plan.layers)
-        measure("cluster", working, working, seconds, epochs)
-
-    if distill_from is not None and len(stages) == 1 and not qat:
-        measure("distill", working, working, fine_tune(working, []), epochs)
-
-    if qat:
-        before = kernel_sparsity(working, pruned_layers)
-        scheme = quantize_lib.scheme_for(bool(pruned_layers), cluster is not None)
-        changed = set(pruned_layers) | set(clustered_layers)
-        working, floating = quantize_lib.apply_qat(working, scheme, frozen=changed)
-        skipped["qat"] = floating
-        seconds = fine_tune(working, [])
-        after = kernel_sparsity(working, pruned_layers)
-        lost = {name: (before[name], after.get(name, 0.0)) for name in before if after.get(name, 0.0) < before[name] - 1e-6}
-        if lost:
-            notes.append(f"QAT lowered the sparsity of {sorted(lost)} (before, after: {lost}).")
-        measure("qat", working, to_keras3(working, architecture), seconds, epochs)
-
-    keras_model = to_keras3(working, architecture)
-    settings = {
-        "prune": dict(prune) if isinstance(prune, Mapping) else prune, "structure": structure, "cluster": cluster,
-        "qat": qat, "distill": distill_from is not None, "lowrank": lowrank, "epochs": epochs,
-        "batch_size": batch_size, "learning_rate": float(lr), "temperature": temperature, "seed": seed,
-    }
-    result = CompressionResult(
-        model=working if qat else keras_model, keras_model=keras_model, stages=stages, skipped_layers=skipped,
-        sparsity=kernel_sparsity(working, pruned_layers), calibration_data=np.asarray(x_fit[:CALIBRATION_SAMPLES], np.float32),
-        task=task, settings=settings, notes=notes,
-    )
-    if verbose:
-        result.summary()
-    return result
+def _loss(model: Any, task: str, teacher: Any, temperature: float, alpha: float) -> Any:
+    """The loss every stage fine-tunes with: the distillation loss with a teacher (checked here), else the task's."""
+    from_softmax = distill_lib.ends_in_softmax(model)
+    if teacher is None:
+        return _plain_loss(_compat.tf_keras(), task, from_softmax)
+    if task != "classification":
+        raise TfnasInputError("distill_from works for classification only: the teacher's softened class probabilities are the targets.")
+    distill_lib.check_teacher(teacher, model)
+    return distill_lib.DistillationLoss(temperature, alpha, from_softmax=from_softmax)
 
 
 def _learning_rate(model: Any) -> float:

@@ -1,0 +1,143 @@
+"""The stage runner: for each checked stage, apply -> fine-tune -> strip -> measure."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from tfnas import _compat
+from tfnas.compress.bridge import to_keras3
+from tfnas.compress.bridge import to_tf_keras
+from tfnas.compress.measure import quality
+from tfnas.compress.measure import weight_stats
+from tfnas.compress.result import StageReport
+from tfnas.compress.stage import Stage
+from tfnas.compress.stage import StageContext
+
+# Samples the bridge to tf_keras compares the two models on.
+BRIDGE_SAMPLES = 32
+
+
+@dataclasses.dataclass
+class FineTuning:
+    """How every stage fine-tunes: Adam at one learning rate, one loss, the same data.
+
+    Attributes:
+        x: Training inputs.
+        targets: What `loss` compares the outputs with (labels, or labels and
+            the teacher's soft targets packed side by side).
+        loss: A tf_keras loss.
+        learning_rate: Adam's learning rate.
+        epochs: Epochs per stage.
+        batch_size: Batch size.
+        verbose: Keras's `fit` verbosity.
+    """
+
+    x: Any
+    targets: Any
+    loss: Any
+    learning_rate: float
+    epochs: int
+    batch_size: int
+    verbose: int = 0
+
+    def fit(self, model: Any, callbacks: list[Any]) -> float:
+        """Compiles `model` with a fresh Adam and `loss`, fits it, and returns the seconds it took."""
+        tfk = _compat.tf_keras()
+        model.compile(optimizer=tfk.optimizers.Adam(learning_rate=self.learning_rate), loss=self.loss)
+        start = time.perf_counter()
+        model.fit(self.x, self.targets, epochs=self.epochs, batch_size=self.batch_size, callbacks=callbacks, verbose=self.verbose)
+        return time.perf_counter() - start
+
+
+class Runner:
+    """Runs stages in order, fine-tuning and measuring each one on the held-out data.
+
+    The stages must be checked (`Stage.check`) before `run`: the runner
+    trains from its first stage on.
+
+    Args:
+        fine_tuning: How every stage fine-tunes.
+        verbose: 1 prints a line per stage.
+    """
+
+    def __init__(self, fine_tuning: FineTuning, verbose: int = 0) -> None:
+        self.fine_tuning = fine_tuning
+        self.verbose = verbose
+
+    def run(self, model: Any, stages: Sequence[Stage], context: StageContext) -> tuple[Any, list[StageReport]]:
+        """Measures `model`, then applies, fine-tunes, strips and measures each stage.
+
+        Args:
+            model: The user's Keras 3 model (`context.architecture` at the start).
+            stages: Checked stages, in the order they run.
+            context: The run's shared data; stages record in it what they did.
+
+        Returns:
+            The last stage's tf_keras model (the bridged input model when no
+            stage changed anything), and one `StageReport` per stage, the
+            input model's ("float") first.
+        """
+        reports = [self.measure("float", model, model, context)]
+        working = None
+        for stage in stages:
+            if stage.changes_architecture:
+                source = context.architecture if working is None else to_keras3(working, context.architecture)
+            else:
+                working = self._bridge(context) if working is None else working
+                source = working
+            trainable = stage.apply(source, context)
+            if trainable is None:
+                continue
+            if stage.changes_architecture:
+                context.architecture, context.space, context.hp = trainable, None, None
+                trainable = self._bridge(context)
+            seconds = self.fine_tuning.fit(trainable, stage.callbacks())
+            working = stage.strip(trainable, context)
+            context.done.append(stage.name)
+            stats_model = stage.stats_model(working, context)
+            reports.append(self.measure(stage.name, working, stats_model, context, reports[0], seconds, self.fine_tuning.epochs))
+        return (self._bridge(context) if working is None else working), reports
+
+    def measure(
+        self,
+        stage: str,
+        model: Any,
+        stats_model: Any,
+        context: StageContext,
+        base: StageReport | None = None,
+        seconds: float = 0.0,
+        epochs: int = 0,
+    ) -> StageReport:
+        """The report of one stage: `model`'s quality, `stats_model`'s weights, both against `base`.
+
+        Args:
+            stage: The stage's name.
+            model: The model whose outputs are measured.
+            stats_model: The model whose weights are counted.
+            context: Holds the held-out data and the task.
+            base: The input model's report, or None for the input model itself.
+            seconds: Fine-tuning wall time.
+            epochs: Fine-tuning epochs.
+
+        Returns:
+            A `StageReport`.
+        """
+        stats = weight_stats(stats_model)
+        value = quality(model, context.x_val, context.y_val, context.task)
+        metric = "accuracy" if context.task == "classification" else "mae"
+        report = StageReport(stage, metric, value, **stats, seconds=seconds, epochs=epochs)
+        if base is not None:
+            report.compression_rate = (base.nonzero_params - report.nonzero_params) / max(base.nonzero_params, 1)
+            sign = 1.0 if context.task == "classification" else -1.0
+            report.performance_loss = sign * (base.value - report.value) / base.value if base.value else 0.0
+        if self.verbose:
+            print(f"[tfnas.compress] {stage}: {metric} {value:.4f}, {stats['nonzero_params']:,} non-zero weights, {seconds:.1f}s")
+        return report
+
+    @staticmethod
+    def _bridge(context: StageContext) -> Any:
+        """The tf_keras twin of `context.architecture` (through the space's builder when it is known)."""
+        return to_tf_keras(context.architecture, context.x_val[:BRIDGE_SAMPLES], space=context.space, hp=context.hp)

@@ -1,0 +1,145 @@
+"""The compression stage contract: what a stage checks, applies, trains with and strips.
+
+`tfnas.compress` turns its arguments into a list of `Stage` objects (in the
+order `stages.ORDER` declares) and hands them to the `Runner`, which checks
+nothing itself: `compress` calls every stage's `check` before the runner
+fine-tunes anything.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+from typing import ClassVar
+
+
+@dataclasses.dataclass
+class StageContext:
+    """What the stages of one `compress` run share, as plain data.
+
+    Attributes:
+        x_val: Held-out inputs every stage is measured on.
+        y_val: Held-out labels or targets.
+        task: "classification" or "regression".
+        fit_steps: Optimizer steps of one stage's fine-tuning (batches per epoch times epochs).
+        architecture: The Keras 3 model whose architecture the working tf_keras
+            model has (the input model, or the last architecture a stage built).
+        space: The `EdgeSpace` that built `architecture` (None once a stage changed it).
+        hp: The `kt.HyperParameters` of `architecture` in `space`.
+        skipped: stage name -> {layer name: why the stage left it alone}.
+        changed: stage name -> the layers whose weights the stage constrained
+            (pruned zeros, shared values): what later stages must keep.
+        done: names of the stages fine-tuned so far, in order.
+        notes: what the user should know (e.g. zeros a stage lost).
+    """
+
+    x_val: Any
+    y_val: Any
+    task: str
+    fit_steps: int
+    architecture: Any
+    space: Any = None
+    hp: Any = None
+    skipped: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    changed: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    done: list[str] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    def layers_changed(self) -> set[str]:
+        """Names of the layers any stage so far changed."""
+        return {name for names in self.changed.values() for name in names}
+
+
+class Stage(abc.ABC):
+    """One optional compression stage of `tfnas.compress`.
+
+    The runner calls, for each stage in order: `apply` (wrap or transform the
+    model), then fine-tunes what it returned with the stage's `callbacks`
+    (the same optimizer, loss and data for every stage), then `strip` (remove
+    the training wrappers), then measures the stripped model (its weights
+    through `stats_model`). `compress` calls every stage's `check` before the
+    runner starts, so a bad argument fails before any training.
+
+    Only `name` and `apply` are required; the other methods are hooks.
+
+    Example:
+
+    ```python
+    class Freeze(Stage):
+        name = "freeze"
+
+        def apply(self, model, context):
+            model.layers[0].trainable = False
+            return model
+    ```
+
+    Attributes:
+        name: The stage's name in `StageReport.stage` and `skipped_layers`.
+        changes_architecture: True for a stage whose `apply` takes the Keras 3
+            model and returns a new Keras 3 architecture (built with
+            `graph.rebuild`); the runner carries it to tf_keras to fine-tune.
+            False (the default): `apply` takes and returns tf_keras models.
+    """
+
+    name: ClassVar[str]
+    changes_architecture: ClassVar[bool] = False
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> Stage | None:
+        """The stage that `compress`'s keyword arguments ask for, or None.
+
+        Every class in `stages.ORDER` implements it.
+
+        Args:
+            arguments: `compress`'s keyword arguments by name.
+
+        Returns:
+            A stage, or None when the arguments do not ask for it.
+        """
+        raise NotImplementedError(f"{cls.__name__} does not read compress's arguments: run it with a Runner directly.")
+
+    def check(self, model: Any, task: str) -> None:
+        """Checks the stage's arguments against the model, before any training.
+
+        Args:
+            model: The user's Keras 3 model.
+            task: "classification" or "regression".
+
+        Raises:
+            TfnasInputError: naming what was received and what to pass instead.
+        """
+
+    @abc.abstractmethod
+    def apply(self, model: Any, context: StageContext) -> Any | None:
+        """Wraps or transforms the model for fine-tuning.
+
+        Args:
+            model: A tf_keras model (a Keras 3 model if `changes_architecture`).
+            context: The run's shared data; record skipped and changed layers there.
+
+        Returns:
+            The model to fine-tune, or None when the stage finds nothing to
+            change (then it is neither fine-tuned nor measured).
+        """
+
+    def callbacks(self) -> list[Any]:
+        """The Keras callbacks the stage's fine-tuning needs. Defaults to none."""
+        return []
+
+    def strip(self, model: Any, context: StageContext) -> Any:
+        """Removes the training wrappers after fine-tuning. Defaults to the model as it is.
+
+        Args:
+            model: The fine-tuned model `apply` returned.
+            context: The run's shared data.
+
+        Returns:
+            The tf_keras model the next stage starts from.
+        """
+        return model
+
+    def stats_model(self, model: Any, context: StageContext) -> Any:
+        """The model whose weights the stage's report counts. Defaults to the stripped model."""
+        return model

@@ -1,0 +1,209 @@
+"""The compression stages of `tfnas.compress`, and the one order they run in (`ORDER`).
+
+Each stage is a thin adapter from the `Stage` contract to its own module
+(`lowrank`, `prune`, `cluster`, `quantize`), which holds the plan and the
+TF-MOT calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+
+from tfnas.compress import cluster as cluster_lib
+from tfnas.compress import lowrank as lowrank_lib
+from tfnas.compress import prune as prune_lib
+from tfnas.compress import quantize as quantize_lib
+from tfnas.compress.bridge import to_keras3
+from tfnas.compress.measure import kernel_sparsity
+from tfnas.compress.stage import Stage
+from tfnas.compress.stage import StageContext
+from tfnas.errors import TfnasInputError
+
+
+class LowRank(Stage):
+    """Truncated-SVD factorisation of the large Dense layers; skipped when no layer is worth it.
+
+    Args:
+        rank: A rank (int >= 1) or a share of the full rank in (0, 1).
+    """
+
+    name = "lowrank"
+    changes_architecture = True
+
+    def __init__(self, rank: int | float) -> None:
+        self.rank = rank
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> LowRank | None:
+        return None if arguments["lowrank"] is None else cls(arguments["lowrank"])
+
+    def check(self, model: Any, task: str) -> None:
+        lowrank_lib.plan_lowrank(model, self.rank)
+
+    def apply(self, model: Any, context: StageContext) -> Any | None:
+        ranks, skipped = lowrank_lib.plan_lowrank(model, self.rank)
+        context.skipped[self.name] = skipped
+        return lowrank_lib.factorize(model, ranks) if ranks else None
+
+    def stats_model(self, model: Any, context: StageContext) -> Any:
+        """The factorised Keras 3 model, as `apply` built it."""
+        return context.architecture
+
+
+class Prune(Stage):
+    """Magnitude pruning (PolynomialDecay over the first 70% of the steps) or m:n structured pruning.
+
+    Args:
+        sparsity: A target sparsity in (0, 1), `{layer name: sparsity}`, or None with `structure`.
+        structure: `"2:4"`, `"1:2"`, `"4:8"` or None.
+        keep: Layer names kept dense; defaults to the first and last weighted layers.
+    """
+
+    name = "prune"
+
+    def __init__(
+        self, sparsity: float | Mapping[str, float] | None, structure: str | None = None, keep: Sequence[str] | None = None
+    ) -> None:
+        self.sparsity = sparsity
+        self.structure = structure
+        self.keep = keep
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> Prune | None:
+        if arguments["prune"] is None and arguments["structure"] is None:
+            return None
+        return cls(arguments["prune"], arguments["structure"], arguments["keep"])
+
+    def check(self, model: Any, task: str) -> None:
+        prune_lib.check_request(self.sparsity, self.structure)
+
+    def apply(self, model: Any, context: StageContext) -> Any:
+        plan = prune_lib.plan_pruning(model, self.sparsity, structure=self.structure, keep=self.keep)
+        context.skipped[self.name] = plan.skipped
+        if not plan.sparsity:
+            raise TfnasInputError(f"No layer can be pruned with these settings: {plan.skipped}.")
+        context.changed[self.name] = sorted(plan.sparsity)
+        end_step = max(1, int(0.7 * context.fit_steps))
+        return prune_lib.apply_pruning(model, plan, end_step=end_step, frequency=max(1, end_step // 10))
+
+    def callbacks(self) -> list[Any]:
+        return prune_lib.callbacks()
+
+    def strip(self, model: Any, context: StageContext) -> Any:
+        return prune_lib.strip(model)
+
+
+class Cluster(Stage):
+    """Weight clustering, sparsity-preserving after pruning.
+
+    Args:
+        number_of_clusters: Distinct values per clustered kernel, at least 2.
+        keep: Layer names left as they are; defaults to the first and last weighted layers.
+    """
+
+    name = "cluster"
+
+    def __init__(self, number_of_clusters: int, keep: Sequence[str] | None = None) -> None:
+        self.number_of_clusters = number_of_clusters
+        self.keep = keep
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> Cluster | None:
+        return None if arguments["cluster"] is None else cls(arguments["cluster"], arguments["keep"])
+
+    def check(self, model: Any, task: str) -> None:
+        cluster_lib.check_clusters(self.number_of_clusters)
+
+    def apply(self, model: Any, context: StageContext) -> Any:
+        pruned = bool(context.changed.get(Prune.name))
+        plan = cluster_lib.plan_clustering(model, self.number_of_clusters, keep=self.keep, preserve_sparsity=pruned)
+        context.skipped[self.name] = plan.skipped
+        context.changed[self.name] = list(plan.layers)
+        return cluster_lib.apply_clustering(model, plan)
+
+    def strip(self, model: Any, context: StageContext) -> Any:
+        return cluster_lib.strip(model)
+
+
+class Distill(Stage):
+    """Distillation alone: fine-tunes the model as it is on the teacher's softened outputs.
+
+    The teacher's targets are the loss of every stage's fine-tuning, so this
+    stage does something only when it is the only one: after a stage that was
+    fine-tuned it finds nothing to do, and with QAT it is not listed (QAT
+    fine-tunes on the teacher's targets last).
+    """
+
+    name = "distill"
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> Distill | None:
+        return cls() if arguments["distill_from"] is not None and not arguments["qat"] else None
+
+    def apply(self, model: Any, context: StageContext) -> Any | None:
+        return None if context.done else model
+
+
+class QAT(Stage):
+    """Quantization-aware training, prune- or cluster-preserving after those stages.
+
+    The QAT model is not stripped: its learned int8 ranges are what the converter uses.
+    """
+
+    name = "qat"
+
+    def __init__(self) -> None:
+        self._sparsity_before: dict[str, float] = {}
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> QAT | None:
+        return cls() if arguments["qat"] else None
+
+    def apply(self, model: Any, context: StageContext) -> Any:
+        pruned = context.changed.get(Prune.name, [])
+        self._sparsity_before = kernel_sparsity(model, pruned)
+        scheme = quantize_lib.scheme_for(bool(pruned), Cluster.name in context.changed)
+        qat_model, floating = quantize_lib.apply_qat(model, scheme, frozen=context.layers_changed())
+        context.skipped[self.name] = floating
+        return qat_model
+
+    def strip(self, model: Any, context: StageContext) -> Any:
+        """Keeps the QAT model and notes the pruned layers whose zeros QAT lost."""
+        before = self._sparsity_before
+        after = kernel_sparsity(model, context.changed.get(Prune.name, []))
+        lost = {name: (before[name], after.get(name, 0.0)) for name in before if after.get(name, 0.0) < before[name] - 1e-6}
+        if lost:
+            context.notes.append(f"QAT lowered the sparsity of {sorted(lost)} (before, after: {lost}).")
+        return model
+
+    def stats_model(self, model: Any, context: StageContext) -> Any:
+        """The Keras 3 copy (the QAT model also holds its quantizers' ranges)."""
+        return to_keras3(model, context.architecture)
+
+
+ORDER: tuple[type[Stage], ...] = (LowRank, Prune, Cluster, Distill, QAT)
+"""The order stages run in, whatever the order of `compress`'s arguments.
+
+Low rank first: it changes the architecture, and the stages after it wrap
+the layers of the new one. Pruning before clustering: clustering then keeps
+the zeros (sparsity-preserving clustering), where pruning after clustering
+would break the shared values. Distillation alone needs no other stage.
+QAT last: the int8 ranges are learned on the final weights, with the
+scheme that keeps what pruning and clustering made. A new stage is a new
+`Stage` class with `from_arguments`, plus its place in this tuple.
+"""
+
+
+def build_stages(arguments: Mapping[str, Any]) -> list[Stage]:
+    """The stages `compress`'s keyword arguments ask for, in `ORDER`.
+
+    Args:
+        arguments: `compress`'s keyword arguments by name (`prune`, `structure`,
+            `cluster`, `qat`, `distill_from`, `lowrank`, `keep`).
+
+    Returns:
+        The stages, not yet checked.
+    """
+    return [stage for cls in ORDER if (stage := cls.from_arguments(arguments)) is not None]
