@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
+from tfnas.task import Task
 
 RNG = np.random.default_rng(0)
 X = RNG.random((100, 8, 8, 1)).astype("float32")
@@ -16,7 +17,7 @@ def test_good_arrays_are_split_stratified_and_seeded():
     data = prepare(X, Y, validation_split=0.2, seed=1)
     (x_train, y_train), (x_val, y_val) = data.fit_args, data.fit_kwargs["validation_data"]
     assert data.spec.input_shape == (8, 8, 1)
-    assert data.spec.task == "classification" and data.spec.num_outputs == 5
+    assert data.spec.task == Task("classification") and data.spec.num_outputs == 5
     assert len(x_train) == 80 and len(x_val) == 20
     assert sorted(np.bincount(y_val)) == [4] * 5  # every class on both sides
     again = prepare(X, Y, validation_split=0.2, seed=1)
@@ -25,7 +26,7 @@ def test_good_arrays_are_split_stratified_and_seeded():
 
 def test_regression_is_inferred_from_float_targets():
     data = prepare(X, RNG.random(100), seed=0)
-    assert data.spec.task == "regression" and data.spec.num_outputs == 1
+    assert data.spec.task == Task("regression") and data.spec.num_outputs == 1
 
 
 def test_dataset_reads_classes_and_must_be_batched():

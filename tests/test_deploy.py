@@ -34,3 +34,24 @@ def test_search_to_deployed_front(digits, tmp_path):
     assert checked.float_value is not None and checked.micro_value is not None
     with pytest.raises(TfnasInputError, match="No completed candidate 'nope'"):
         result.candidate("nope")
+
+
+def test_deploy_candidate_compares_the_file_with_its_fine_tuned_float_twin(digits, digits_model, tmp_path):
+    from types import SimpleNamespace
+
+    from tfnas.deploy import deploy_candidate
+    from tfnas.deploy import read_deployed
+    from tfnas.deploy import write_deployed
+    from tfnas.task import Task
+
+    (x, y), (x_test, y_test) = digits
+    candidate = SimpleNamespace(trial_id="7", metrics={"macs": 1234.0}, model=lambda: digits_model)
+    done = deploy_candidate(
+        candidate, str(tmp_path / "c.tflite"), x, y, x_test, y_test,
+        compress_kwargs={"prune": 0.5, "qat": True, "epochs": 1}, latency_runs=2,
+    )
+    fine_tuned = Task("classification").quality(done.compressed.keras_model, x_test, y_test)
+    assert done.record.float_value == pytest.approx(fine_tuned)  # not the search model's figure before compression
+    assert done.record.trial_id == "7" and done.record.macs == 1234.0 and done.record.micro_value is not None
+    write_deployed(str(tmp_path), [done.record])
+    assert read_deployed(str(tmp_path)) == [done.record]

@@ -38,7 +38,7 @@ def test_verbose_1_prints_a_line_per_trial_and_the_summary_once(tmp_path, capfd)
     lines = out.splitlines()
     assert [line.split(" [")[0] for line in lines if line.startswith("Trial ")] == ["Trial 1/2", "Trial 2/2"]
     assert "ETA" in out and "macs" in out
-    assert "Search done: 2 trained models" in out and "Pareto front" not in out  # the front is result.summary()'s
+    assert "Search: 2 trained, 0 failed" in out and "Pareto front (" not in out  # the front is result.summary()'s
     result.summary()
     out = capfd.readouterr().out
     assert "Search: 2 trained, 0 failed" in out and "Pareto front (val_accuracy vs macs)" in out and "* best by reward" in out

@@ -199,15 +199,19 @@ class SearchResult:
         """Hypervolume of the front and best reward after each completed trial (see `plot`)."""
         return _saved(plotting.plot_history(self, cost=cost), path)
 
-    def summary(self, print_fn: Callable[[str], None] = print) -> None:
-        """Prints the Pareto front as a table and the search's counts."""
+    def counts(self) -> str:
+        """One line: models trained and failed, candidates skipped over the limits (what `search` ends with)."""
         failed = sum(t.status == "FAILED" for t in self.trials)
-        print_fn(
+        return (
             f"Search: {len(self.completed)} trained, {failed} failed, "
             f"{self.infeasible_count} candidates over the limits skipped without training"
             + (f", {self.screened_count} more skipped by the cost screen" if self.screened_count else "")
             + (f" (constraints {self.constraints})" if self.constraints else "")
         )
+
+    def summary(self, print_fn: Callable[[str], None] = print) -> None:
+        """Prints the search's counts and the Pareto front as a table."""
+        print_fn(self.counts())
         print_fn(f"Pareto front ({self.quality} vs {', '.join(self.costs)}), cheapest first:")
         header = f"{'trial':>6} {self.quality:>13} {'macs':>10} {'flops':>10} {'params':>8} {'tflite_B':>9} {'ram_B':>8} {'reward':>8}"
         print_fn(header)

@@ -175,8 +175,7 @@ def search(
         if verbose >= 1:
             print(note)
     if verbose >= 1 and role != "worker":
-        print(f"Search done: {len(result.completed)} trained models in {result.search_seconds:.0f}s. "
-              "result.summary() prints the Pareto front; result.plot() draws it.")
+        print(f"{result.counts()}, in {result.search_seconds:.0f}s. result.summary() prints the front.")
     elif verbose >= 1:
         print(f"Worker {tuner.tuner_id} done: no trials left. The chief returns the search's result ({tuner.project_dir}).")
     return result

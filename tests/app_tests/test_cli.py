@@ -62,6 +62,30 @@ def test_report_prints_the_front_and_writes_plots(tiny_run, capsys):
     assert os.path.exists(os.path.join(run_dir, "front.png"))
 
 
+def test_report_keeps_the_deployed_int8_point(tiny_run, tmp_path, capsys, monkeypatch):
+    import tfnas.plot
+    from tfnas.deploy import DeployedCandidate
+    from tfnas.deploy import write_deployed
+
+    _, run_dir = tiny_run
+    record = DeployedCandidate(
+        trial_id="0", macs=1000.0, float_value=0.9, compressed_value=None, litert_value=0.91, micro_value=0.91, bytes=9000,
+        gzip_bytes=7000, weight_zeros=0.0, arena_total_bytes=5000, arena_head_bytes=4000, predicted_peak_ram_bytes=4000,
+        path=str(tmp_path / "m.tflite"),
+    )
+    write_deployed(run_dir, [record])
+    drawn = []
+    plot_front = tfnas.plot.plot_front
+    monkeypatch.setattr(tfnas.plot, "plot_front", lambda result, **kw: drawn.append(list(result.deployed)) or plot_front(result, **kw))
+    try:
+        assert main(["report", run_dir]) == 0
+    finally:
+        os.remove(os.path.join(run_dir, "deployed.yaml"))
+    assert drawn == [[record]]  # front.png redrawn with the int8 point
+    with open(os.path.join(run_dir, "result.yaml")) as f:
+        assert yaml.safe_load(f)["deployed"][0]["micro_value"] == 0.91
+
+
 def test_export_and_verify_a_trial(tiny_run, tmp_path, capsys):
     config, run_dir = tiny_run
     trial = yaml.safe_load(open(os.path.join(run_dir, "result.yaml")))["best"]

@@ -16,6 +16,7 @@ from tfnas.compress.stage import StageContext
 from tfnas.compress.stages import ORDER
 from tfnas.compress.stages import build_stages
 from tfnas.errors import TfnasInputError
+from tfnas.task import Task
 
 class Stop(Exception):
     """Raised by a spy to stop `compress` before the runner trains."""
@@ -118,7 +119,7 @@ def test_a_custom_stage_runs_through_the_runner():
     stage = ZeroHead()
     with pytest.raises(NotImplementedError, match="run it with a Runner"):
         ZeroHead.from_arguments({})
-    context = StageContext(x, y, "classification", fit_steps=2, architecture=model)
+    context = StageContext(x, y, Task("classification"), fit_steps=2, architecture=model)
     working, reports = Runner(FineTuning(x, y, loss, 1e-3, epochs=2, batch_size=32)).run(model, [stage], context)
     assert isinstance(working, tf_keras.Model) and stage.stripped and stage.epochs == [0, 1]
     assert [report.stage for report in reports] == ["float", "zero_head"]

@@ -1,4 +1,4 @@
-"""What each compression stage is measured by: quality on held-out data, and weight counts and bytes."""
+"""What each compression stage is measured by besides its quality (`Task.quality`): weight counts, bytes, sparsity."""
 
 from __future__ import annotations
 
@@ -6,19 +6,6 @@ import gzip
 from typing import Any
 
 import numpy as np
-
-
-def quality(model: Any, x: np.ndarray, y: np.ndarray, task: str, batch_size: int = 256) -> float:
-    """Accuracy (classification) or mean absolute error (regression) of any Keras model on arrays."""
-    return score(np.asarray(model.predict(x, batch_size=batch_size, verbose=0)), y, task)
-
-
-def score(outputs: np.ndarray, y: np.ndarray, task: str) -> float:
-    """Accuracy (argmax against class ids) or mean absolute error of outputs, one row per sample."""
-    y = np.asarray(y)
-    if task == "classification":
-        return float(np.mean(outputs.reshape(len(y), -1).argmax(axis=1) == y.reshape(-1)))
-    return float(np.mean(np.abs(outputs.reshape(len(y), -1) - y.astype(np.float32).reshape(len(y), -1))))
 
 
 def weight_stats(model: Any) -> dict[str, int]:

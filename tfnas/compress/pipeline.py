@@ -29,8 +29,9 @@ from tfnas.compress.stages import Prune
 from tfnas.compress.stages import build_stages
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
+from tfnas.task import CALIBRATION_SAMPLES
+from tfnas.task import Task
 
-CALIBRATION_SAMPLES = 200
 
 
 def compress(
@@ -138,7 +139,7 @@ def compress(
     result = CompressionResult(
         model=working if qat else keras_model, keras_model=keras_model, stages=reports, skipped_layers=context.skipped,
         sparsity=kernel_sparsity(working, context.changed.get(Prune.name, [])),
-        calibration_data=np.asarray(x_fit[:CALIBRATION_SAMPLES], np.float32), task=task, settings=settings, notes=context.notes,
+        calibration_data=np.asarray(x_fit[:CALIBRATION_SAMPLES], np.float32), task=task.kind, settings=settings, notes=context.notes,
     )
     if verbose:
         result.summary()
@@ -155,7 +156,7 @@ def _checked_data(model: Any, x: Any, y: Any, *, validation_data: Any, epochs: A
     data = prepare(x, y, validation_data=validation_data, batch_size=batch_size, seed=seed)
     if tuple(model.input_shape[1:]) != data.spec.input_shape:
         raise TfnasInputError(f"The model takes inputs of shape {tuple(model.input_shape[1:])} but x has samples of shape {data.spec.input_shape}.")
-    if data.spec.task == "classification" and data.spec.num_outputs > model.output_shape[-1]:
+    if data.spec.task.is_classification and data.spec.num_outputs > model.output_shape[-1]:
         raise TfnasInputError(
             f"The labels go up to {data.spec.num_outputs - 1} but the model has {model.output_shape[-1]} outputs: "
             "compress the model with the labels it was trained on."
@@ -163,12 +164,12 @@ def _checked_data(model: Any, x: Any, y: Any, *, validation_data: Any, epochs: A
     return data
 
 
-def _loss(model: Any, task: str, teacher: Any, temperature: float, alpha: float) -> Any:
+def _loss(model: Any, task: Task, teacher: Any, temperature: float, alpha: float) -> Any:
     """The loss every stage fine-tunes with: the distillation loss with a teacher (checked here), else the task's."""
     from_softmax = distill_lib.ends_in_softmax(model)
     if teacher is None:
         return _plain_loss(_compat.tf_keras(), task, from_softmax)
-    if task != "classification":
+    if not task.is_classification:
         raise TfnasInputError("distill_from works for classification only: the teacher's softened class probabilities are the targets.")
     distill_lib.check_teacher(teacher, model)
     return distill_lib.DistillationLoss(temperature, alpha, from_softmax=from_softmax)
@@ -182,7 +183,7 @@ def _learning_rate(model: Any) -> float:
         return 1e-3
 
 
-def _plain_loss(tfk: Any, task: str, from_softmax: bool) -> Any:
-    if task == "regression":
+def _plain_loss(tfk: Any, task: Task, from_softmax: bool) -> Any:
+    if not task.is_classification:
         return tfk.losses.MeanSquaredError()
     return tfk.losses.SparseCategoricalCrossentropy(from_logits=not from_softmax)

@@ -10,7 +10,6 @@ from typing import Any
 from tfnas import _compat
 from tfnas.compress.bridge import to_keras3
 from tfnas.compress.bridge import to_tf_keras
-from tfnas.compress.measure import quality
 from tfnas.compress.measure import weight_stats
 from tfnas.compress.result import StageReport
 from tfnas.compress.stage import Stage
@@ -126,12 +125,12 @@ class Runner:
             A `StageReport`.
         """
         stats = weight_stats(stats_model)
-        value = quality(model, context.x_val, context.y_val, context.task)
-        metric = "accuracy" if context.task == "classification" else "mae"
+        value = context.task.quality(model, context.x_val, context.y_val)
+        metric = context.task.metric
         report = StageReport(stage, metric, value, **stats, seconds=seconds, epochs=epochs)
         if base is not None:
             report.compression_rate = (base.nonzero_params - report.nonzero_params) / max(base.nonzero_params, 1)
-            sign = 1.0 if context.task == "classification" else -1.0
+            sign = 1.0 if context.task.higher_is_better else -1.0
             report.performance_loss = sign * (base.value - report.value) / base.value if base.value else 0.0
         if self.verbose:
             print(f"[tfnas.compress] {stage}: {metric} {value:.4f}, {stats['nonzero_params']:,} non-zero weights, {seconds:.1f}s")

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 from typing import ClassVar
 
+from tfnas.task import Task
+
 
 @dataclasses.dataclass
 class StageContext:
@@ -22,7 +24,7 @@ class StageContext:
     Attributes:
         x_val: Held-out inputs every stage is measured on.
         y_val: Held-out labels or targets.
-        task: "classification" or "regression".
+        task: the `Task` (classification or regression).
         fit_steps: Optimizer steps of one stage's fine-tuning (batches per epoch times epochs).
         architecture: The Keras 3 model whose architecture the working tf_keras
             model has (the input model, or the last architecture a stage built).
@@ -37,7 +39,7 @@ class StageContext:
 
     x_val: Any
     y_val: Any
-    task: str
+    task: Task
     fit_steps: int
     architecture: Any
     space: Any = None
@@ -100,7 +102,7 @@ class Stage(abc.ABC):
         """
         raise NotImplementedError(f"{cls.__name__} does not read compress's arguments: run it with a Runner directly.")
 
-    def check(self, model: Any, task: str) -> None:
+    def check(self, model: Any, task: Task) -> None:
         """Checks the stage's arguments against the model, before any training.
 
         Args:

@@ -20,6 +20,7 @@ from tfnas.compress.measure import kernel_sparsity
 from tfnas.compress.stage import Stage
 from tfnas.compress.stage import StageContext
 from tfnas.errors import TfnasInputError
+from tfnas.task import Task
 
 
 class LowRank(Stage):
@@ -39,7 +40,7 @@ class LowRank(Stage):
     def from_arguments(cls, arguments: Mapping[str, Any]) -> LowRank | None:
         return None if arguments["lowrank"] is None else cls(arguments["lowrank"])
 
-    def check(self, model: Any, task: str) -> None:
+    def check(self, model: Any, task: Task) -> None:
         lowrank_lib.plan_lowrank(model, self.rank)
 
     def apply(self, model: Any, context: StageContext) -> Any | None:
@@ -76,7 +77,7 @@ class Prune(Stage):
             return None
         return cls(arguments["prune"], arguments["structure"], arguments["keep"])
 
-    def check(self, model: Any, task: str) -> None:
+    def check(self, model: Any, task: Task) -> None:
         prune_lib.check_request(self.sparsity, self.structure)
 
     def apply(self, model: Any, context: StageContext) -> Any:
@@ -113,7 +114,7 @@ class Cluster(Stage):
     def from_arguments(cls, arguments: Mapping[str, Any]) -> Cluster | None:
         return None if arguments["cluster"] is None else cls(arguments["cluster"], arguments["keep"])
 
-    def check(self, model: Any, task: str) -> None:
+    def check(self, model: Any, task: Task) -> None:
         cluster_lib.check_clusters(self.number_of_clusters)
 
     def apply(self, model: Any, context: StageContext) -> Any:
