@@ -12,8 +12,8 @@ validation. Fronts are re-measured on the test split. Hypervolume is of
 (error 1.0, MACs 20,000) for the constrained comparison, and (1.0, 200,000)
 for the whole space.
 
-Run: `python benchmarks/bench_search_digits.py [--trials 20 --epochs 30 --seeds 0 1 2]`.
-Writes `benchmarks/results/bench_search_digits.json`.
+Run: `python benchmarks/bench_search_digits.py [--trials 20 --epochs 30 --seeds 0 1 2 --oracle pso]`.
+Writes `benchmarks/results/bench_search_digits.json` (`--output` for another file).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import tfnas
 from tfnas.cost import profile
 from tfnas.data import prepare
 from tfnas.demo import load_digits_images
+from tfnas.oracles import DEFAULT_ORACLE
 from tfnas.pareto import hypervolume_2d
 from tfnas.pareto import non_dominated_fronts
 from tfnas.spaces import MobileNetSpace
@@ -92,7 +93,7 @@ def run_tfnas(x, y, x_test, y_test, args) -> dict:
     start = time.perf_counter()
     result = tfnas.search(
         x, y, constraints={"max_macs": MAX_MACS}, max_trials=args.trials, epochs=args.epochs, seed=args.seed,
-        directory=args.directory, project_name="tfnas", overwrite=True, verbose=1,
+        oracle=args.oracle, directory=args.directory, project_name="tfnas", overwrite=True, verbose=1,
     )
     wall = time.perf_counter() - start
     models = []
@@ -134,6 +135,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--directory", default="/tmp/tfnas_bench_search_digits")
+    parser.add_argument("--oracle", default=DEFAULT_ORACLE, help="the tfnas strategy (default: tfnas's default)")
+    parser.add_argument("--output", default=os.path.join(os.path.dirname(__file__), "results", "bench_search_digits.json"))
     args = parser.parse_args()
     (x, y), (x_test, y_test) = load_digits_images()
     runs = []
@@ -149,8 +152,8 @@ def main() -> None:
         runs.append({"seed": seed, "results": results})
         print_run(runs[-1], args)
     print_medians(runs, args)
-    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
-    out = os.path.join(os.path.dirname(__file__), "results", "bench_search_digits.json")
+    out = args.output
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
         json.dump({"args": {k: v for k, v in vars(args).items() if k != "seed"}, "runs": runs}, f, indent=1)
     print(f"Wrote {out}")

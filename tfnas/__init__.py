@@ -20,7 +20,7 @@ from tfnas import _compat  # first: keeps TensorFlow's start-up lines out of the
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Candidate": "tfnas.result",
+    "Candidate": "tfnas.candidate",
     "CompressionResult": "tfnas.compress",
     "Constraints": "tfnas.constraints",
     "DistributedSearchError": "tfnas.errors",

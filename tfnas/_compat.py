@@ -38,14 +38,19 @@ def import_quietly(name: str) -> ModuleType:
     TensorFlow writes lines to file descriptor 2 while it is imported
     ("oneDNN custom operations are on", "Could not find cuda drivers",
     absl's "All log messages before absl::InitializeLog()") before its C++
-    logging reads `TF_CPP_MIN_LOG_LEVEL`; only redirecting the descriptor
-    hides them. If the import fails, what was written is replayed on stderr.
+    logging reads `TF_CPP_MIN_LOG_LEVEL`, and again when its devices start
+    ("failed call to cuInit" on a CUDA build without a GPU); only redirecting
+    the descriptor hides them, so the devices are started here too. If the
+    import fails, what was written is replayed on stderr.
     """
     if "tensorflow" in sys.modules:
         return importlib.import_module(name)
     with _stderr_captured() as captured:
         try:
-            return importlib.import_module(name)
+            module = importlib.import_module(name)
+            if "tensorflow" in sys.modules:
+                sys.modules["tensorflow"].config.list_physical_devices()
+            return module
         except BaseException:
             captured.seek(0)
             sys.stderr.write(captured.read().decode(errors="replace"))

@@ -30,6 +30,30 @@ def retry_queue(oracle: Any) -> list[str]:
     return oracle._retry_queue
 
 
+def repair_interrupted_writes(oracle: Any) -> tuple[int, int]:
+    """Repairs what a kill between keras-tuner's two writes (`trial.json`, then `oracle.json`) leaves.
+
+    A trial whose file says it ended while `oracle.json` still queues it for
+    a retry is not trained again; a trial whose file says RUNNING but that
+    `oracle.json` never recorded is queued to run again. Returns how many
+    trials of each kind were found.
+    """
+    from keras_tuner.engine.trial import TrialStatus
+
+    queue = retry_queue(oracle)
+    ended = [i for i in queue if oracle.trials[i].status in (TrialStatus.COMPLETED, TrialStatus.FAILED)]
+    for trial_id in ended:
+        queue.remove(trial_id)
+        if trial_id not in oracle.end_order:
+            oracle.end_order.append(trial_id)
+    lost = [i for i, t in oracle.trials.items() if t.status == TrialStatus.RUNNING and i not in queue]
+    for trial_id in lost:
+        queue.append(trial_id)
+        if trial_id not in oracle.start_order:
+            oracle.start_order.append(trial_id)
+    return len(ended), len(lost)
+
+
 def fix_seed(oracle: Any, seed: int) -> None:
     """Makes the Oracle use `seed` itself: its `seed or random.randint(...)` turns seed=0 into a random seed."""
     oracle.seed = oracle._seed_state = seed

@@ -45,6 +45,3 @@ def __getattr__(name: str) -> Any:
     cls = type(name, (TfnasError, getattr(kt.errors, base)), {"__doc__": doc, "__module__": __name__})
     globals()[name] = cls  # created once: later imports get the same class
     return cls
-
-
-__all__ = ["DistributedSearchError", "InfeasibleSearchError", "TfnasError", "TfnasInputError", "TrialFailedError"]

@@ -1,4 +1,4 @@
-"""`SearchResult` and `Candidate`: what a search leaves behind, as plain data.
+"""`SearchResult`: what a search leaves behind, as plain data (its trials are `Candidate`s).
 
 A result is read back from the run directory (keras-tuner's `trial.json`
 files, the oracle's `oracle.json` and each trial's `model.keras`), so the
@@ -18,6 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from tfnas import plot as plotting
+from tfnas.candidate import Candidate
+from tfnas.candidate import plain
+from tfnas.candidate import read_trial
 from tfnas.compress import CompressionResult
 from tfnas.compress import compress
 from tfnas.deploy import DeployedCandidate
@@ -26,52 +30,8 @@ from tfnas.deploy import read_deployed
 from tfnas.errors import TfnasInputError
 from tfnas.export import export
 from tfnas.pareto import non_dominated_fronts
-from tfnas.tuner import FAILURE_FILENAME
-from tfnas.tuner import MODEL_FILENAME
-from tfnas import plot as plotting
 from tfnas.verify import verify
 
-
-
-@dataclasses.dataclass
-class Candidate:
-    """One trial: its hyperparameters, metrics and trained model.
-
-    Attributes:
-        trial_id: str, keras-tuner's trial id.
-        hyperparameters: dict of hyperparameter values.
-        metrics: dict of floats: validation metrics at the best epoch and the
-            cost metrics (`macs`, `flops`, `params`, `tflite_bytes`,
-            `peak_ram_bytes`).
-        status: str, `"COMPLETED"`, `"FAILED"`, `"RUNNING"`, ...
-        score: float or None, the reward.
-        message: str or None, why the trial failed.
-        model_path: str or None, the saved Keras 3 model.
-    """
-
-    trial_id: str
-    hyperparameters: dict[str, Any]
-    metrics: dict[str, float]
-    status: str
-    score: float | None = None
-    message: str | None = None
-    model_path: str | None = None
-
-    def model(self) -> Any:
-        """Loads the trained Keras 3 model (weights of its best epoch)."""
-        import keras
-
-        if not self.model_path or not os.path.exists(self.model_path):
-            raise FileNotFoundError(f"Trial {self.trial_id} has no saved model (status {self.status}).")
-        return keras.models.load_model(self.model_path)
-
-    def export_source(self) -> tuple[Any, str, None]:
-        """What `tfnas.export` converts: the trained model."""
-        return self.model(), f"search candidate {self.trial_id}", None
-
-    def to_dict(self) -> dict[str, Any]:
-        """YAML-dumpable dict."""
-        return _plain(dataclasses.asdict(self))
 
 
 @dataclasses.dataclass
@@ -121,7 +81,7 @@ class SearchResult:
             state = json.load(f)
         extra = state.get("tfnas", {})
         quality, direction = _objective(extra.get("objective") or state.get("objective") or {})
-        trials = [_read_trial(path) for path in sorted(glob.glob(os.path.join(project_dir, "trial_*", "trial.json")))]
+        trials = [read_trial(path) for path in sorted(glob.glob(os.path.join(project_dir, "trial_*", "trial.json")))]
         costs = tuple(extra.get("reward", {}).get("costs", ["macs"]))
         completed = [t for t in trials if t.status == "COMPLETED" and quality in t.metrics]
         return cls(
@@ -228,7 +188,7 @@ class SearchResult:
 
     def to_dict(self) -> dict[str, Any]:
         """YAML-dumpable dict: trials, front ids, best id and the search's settings."""
-        return _plain(
+        return plain(
             {
                 "quality": self.quality,
                 "direction": self.direction,
@@ -257,35 +217,6 @@ def _objective(objective: Any) -> tuple[str, str]:
     return config.get("name", "val_accuracy"), config.get("direction", "max")
 
 
-def _read_trial(path: str) -> Candidate:
-    with open(path) as f:
-        state = json.load(f)
-    metrics = {}
-    for name, history in state.get("metrics", {}).get("metrics", {}).items():
-        observations = history.get("observations", [])
-        if observations:
-            metrics[name] = float(np.mean(observations[-1]["value"]))
-    model_path = os.path.join(os.path.dirname(path), MODEL_FILENAME)
-    return Candidate(
-        trial_id=state["trial_id"],
-        hyperparameters=dict(state.get("hyperparameters", {}).get("values", {})),
-        metrics=metrics,
-        status=state.get("status", "UNKNOWN"),
-        score=state.get("score"),
-        message=state.get("message") or _failure_message(os.path.dirname(path), state.get("status")),
-        model_path=model_path if os.path.exists(model_path) else None,
-    )
-
-
-def _failure_message(trial_dir: str, status: str | None) -> str | None:
-    """The failure text a worker wrote next to the trial (a distributed chief's trial.json has none)."""
-    path = os.path.join(trial_dir, FAILURE_FILENAME)
-    if status == "COMPLETED" or not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return f.read()
-
-
 def _best(completed: list[Candidate], cost: str) -> Candidate | None:
     """Highest reward; among equal rewards the cheapest, so the best is never dominated by its twin."""
     return max(
@@ -302,14 +233,3 @@ def _front(candidates: list[Candidate], quality: str, direction: str, costs: tup
     points = np.array([[sign * c.metrics[quality]] + [c.metrics.get(k, math.inf) for k in costs] for c in candidates])
     front = [candidates[i] for i in non_dominated_fronts(points)[0]]
     return sorted(front, key=lambda c: (c.metrics.get(costs[0], 0), sign * c.metrics[quality]))
-
-
-def _plain(value: Any) -> Any:
-    """Converts numpy scalars and tuples so `yaml.safe_dump` accepts the result."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -260,29 +260,9 @@ class MultiObjectiveOracle(kt.Oracle):
 
     def reload(self) -> None:
         super().reload()
-        self._repair_interrupted_writes()
-
-    def _repair_interrupted_writes(self) -> None:
-        """Repairs what a kill between keras-tuner's two writes (`trial.json`, then `oracle.json`) leaves.
-
-        A trial whose file says it ended while `oracle.json` still lists it as
-        running is not trained again; a trial whose file says RUNNING but that
-        `oracle.json` never recorded is queued to run again.
-        """
-        status = kt.engine.trial.TrialStatus
-        queue = _kt_compat.retry_queue(self)
-        ended = [i for i in queue if self.trials[i].status in (status.COMPLETED, status.FAILED)]
-        for trial_id in ended:
-            queue.remove(trial_id)
-            if trial_id not in self.end_order:
-                self.end_order.append(trial_id)
-        lost = [i for i, t in self.trials.items() if t.status == status.RUNNING and i not in queue]
-        for trial_id in lost:
-            queue.append(trial_id)
-            if trial_id not in self.start_order:
-                self.start_order.append(trial_id)
+        ended, lost = _kt_compat.repair_interrupted_writes(self)
         if ended or lost:
-            logger.info("Resume: %d ended trials kept, %d interrupted trials queued to run again.", len(ended), len(lost))
+            logger.info("Resume: %d ended trials kept, %d interrupted trials queued to run again.", ended, lost)
             self.save()
 
     # ----- constraints ------------------------------------------------------
