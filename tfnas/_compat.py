@@ -45,7 +45,7 @@ def import_quietly(name: str) -> ModuleType:
     """
     if "tensorflow" in sys.modules:
         return importlib.import_module(name)
-    with _stderr_captured() as captured:
+    with stderr_captured() as captured:
         try:
             module = importlib.import_module(name)
             if "tensorflow" in sys.modules:
@@ -58,8 +58,14 @@ def import_quietly(name: str) -> ModuleType:
 
 
 @contextlib.contextmanager
-def _stderr_captured() -> Iterator[Any]:
-    """Points file descriptor 2 at a temporary file for the duration."""
+def stderr_captured() -> Iterator[Any]:
+    """Points file descriptor 2 at a temporary file for the duration; yields the file.
+
+    For TensorFlow's and LiteRT's C++ lines that no log level reaches (the
+    converter's "fully_quantize: 0, inference_type: 6, ...", XNNPACK's
+    "Created TensorFlow Lite XNNPACK delegate"). Python's own `sys.stderr`
+    writes go there too, so keep the block to the one native call.
+    """
     try:
         sys.stderr.flush()
         saved = os.dup(2)

@@ -169,9 +169,10 @@ class SearchResult:
             + (f" (constraints {self.constraints})" if self.constraints else "")
         )
 
-    def summary(self, print_fn: Callable[[str], None] = print) -> None:
-        """Prints the search's counts and the Pareto front as a table."""
-        print_fn(self.counts())
+    def summary(self, print_fn: Callable[[str], None] = print, counts: bool = True) -> None:
+        """Prints the search's counts (`counts=False` leaves them out) and the Pareto front as a table."""
+        if counts:
+            print_fn(self.counts())
         print_fn(f"Pareto front ({self.quality} vs {', '.join(self.costs)}), cheapest first:")
         header = f"{'trial':>6} {self.quality:>13} {'macs':>10} {'flops':>10} {'params':>8} {'tflite_B':>9} {'ram_B':>8} {'reward':>8}"
         print_fn(header)

@@ -136,6 +136,28 @@ def test_console_script_gives_no_traceback(tmp_path):
     assert "Traceback" not in run.stderr
 
 
+def test_misspelt_key_is_refused_in_one_line_before_tensorflow_loads(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: {source: digits}\nsearch: {max_trails: 3}\n")
+    code = f"import sys; from tfnas.app.cli import main; rc = main(['search', {str(bad)!r}]); print(rc, 'tensorflow' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), timeout=300)
+    assert run.stdout.split() == ["2", "False"]
+    assert run.stderr == "tfnas search: Unknown key 'search.max_trails' in bad.yaml; did you mean 'search.max_trials'?\n"
+
+
+@pytest.mark.slow
+def test_demo_prints_only_its_own_lines(tmp_path):
+    """`tfnas demo` as a user runs it: nothing on stderr, and no TensorFlow, absl or Keras line on stdout."""
+    run = subprocess.run(
+        [sys.executable, "-m", "tfnas", "demo", "--output", str(tmp_path / "demo"), "--max-trials", "1", "--epochs", "1",
+         "--compress-epochs", "1"],
+        capture_output=True, text=True, env=child_env(), timeout=900,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stderr == "", run.stderr[-3000:]
+    assert not [line for line in run.stdout.splitlines() if line.startswith(("I0000", "W0000", "E0000", "WARNING:", "Epoch "))]
+
+
 @pytest.mark.slow
 def test_demo_end_to_end(tmp_path, capsys, monkeypatch):
     import tfnas.plot

@@ -108,7 +108,7 @@ def _run(config: Config, output_dir: str) -> int:
     result = pipeline.run_search(config, data, files_dir=output_dir, kwargs=search_kwargs)
     if pipeline.distributed.is_worker():
         return 0  # under `tfnas launch`, the chief compresses, exports and reports
-    result.summary()
+    result.summary(counts=config.search["verbose"] < 1)  # a verbose search ended with the counts line already
     searched = time.perf_counter() - start
     if config.compression is None and config.export is None:
         print(f"\nDone in {searched:.0f}s. Run directory: {result.project_dir} (result.yaml, front.png, history.png)")

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tfnas import _compat
 from tfnas.errors import TfnasError
 from tfnas.errors import TfnasInputError
 
@@ -75,7 +76,7 @@ def convert(model: Any, quantization: str = "int8", representative_data: np.ndar
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
     try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _compat.stderr_captured():
             warnings.filterwarnings("ignore", message=_INPUT_STATS_WARNING, category=UserWarning)
             return bytes(converter.convert())
     except Exception as e:  # the converter raises ConverterError, ValueError, RuntimeError...

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from tfnas import _compat
+
 
 KERNELS = ("reference", "default")
 
@@ -40,8 +42,9 @@ def interpreter(path: str, *, kernels: str) -> Any:
     if kernels not in KERNELS:
         raise ValueError(f"kernels must be one of {KERNELS}. Received: kernels={kernels!r}")
     resolver = litert.OpResolverType.BUILTIN_REF if kernels == "reference" else litert.OpResolverType.AUTO
-    interp = litert.Interpreter(model_path=path, experimental_op_resolver_type=resolver)
-    interp.allocate_tensors()
+    with _compat.stderr_captured():  # XNNPACK's "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+        interp = litert.Interpreter(model_path=path, experimental_op_resolver_type=resolver)
+        interp.allocate_tensors()
     return interp
 
 
