@@ -82,11 +82,6 @@ def stderr_captured() -> Iterator[Any]:
             os.close(saved)
 
 
-def keras() -> ModuleType:
-    """The Keras 3 module that tfnas models use."""
-    return import_quietly("keras")
-
-
 def tf_keras() -> ModuleType:
     """The tf_keras (Keras 2) module, imported on first use."""
     return import_quietly("tf_keras")
@@ -94,7 +89,7 @@ def tf_keras() -> ModuleType:
 
 def is_keras3_model(model: object) -> bool:
     """True when `model` is a Keras 3 model (not a tf_keras one)."""
-    return isinstance(model, keras().Model)
+    return isinstance(model, import_quietly("keras").Model)
 
 
 def tfmot() -> ModuleType:

@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         callbacks=[_SlowAndFailOnce(args.epoch_sleep, args.fail_marker, args.train_log)],
     )
     if tfnas.distributed.is_chief():
+        result.summary()
         with open(os.path.join(args.directory, "chief_result.json"), "w") as f:
             json.dump(result.to_dict(), f)
 
