@@ -64,6 +64,8 @@ def test_sigkill_mid_trial_then_resume_trains_only_what_is_missing(tmp_path):
     finally:
         stop([first])
 
+    with open(tmp_path / ".dist.lock") as f:
+        assert json.load(f)["pid"] == first.pid  # the killed search's lock file is left behind: it must not block the resume
     states = trial_states(project_dir)
     completed = sorted(i for i, s in states.items() if s == "COMPLETED")
     killed = sorted(i for i, s in states.items() if s == "RUNNING")

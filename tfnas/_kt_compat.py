@@ -5,19 +5,60 @@ Tuner's `run_trial`. tfnas also needs its Oracle's bookkeeping (which values
 were tried, which trials wait for a retry, the seed it really uses) and its
 gRPC service (the chief serves the Oracle with keras-tuner's own servicer).
 Those are private in keras-tuner; every read and write of them is here, so an
-upgrade is checked in one file. Oracles also override keras-tuner's
-`_compute_values_hash` hook (`MultiObjectiveOracle.candidate_key`): it keys
-the set of tried values that keras-tuner's `create_trial` records.
+upgrade is checked in one file. `MultiObjectiveOracle` also overrides two
+keras-tuner hooks: `_save_trial` (to write `trial.json` atomically) and, in
+`HyperbandOracle`, `_compute_values_hash` (it keys the set of tried values
+that keras-tuner's `create_trial` records).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 VERIFIED_VERSION = "1.4.8"
+
+
+def oracle_file(oracle: Any) -> str:
+    """Where the Oracle keeps its state (`oracle.json`)."""
+    return oracle._get_oracle_fname()
+
+
+def trial_dir(oracle: Any, trial_id: str) -> str:
+    """A trial's folder in the run directory."""
+    return oracle._get_trial_dir(trial_id)
+
+
+def tuner_file(tuner: Any) -> str:
+    """Where a Tuner keeps its state (`tuner0.json`, `chief.json`)."""
+    return tuner._get_tuner_fname()
+
+
+@contextlib.contextmanager
+def oracle_locked(oracle: Any) -> Iterator[None]:
+    """Holds the Oracle's lock as keras-tuner's `synchronized` methods do, so they can be called inside.
+
+    The chief's gRPC calls run under that lock; `synchronized` re-enters it
+    only from the thread it recorded as the holder, which is recorded here too.
+    """
+    from keras_tuner.src.engine.oracle import LOCKS
+    from keras_tuner.src.engine.oracle import THREADS
+
+    name = threading.current_thread().name
+    if THREADS[oracle] == name:
+        yield
+        return
+    with LOCKS[oracle]:
+        THREADS[oracle] = name
+        try:
+            yield
+        finally:
+            THREADS[oracle] = None
 
 
 def tried_hashes(oracle: Any) -> set[str]:
@@ -52,6 +93,17 @@ def repair_interrupted_writes(oracle: Any) -> tuple[int, int]:
         if trial_id not in oracle.start_order:
             oracle.start_order.append(trial_id)
     return len(ended), len(lost)
+
+
+def requeue(oracle: Any, tuner_id: str) -> str:
+    """Takes the trial of a vanished tuner back: the next tuner that asks gets it (`create_trial` pops the retry queue first).
+
+    The tuner's id is forgotten too, so the chief no longer waits for it to say goodbye. Returns the trial id.
+    """
+    trial = oracle.ongoing_trials.pop(tuner_id)
+    oracle.tuner_ids.discard(tuner_id)
+    retry_queue(oracle).append(trial.trial_id)
+    return trial.trial_id
 
 
 def fix_seed(oracle: Any, seed: int) -> None:

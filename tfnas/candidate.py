@@ -14,8 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from tfnas import atomic
+from tfnas.errors import TfnasError
 from tfnas.tuner import FAILURE_FILENAME
 from tfnas.tuner import MODEL_FILENAME
+from tfnas.tuner import MODEL_RECORD_FILENAME
 
 
 @dataclasses.dataclass
@@ -32,6 +35,9 @@ class Candidate:
         score: float or None, the reward.
         message: str or None, why the trial failed.
         model_path: str or None, the saved Keras 3 model.
+        model_problem: str or None, why the saved model is not this trial's
+            (its record, `model.json`, names other values or other bytes):
+            `model()` then raises instead of loading it.
     """
 
     trial_id: str
@@ -41,11 +47,14 @@ class Candidate:
     score: float | None = None
     message: str | None = None
     model_path: str | None = None
+    model_problem: str | None = None
 
     def model(self) -> Any:
         """Loads the trained Keras 3 model (weights of its best epoch)."""
         import keras
 
+        if self.model_problem:
+            raise TfnasError(f"Trial {self.trial_id}: {self.model_problem}")
         if not self.model_path or not os.path.exists(self.model_path):
             raise FileNotFoundError(f"Trial {self.trial_id} has no saved model (status {self.status}).")
         return keras.models.load_model(self.model_path)
@@ -68,16 +77,36 @@ def read_trial(path: str) -> Candidate:
         observations = history.get("observations", [])
         if observations:
             metrics[name] = float(np.mean(observations[-1]["value"]))
-    model_path = os.path.join(os.path.dirname(path), MODEL_FILENAME)
+    trial_dir = os.path.dirname(path)
+    model_path = os.path.join(trial_dir, MODEL_FILENAME)
+    values = dict(state.get("hyperparameters", {}).get("values", {}))
     return Candidate(
         trial_id=state["trial_id"],
-        hyperparameters=dict(state.get("hyperparameters", {}).get("values", {})),
+        hyperparameters=values,
         metrics=metrics,
         status=state.get("status", "UNKNOWN"),
         score=state.get("score"),
         message=state.get("message") or _failure_message(os.path.dirname(path), state.get("status")),
         model_path=model_path if os.path.exists(model_path) else None,
+        model_problem=_model_problem(trial_dir, values) if os.path.exists(model_path) else None,
     )
+
+
+def _model_problem(trial_dir: str, values: dict[str, Any]) -> str | None:
+    """Why `model.keras` is not the model `trial.json` describes, by its record `model.json`; None when it is.
+
+    Folders written before records existed have none: their model is trusted.
+    """
+    record_path = os.path.join(trial_dir, MODEL_RECORD_FILENAME)
+    if not os.path.exists(record_path):
+        return None
+    with open(record_path) as f:
+        record = json.load(f)
+    if record.get("values_sha256") != atomic.values_sha256(values):
+        return "model.keras was trained for other hyperparameter values than trial.json records (another run wrote it)."
+    if record.get("model_sha256") != atomic.file_sha256(os.path.join(trial_dir, MODEL_FILENAME)):
+        return "model.keras is not the file its record (model.json) describes (another run replaced it)."
+    return None
 
 
 def _failure_message(trial_dir: str, status: str | None) -> str | None:

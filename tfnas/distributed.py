@@ -29,6 +29,7 @@ from typing import Any
 
 from tfnas import _kt_compat
 from tfnas.errors import DistributedSearchError
+from tfnas.heartbeat import Watch
 from tfnas.errors import TfnasInputError
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,9 @@ def address() -> str:
     return f"{os.environ[ORACLE_IP]}:{os.environ[ORACLE_PORT]}"
 
 
-def serve(oracle: Any, on_trial_end: Callable[[Any], None] | None = None, poll_seconds: float = 0.2) -> None:
+def serve(
+    oracle: Any, on_trial_end: Callable[[Any], None] | None = None, poll_seconds: float = 0.2, worker_timeout: float = 300.0
+) -> None:
     """Serves `oracle` to the workers with keras-tuner's gRPC service until the search ends.
 
     Returns once the Oracle has answered STOPPED to every worker it knows and no trial
@@ -81,6 +84,8 @@ def serve(oracle: Any, on_trial_end: Callable[[Any], None] | None = None, poll_s
         oracle: the `kt.Oracle` of the chief.
         on_trial_end: called on the chief with each trial as it ends (progress lines).
         poll_seconds: float, how often the end of the search is checked.
+        worker_timeout: float, silence after which a worker's trial goes to
+            the next worker that asks (`tfnas.heartbeat`).
 
     Raises:
         DistributedSearchError: the chief cannot listen on its address.
@@ -91,7 +96,7 @@ def serve(oracle: Any, on_trial_end: Callable[[Any], None] | None = None, poll_s
     _warn_if_public(os.environ[ORACLE_IP])
     # No SO_REUSEPORT: a second chief on the same port must fail here, not split the workers.
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), options=[("grpc.so_reuseport", 0)])
-    servicer = _servicer_class()(oracle)
+    servicer = _servicer_class()(oracle, Watch(oracle, worker_timeout))
     _kt_compat.protos().get_service_grpc().add_OracleServicer_to_server(servicer, server)
     try:
         server.add_insecure_port(address())
@@ -114,6 +119,7 @@ def serve(oracle: Any, on_trial_end: Callable[[Any], None] | None = None, poll_s
                     on_trial_end(oracle.trials[trial_id])
             if servicer.error is not None:
                 raise servicer.error
+            servicer.watch.requeue_silent()
             if servicer.stop_triggered and not oracle.ongoing_trials and not oracle.tuner_ids:
                 return
     finally:
@@ -164,14 +170,22 @@ def _servicer_class() -> type:
     class ChiefServicer(_kt_compat.oracle_servicer_class()):
         """keras-tuner's servicer; an Oracle error stops the search instead of hanging the chief."""
 
-        def __init__(self, oracle: Any):
+        def __init__(self, oracle: Any, watch: Watch):
             super().__init__(oracle)
+            self.watch = watch
             self.error: BaseException | None = None
 
         def CreateTrial(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC's method names)
-            return self._guard(super().CreateTrial, request, context)
+            response = self._guard(super().CreateTrial, request, context)
+            self.watch.hear(response.trial.trial_id)
+            return response
+
+        def GetTrial(self, request: Any, context: Any) -> Any:  # noqa: N802  (a worker's heartbeat)
+            self.watch.hear(request.trial_id)
+            return super().GetTrial(request, context)
 
         def EndTrial(self, request: Any, context: Any) -> Any:  # noqa: N802
+            self.watch.hear(request.trial.trial_id)
             return self._guard(super().EndTrial, request, context)
 
         def _guard(self, method: Callable, request: Any, context: Any) -> Any:

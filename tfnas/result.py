@@ -56,6 +56,8 @@ class SearchResult:
         deployed: the int8 files deployed from this search (`deploy_front`,
             or a config run's export), measured on LiteRT and TFLite Micro;
             read back from the run directory's `deployed.yaml`.
+        rerun: trial id -> why it was trained again (its distributed worker
+            went silent for `worker_timeout`; see `tfnas.heartbeat`).
     """
 
     trials: list[Candidate]
@@ -70,6 +72,7 @@ class SearchResult:
     project_dir: str = ""
     search_seconds: float | None = None
     deployed: list[DeployedCandidate] = dataclasses.field(default_factory=list)
+    rerun: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def load(cls, project_dir: str) -> SearchResult:
@@ -96,6 +99,7 @@ class SearchResult:
             screened_count=extra.get("screened_count", 0),
             project_dir=project_dir,
             deployed=read_deployed(project_dir),
+            rerun=dict(extra.get("rerun", {})),
         )
 
     @property
@@ -167,6 +171,7 @@ class SearchResult:
             f"{self.infeasible_count} candidates over the limits skipped without training"
             + (f", {self.screened_count} more skipped by the cost screen" if self.screened_count else "")
             + (f" (constraints {self.constraints})" if self.constraints else "")
+            + "".join(f"; trial {trial_id} re-run: {why}" for trial_id, why in sorted(self.rerun.items()))
         )
 
     def summary(self, print_fn: Callable[[str], None] = print, counts: bool = True) -> None:
@@ -202,6 +207,7 @@ class SearchResult:
                 "pareto": [c.trial_id for c in self.pareto],
                 "trials": [t.to_dict() for t in self.trials],
                 "deployed": [dataclasses.asdict(d) for d in self.deployed],
+                "rerun": self.rerun,
             }
         )
 

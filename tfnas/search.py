@@ -17,6 +17,7 @@ from tfnas import distributed
 from tfnas.constraints import Constraints
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
+from tfnas.lock import RunLock
 from tfnas.oracles import DEFAULT_ORACLE
 from tfnas.oracles import get_oracle
 from tfnas.progress import Progress
@@ -54,6 +55,7 @@ def search(
     distribution_strategy: Any = None,
     max_draws: int = 100,
     max_consecutive_failed_trials: int = 5,
+    worker_timeout: float = 300.0,
 ) -> SearchResult:
     """Searches for edge models that trade quality against cost under hard limits.
 
@@ -124,18 +126,25 @@ def search(
             `tf.distribute.MirroredStrategy()` for the GPUs of one worker.
         max_draws: int, candidates drawn per trial before giving up.
         max_consecutive_failed_trials: int, failures in a row that stop the search.
+        worker_timeout: float, seconds a distributed worker may stay silent
+            (it reports every `worker_timeout / 4` seconds while it trains)
+            before the chief declares its trial lost and hands it to the
+            next worker; a lost trial is trained again once. Defaults to 300.
 
     Returns:
         A `SearchResult`.
 
     Raises:
-        TfnasInputError: bad data or arguments, before any training.
+        TfnasInputError: bad data or arguments, before any training; or
+            another search is writing the same run directory.
         InfeasibleSearchError: no candidate of the space meets the constraints.
         DistributedSearchError: a worker lost the chief, or does not share its run directory.
     """
     role = distributed.role()
     for name, value in (("max_trials", max_trials), ("epochs", epochs), ("batch_size", batch_size)):
         _check_positive_int(name, value)
+    if isinstance(worker_timeout, bool) or not isinstance(worker_timeout, (int, float)) or not worker_timeout > 0:
+        raise TfnasInputError(f"worker_timeout must be a positive number of seconds. Received: worker_timeout={worker_timeout!r}")
     limits = Constraints.from_any(constraints)
     data = prepare(
         x, y, validation_data=validation_data, validation_split=validation_split, task=task,
@@ -156,17 +165,24 @@ def search(
     if role:
         distributed.quiet_keras_tuner()
     start = time.perf_counter()
-    with silenced(verbose), distributed.worker_errors() if role == "worker" else contextlib.nullcontext():
-        tuner = EdgeTuner(
-            hypermodel, oracle, constraints=limits, callback=progress, pricer=pricer, directory=directory,
-            project_name=project_name, overwrite=overwrite and role != "worker", distribution_strategy=distribution_strategy,
-        )
-        tuner.search(*data.fit_args, epochs=epochs, verbose=0, callbacks=list(callbacks or []), **data.fit_kwargs)
-    if role == "worker":
-        distributed.wait_for_shared_directory(tuner.project_dir)
-    result = SearchResult.load(tuner.project_dir)
+    # One writer per run directory; distributed workers write into the chief's and take no lock.
+    with RunLock(directory, project_name) if role != "worker" else contextlib.nullcontext():
+        with silenced(verbose), distributed.worker_errors() if role == "worker" else contextlib.nullcontext():
+            tuner = EdgeTuner(
+                hypermodel, oracle, constraints=limits, callback=progress, pricer=pricer, worker_timeout=worker_timeout,
+                directory=directory, project_name=project_name, overwrite=overwrite and role != "worker",
+                distribution_strategy=distribution_strategy,
+            )
+            tuner.search(*data.fit_args, epochs=epochs, verbose=0, callbacks=list(callbacks or []), **data.fit_kwargs)
+        if role == "worker":
+            distributed.wait_for_shared_directory(tuner.project_dir)
+        result = SearchResult.load(tuner.project_dir)
     result.search_seconds = time.perf_counter() - start
-    if len(result.trials) < budget and role != "worker":
+    if role == "worker":
+        if verbose >= 1:
+            print(f"Worker {tuner.tuner_id} done: no trials left. The chief returns the search's result ({tuner.project_dir}).")
+        return result
+    if len(result.trials) < budget:
         note = (
             f"The search stopped after {len(result.trials)} of {budget} trials: the oracle proposed no new feasible "
             f"candidate (max_draws={max_draws}). Raise max_draws, widen the space or relax the constraints."
@@ -174,10 +190,8 @@ def search(
         logger.warning(note)
         if verbose >= 1:
             print(note)
-    if verbose >= 1 and role != "worker":
+    if verbose >= 1:
         print(f"{result.counts()}, in {result.search_seconds:.0f}s. result.summary() prints the front.")
-    elif verbose >= 1:
-        print(f"Worker {tuner.tuner_id} done: no trials left. The chief returns the search's result ({tuner.project_dir}).")
     return result
 
 

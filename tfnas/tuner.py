@@ -24,13 +24,17 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from tfnas import _kt_compat
+from tfnas import atomic
 from tfnas import distributed
 from tfnas.cost import profile
 from tfnas.constraints import Constraints
 from tfnas.errors import TrialFailedError
+from tfnas.heartbeat import beating
 from tfnas.oracles.base import MultiObjectiveOracle
 MODEL_FILENAME = "model.keras"
 FAILURE_FILENAME = "failure.txt"  # why a trial failed: keras-tuner's gRPC drops trial messages
+MODEL_RECORD_FILENAME = "model.json"  # which values the saved model was trained for, and its bytes' hash
 
 
 class CandidatePricer:
@@ -106,15 +110,19 @@ class EdgeTuner(kt.Tuner):
             `on_trial_end(tuner, trial)`, used for progress lines.
         pricer: the `CandidatePricer` the oracle prices candidates with;
             one is made for `hypermodel` when None.
+        worker_timeout: float, in distributed mode, the seconds a worker may
+            stay silent before the chief hands its trial to another worker
+            (workers report every quarter of it while they train).
         **kwargs: passed to `kt.Tuner` (`directory`, `project_name`,
             `overwrite`, `distribution_strategy`, ...).
     """
 
     def __init__(
         self, hypermodel: Any, oracle: kt.Oracle, constraints: Any = None, callback: Any = None,
-        pricer: CandidatePricer | None = None, **kwargs: Any,
+        pricer: CandidatePricer | None = None, worker_timeout: float = 300.0, **kwargs: Any,
     ):
         self.callback = callback
+        self.worker_timeout = float(worker_timeout)
         self.constraints = oracle.constraints if isinstance(oracle, MultiObjectiveOracle) else Constraints.from_any(constraints)
         if distributed.is_chief() and not kwargs.get("overwrite", False):
             _adopt_search(os.path.join(str(kwargs.get("directory") or "."), kwargs.get("project_name") or "untitled_project"))
@@ -140,7 +148,9 @@ class EdgeTuner(kt.Tuner):
         best = _BestEpoch(self.oracle.objective)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), best, keras.callbacks.TerminateOnNaN()]
         start = time.perf_counter()
-        history = self.hypermodel.fit(hp, model, *args, **kwargs)
+        alive = beating(self.oracle, trial.trial_id, self.worker_timeout / 4) if distributed.is_worker() else None
+        with alive or contextlib.nullcontext():  # a worker tells the chief it is alive while it trains
+            history = self.hypermodel.fit(hp, model, *args, **kwargs)
         fit_seconds = time.perf_counter() - start
         losses = getattr(history, "history", {}).get("loss", [])
         if best.logs is None or any(math.isnan(v) for v in losses):
@@ -151,7 +161,7 @@ class EdgeTuner(kt.Tuner):
                 "search goes on; if it repeats, normalise the inputs or lower the learning rates."
             )
         model.set_weights(best.weights)
-        model.save(self.model_path(trial.trial_id))
+        self._save_model(model, trial)
         self.last_metrics = {**best.logs, **costs, "fit_seconds": fit_seconds, "best_epoch": float(best.epoch)}
         return self.last_metrics
 
@@ -162,7 +172,7 @@ class EdgeTuner(kt.Tuner):
             return
         self.oracle.verbose = fit_kwargs.get("verbose", 1)  # what keras-tuner's chief does
         self.save()
-        distributed.serve(self.oracle, on_trial_end=self._on_worker_trial_end)
+        distributed.serve(self.oracle, on_trial_end=self._on_worker_trial_end, worker_timeout=self.worker_timeout)
 
     def _on_worker_trial_end(self, trial: kt.engine.trial.Trial) -> None:
         """On the chief: a worker ended `trial`; its failure message, if any, is in the shared folder."""
@@ -172,6 +182,24 @@ class EdgeTuner(kt.Tuner):
                 trial.message = f.read()
         if self.callback is not None:
             self.callback.on_trial_end(self, trial)
+
+    def _save_model(self, model: keras.Model, trial: kt.engine.trial.Trial) -> None:
+        """Saves the trained model and its record (`model.json`: the values it was trained for, its bytes' hash), each atomically.
+
+        `SearchResult.load` compares the record with `trial.json` and the
+        file, so a model and a record from different runs are never paired.
+        """
+        path = self.model_path(trial.trial_id)
+        with atomic.replacing(path) as temporary:
+            model.save(temporary)
+        record = {"values_sha256": atomic.values_sha256(trial.hyperparameters.values), "model_sha256": atomic.file_sha256(path)}
+        atomic.write_json(os.path.join(self.get_trial_dir(trial.trial_id), MODEL_RECORD_FILENAME), record)
+
+    def save(self) -> None:
+        """keras-tuner's `save` (the oracle's state, then the tuner's), with the tuner's file written atomically."""
+        if not distributed.is_worker():
+            self.oracle.save()
+        atomic.write_json(_kt_compat.tuner_file(self), self.get_state())
 
     def model_path(self, trial_id: str) -> str:
         """Where a trial's trained model is saved."""
@@ -193,8 +221,7 @@ class EdgeTuner(kt.Tuner):
     def on_trial_end(self, trial: kt.engine.trial.Trial) -> None:
         if trial.status != kt.engine.trial.TrialStatus.COMPLETED and trial.message:
             # Written before the Oracle hears of the end, so the file is there when the trial is read back.
-            with open(os.path.join(self.get_trial_dir(trial.trial_id), FAILURE_FILENAME), "w") as f:
-                f.write(trial.message)
+            atomic.write_text(os.path.join(self.get_trial_dir(trial.trial_id), FAILURE_FILENAME), trial.message)
         super().on_trial_end(trial)
         if self.callback is not None:
             self.callback.on_trial_end(self, trial)
@@ -209,8 +236,7 @@ def _adopt_search(project_dir: str) -> None:
     """
     tuner_file = os.path.join(project_dir, f"{os.environ[distributed.TUNER_ID]}.json")
     if os.path.exists(os.path.join(project_dir, "oracle.json")) and not os.path.exists(tuner_file):
-        with open(tuner_file, "w") as f:
-            f.write("{}")  # a Tuner's whole state (keras-tuner's BaseTuner.get_state)
+        atomic.write_text(tuner_file, "{}")  # a Tuner's whole state (keras-tuner's BaseTuner.get_state)
 
 
 class _BestEpoch(keras.callbacks.Callback):

@@ -18,6 +18,7 @@ a strategy writes (`propose`):
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
@@ -26,6 +27,7 @@ import keras_tuner as kt
 import numpy as np
 
 from tfnas import _kt_compat
+from tfnas import atomic
 from tfnas.constraints import Constraints
 from tfnas.errors import InfeasibleSearchError
 from tfnas.oracles.screen import CostScreen
@@ -90,6 +92,7 @@ class MultiObjectiveOracle(kt.Oracle):
         self.infeasible_count = 0
         self.smallest_costs: dict[str, float] = {}
         self.screened_count = 0
+        self.rerun: dict[str, str] = {}  # trial id -> why it was trained again (its distributed worker was lost)
         self.rejected: set[str] = set()  # hashes of candidates found over a limit: never built twice
         self.screened: set[str] = set()  # hashes of candidates the screen skipped: never proposed again
         self._bind()
@@ -225,6 +228,30 @@ class MultiObjectiveOracle(kt.Oracle):
         """Completed trials ranked by the reward: for `Pareto`, the front first."""
         return self.rank_trials(self.completed_trials())[:num_trials]
 
+    def lose_trial(self, tuner_id: str, why: str) -> None:
+        """A distributed worker went silent (`tfnas.heartbeat`): its trial is trained again once by the next worker.
+
+        A trial lost a second time fails, with `why` as its message, so a
+        candidate that kills every worker it meets cannot stall the search.
+        """
+        trial = self.ongoing_trials[tuner_id]
+        if trial.trial_id in self.rerun:
+            self.tuner_ids.discard(tuner_id)
+            trial.status = kt.engine.trial.TrialStatus.FAILED
+            trial.message = f"Lost twice: {self.rerun[trial.trial_id]}; then {why}."
+            self.end_trial(trial)
+            return
+        _kt_compat.requeue(self, tuner_id)
+        self.rerun[trial.trial_id] = why
+        self.save()
+
+    def save(self) -> None:
+        """Writes `oracle.json` atomically (keras-tuner writes it in place: a kill could leave half of it)."""
+        atomic.write_json(_kt_compat.oracle_file(self), self.get_state())
+
+    def _save_trial(self, trial: kt.engine.trial.Trial) -> None:  # keras-tuner's hook, see _kt_compat
+        atomic.write_json(os.path.join(_kt_compat.trial_dir(self, trial.trial_id), "trial.json"), trial.get_state())
+
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         # keras-tuner saves in `end_trial` before it drops the ended trial from `ongoing_trials`, and a
@@ -240,6 +267,7 @@ class MultiObjectiveOracle(kt.Oracle):
                 "rng_state": self.rng_state,
                 "infeasible_count": self.infeasible_count,
                 "screened_count": self.screened_count,
+                "rerun": self.rerun,
                 "rejected": sorted(self.rejected),
                 "screened": sorted(self.screened),
                 "smallest_costs": self.smallest_costs,
@@ -254,6 +282,7 @@ class MultiObjectiveOracle(kt.Oracle):
         self.rng_state = extra.get("rng_state", 0)
         self.infeasible_count = extra.get("infeasible_count", 0)
         self.screened_count = extra.get("screened_count", 0)
+        self.rerun = dict(extra.get("rerun", {}))
         self.rejected = set(extra.get("rejected", []))
         self.screened = set(extra.get("screened", []))
         self.smallest_costs = dict(extra.get("smallest_costs", {}))

@@ -51,12 +51,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-macs", type=int, default=3000)
     parser.add_argument("--max-draws", type=int, default=100)
     parser.add_argument("--train-log", default=None)
+    parser.add_argument("--worker-timeout", type=float, default=300.0)
     args = parser.parse_args(argv)
     (x, y), _ = load_digits_images()
     x, y = x[:360].reshape(360, -1), y[:360]
     result = tfnas.search(
         x, y, space="mlp", constraints={"max_macs": args.max_macs}, max_trials=args.max_trials, epochs=args.epochs,
-        max_draws=args.max_draws, seed=1, directory=args.directory, project_name="dist",
+        max_draws=args.max_draws, seed=1, directory=args.directory, project_name="dist", worker_timeout=args.worker_timeout,
         callbacks=[_SlowAndFailOnce(args.epoch_sleep, args.fail_marker, args.train_log)],
     )
     if tfnas.distributed.is_chief():

@@ -6,6 +6,8 @@ import os
 import signal
 import socket
 import subprocess
+import sys
+import time
 from collections.abc import Iterable
 
 import tfnas
@@ -33,3 +35,51 @@ def stop(processes: Iterable[subprocess.Popen]) -> None:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def run_distributed(
+    directory: str, script_args: list[str], workers: int = 2, kill_first_worker: bool = False, timeout: float = 300.0
+) -> dict:
+    """Runs `distributed_search.py` as a chief and `workers` workers; optionally SIGKILLs `tuner0` for good.
+
+    `tuner0` is killed once it has started training (its PID is in the
+    `--train-log` file, which `script_args` must name) and never restarted.
+
+    Returns:
+        `{"wall_seconds", "returncodes": {name: code}, "output": {name: text}, "pids": {name: pid}}`.
+    """
+    train_log = script_args[script_args.index("--train-log") + 1]
+    env = child_env(KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(free_port()))
+    names = ["chief", *(f"tuner{i}" for i in range(workers))]
+    logs = {name: open(os.path.join(directory, f"{name}.log"), "w+") for name in names}
+    command = [sys.executable, SEARCH_SCRIPT, directory, *script_args]
+    start = time.monotonic()
+    processes = {
+        name: subprocess.Popen(command, env={**env, "KERASTUNER_TUNER_ID": name}, stdout=log, stderr=subprocess.STDOUT)
+        for name, log in logs.items()
+    }
+    try:
+        if kill_first_worker:
+            victim = processes["tuner0"]
+            while time.monotonic() - start < timeout and not _has_trained(train_log, victim.pid) and victim.poll() is None:
+                time.sleep(0.1)
+            os.kill(victim.pid, signal.SIGKILL)
+            victim.wait()
+        for name in names:
+            processes[name].wait(timeout=max(timeout - (time.monotonic() - start), 1))
+    finally:
+        stop(processes.values())
+    wall = time.monotonic() - start
+    output = {}
+    for name, log in logs.items():
+        log.seek(0)
+        output[name] = log.read()
+        log.close()
+    return {
+        "wall_seconds": wall, "returncodes": {n: p.returncode for n, p in processes.items()}, "output": output,
+        "pids": {n: p.pid for n, p in processes.items()},
+    }
+
+
+def _has_trained(train_log: str, pid: int) -> bool:
+    return os.path.exists(train_log) and str(pid) in open(train_log).read().split()
