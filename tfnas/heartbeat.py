@@ -7,7 +7,7 @@ every `worker_timeout / 4` seconds (`beating`), a read the chief answers
 anyway; the chief's servicer notes when it last heard of each trial
 (`Watch.heard`). A trial not heard of for `worker_timeout` seconds is lost:
 its worker's id is forgotten and the trial is handed to the next worker that
-asks, to be trained again once (`MultiObjectiveOracle.lose_trial`).
+asks, to be trained again once (`lose_trial`).
 """
 
 from __future__ import annotations
@@ -73,11 +73,30 @@ class Watch:
                     continue
                 why = f"worker {tuner_id} was silent for {silent:.0f}s (worker_timeout={self.timeout_seconds:g}s)"
                 logger.warning("Trial %s lost: %s.", trial.trial_id, why)
-                lose = getattr(self.oracle, "lose_trial", None)
-                if lose is not None:
-                    lose(tuner_id, why)
-                else:  # a plain keras-tuner Oracle: re-queue, without the once-only rule
-                    _kt_compat.requeue(self.oracle, tuner_id)
+                lose_trial(self.oracle, tuner_id, why)
                 self.heard.pop(trial.trial_id, None)
                 lost.append(trial.trial_id)
         return lost
+
+
+def lose_trial(oracle: Any, tuner_id: str, why: str) -> None:
+    """The trial of a silent worker goes to the next worker that asks, to be trained again once.
+
+    A trial lost a second time fails, with `why` as its message, so a
+    candidate that kills every worker it meets cannot stall the search. The
+    reasons are kept in a `MultiObjectiveOracle`'s `rerun` (saved in
+    `oracle.json`, read back as `SearchResult.rerun`); a plain keras-tuner
+    Oracle has none, so its lost trials are re-queued without the once-only rule.
+    """
+    rerun = getattr(oracle, "rerun", None)
+    trial = oracle.ongoing_trials[tuner_id]
+    if rerun is not None and trial.trial_id in rerun:
+        oracle.tuner_ids.discard(tuner_id)
+        trial.status = "FAILED"
+        trial.message = f"Lost twice: {rerun[trial.trial_id]}; then {why}."
+        oracle.end_trial(trial)
+        return
+    _kt_compat.requeue(oracle, tuner_id)
+    if rerun is not None:
+        rerun[trial.trial_id] = why
+    oracle.save()

@@ -228,23 +228,6 @@ class MultiObjectiveOracle(kt.Oracle):
         """Completed trials ranked by the reward: for `Pareto`, the front first."""
         return self.rank_trials(self.completed_trials())[:num_trials]
 
-    def lose_trial(self, tuner_id: str, why: str) -> None:
-        """A distributed worker went silent (`tfnas.heartbeat`): its trial is trained again once by the next worker.
-
-        A trial lost a second time fails, with `why` as its message, so a
-        candidate that kills every worker it meets cannot stall the search.
-        """
-        trial = self.ongoing_trials[tuner_id]
-        if trial.trial_id in self.rerun:
-            self.tuner_ids.discard(tuner_id)
-            trial.status = kt.engine.trial.TrialStatus.FAILED
-            trial.message = f"Lost twice: {self.rerun[trial.trial_id]}; then {why}."
-            self.end_trial(trial)
-            return
-        _kt_compat.requeue(self, tuner_id)
-        self.rerun[trial.trial_id] = why
-        self.save()
-
     def save(self) -> None:
         """Writes `oracle.json` atomically (keras-tuner writes it in place: a kill could leave half of it)."""
         atomic.write_json(_kt_compat.oracle_file(self), self.get_state())
