@@ -118,3 +118,12 @@ def test_a_model_from_another_run_is_reported_not_loaded(tmp_path):
         with RunLock(str(tmp_path), "p"):
             tfnas.search(x[:300].reshape(300, -1), y[:300], space="mlp", max_trials=2, epochs=1, directory=str(tmp_path),
                          project_name="p", verbose=0)
+
+
+def test_the_write_check_does_not_touch_another_process_probe(tmp_path):
+    """Chief and workers check one folder at once: a probe of another process there must not break the check."""
+    from tfnas.search import _check_writable
+
+    (tmp_path / ".tfnas_write_test").mkdir()  # where a shared probe name would collide (a file another process owns)
+    _check_writable(str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == [".tfnas_write_test"]  # its own probe is gone again

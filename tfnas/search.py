@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -201,13 +202,16 @@ def _check_positive_int(name: str, value: Any) -> None:
 
 
 def _check_writable(directory: str) -> None:
-    """Fails fast when the run directory cannot be created or written."""
+    """Fails fast when the run directory cannot be created or written.
+
+    The probe is a temporary file of this process's own: the chief and the
+    workers of a distributed search check the same folder at the same time
+    (one shared probe name let one process delete another's probe).
+    """
     try:
         os.makedirs(directory, exist_ok=True)
-        probe = os.path.join(directory, ".tfnas_write_test")
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.remove(probe)
+        with tempfile.TemporaryFile(dir=directory, prefix=".tfnas_write_test") as f:
+            f.write(b"ok")
     except OSError as e:
         raise TfnasInputError(
             f"Cannot write the run directory {directory!r} ({e.strerror}): pass directory= a folder you can write to."

@@ -119,7 +119,7 @@ def _run(config: Config, output_dir: str) -> int:
     _print_table(report)
     print(
         f"\nDone in {time.perf_counter() - start:.0f}s (search {searched:.0f}s). In {output_dir}: "
-        f"{', '.join(sorted(f for f in os.listdir(output_dir) if os.path.isfile(os.path.join(output_dir, f))))}"
+        f"{', '.join(sorted(f for f in os.listdir(output_dir) if os.path.isfile(os.path.join(output_dir, f)) and not f.startswith('.')))}"
     )
     return 0
 
