@@ -38,7 +38,7 @@ from tfnas.cost._graph import flatten_model  # noqa: E402
 from tfnas.cost._lower import lower  # noqa: E402
 from tfnas.cost._memory import peak_ram_bytes  # noqa: E402
 from tfnas.testing.cost_zoo import convert_int8  # noqa: E402
-from tfnas.verify import MicroRunError  # noqa: E402
+from tfnas.errors import MicroRunError  # noqa: E402
 from tfnas.testing.cost_zoo import cost_zoo  # noqa: E402
 from tfnas.testing.cost_zoo import tflm_arena  # noqa: E402
 from tfnas.testing.cost_zoo import trained_like  # noqa: E402

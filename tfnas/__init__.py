@@ -20,13 +20,16 @@ from tfnas import _compat  # first: keeps TensorFlow's start-up lines out of the
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "BridgeMismatchError": "tfnas.errors",
     "Candidate": "tfnas.candidate",
     "CompressionResult": "tfnas.compress",
     "Constraints": "tfnas.constraints",
+    "ConversionError": "tfnas.errors",
     "DistributedSearchError": "tfnas.errors",
     "EdgeTuner": "tfnas.tuner",
     "ExportReport": "tfnas.export",
     "InfeasibleSearchError": "tfnas.errors",
+    "MicroRunError": "tfnas.errors",
     "SearchResult": "tfnas.result",
     "Task": "tfnas.task",
     "TfnasError": "tfnas.errors",

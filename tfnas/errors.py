@@ -29,6 +29,18 @@ class DistributedSearchError(TfnasError, RuntimeError):
     """A chief/worker search cannot go on (the chief is unreachable, the run directory is not shared, ...)."""
 
 
+class BridgeMismatchError(TfnasError):
+    """The tf_keras rebuild of a Keras 3 model (for TF-MOT) does not compute what the Keras 3 model computes."""
+
+
+class ConversionError(TfnasError):
+    """The TFLite converter rejected the model."""
+
+
+class MicroRunError(TfnasError, RuntimeError):
+    """TFLite Micro failed or crashed on the model."""
+
+
 _KERAS_TUNER_ERRORS = {
     "InfeasibleSearchError": ("FatalError", "No candidate in the search space meets the hard constraints."),
     "TrialFailedError": ("FailedTrialError", "One trial failed (for example its loss became NaN); the search goes on."),

@@ -85,6 +85,11 @@ class Task:
         return "accuracy" if self.is_classification else "mae"
 
     @property
+    def calibration_samples(self) -> int:
+        """Training inputs kept to calibrate full-int8 conversion (`CALIBRATION_SAMPLES`)."""
+        return CALIBRATION_SAMPLES
+
+    @property
     def higher_is_better(self) -> bool:
         """Whether a larger `metric` is better."""
         return self.is_classification

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfnas.compress import BridgeMismatchError
+from tfnas.errors import BridgeMismatchError
 from tfnas.compress import to_keras3
 from tfnas.compress import to_tf_keras
 from tfnas.compress.bridge import check_same_outputs

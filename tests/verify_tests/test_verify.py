@@ -8,7 +8,7 @@ import pytest
 
 import tfnas
 from tfnas.errors import TfnasInputError
-from tfnas.verify import MicroRunError
+from tfnas.errors import MicroRunError
 from tfnas.verify import run_micro
 
 

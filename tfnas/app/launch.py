@@ -85,16 +85,7 @@ def launch(
         0 when the search finished; otherwise the failing process's status.
     """
     command = _resolve(command)
-    if workers < 0 or (workers == 0 and not chief):
-        raise TfnasInputError(f"Nothing to launch: workers must be >= 1 without a chief. Received: workers={workers}")
-    if "chief" in worker_prefix:
-        raise TfnasInputError(
-            f"Worker ids must not contain 'chief' (keras-tuner treats such an id as the chief). Received: {worker_prefix!r}"
-        )
-    if port == 0:
-        if not chief:
-            raise TfnasInputError("Workers without a chief here need the chief's port: pass --port.")
-        port = _free_port(host)
+    port = _checked_port(workers, chief, worker_prefix, host, port)
     env = {**os.environ, ORACLE_IP: host, ORACLE_PORT: str(port), "PYTHONUNBUFFERED": "1"}
     lock = threading.Lock()
 
@@ -148,6 +139,21 @@ def launch(
         _stop(everyone)
         for child in everyone:
             child.pump.join(5)  # the last lines of output
+
+
+def _checked_port(workers: int, chief: bool, worker_prefix: str, host: str, port: int) -> int:
+    """The chief's port (a free one when 0), after checking the launch settings."""
+    if workers < 0 or (workers == 0 and not chief):
+        raise TfnasInputError(f"Nothing to launch: workers must be >= 1 without a chief. Received: workers={workers}")
+    if "chief" in worker_prefix:
+        raise TfnasInputError(
+            f"Worker ids must not contain 'chief' (keras-tuner treats such an id as the chief). Received: {worker_prefix!r}"
+        )
+    if port != 0:
+        return port
+    if not chief:
+        raise TfnasInputError("Workers without a chief here need the chief's port: pass --port.")
+    return _free_port(host)
 
 
 def _resolve(command: Sequence[str]) -> list[str]:

@@ -4,7 +4,6 @@ TF-MOT only accepts tf_keras models, so `bridge` carries Keras 3 models over
 and back; nothing here imports TF-MOT until a function needs it.
 """
 
-from tfnas.compress.bridge import BridgeMismatchError
 from tfnas.compress.bridge import to_keras3
 from tfnas.compress.bridge import to_tf_keras
 from tfnas.compress.pipeline import compress
@@ -12,7 +11,6 @@ from tfnas.compress.result import CompressionResult
 from tfnas.compress.result import StageReport
 
 __all__ = [
-    "BridgeMismatchError",
     "CompressionResult",
     "StageReport",
     "compress",

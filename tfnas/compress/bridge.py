@@ -19,17 +19,13 @@ import numpy as np
 from tfnas import _compat
 from tfnas.compress.graph import layer_name
 from tfnas.compress.graph import rebuild
-from tfnas.errors import TfnasError
+from tfnas.errors import BridgeMismatchError
 from tfnas.errors import TfnasInputError
 
 # Largest difference allowed between the Keras 3 model and its tf_keras twin.
 ATOL = 1e-5
 
 _SKIPPED_KEYS = ("kernel_initializer", "bias_initializer")
-
-
-class BridgeMismatchError(TfnasError):
-    """The tf_keras rebuild does not compute what the Keras 3 model computes."""
 
 
 def to_tf_keras(

@@ -29,7 +29,6 @@ from tfnas.compress.stages import Prune
 from tfnas.compress.stages import build_stages
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
-from tfnas.task import CALIBRATION_SAMPLES
 from tfnas.task import Task
 
 
@@ -139,7 +138,7 @@ def compress(
     result = CompressionResult(
         model=working if qat else keras_model, keras_model=keras_model, stages=reports, skipped_layers=context.skipped,
         sparsity=kernel_sparsity(working, context.changed.get(Prune.name, [])),
-        calibration_data=np.asarray(x_fit[:CALIBRATION_SAMPLES], np.float32), task=task.kind, settings=settings, notes=context.notes,
+        calibration_data=np.asarray(x_fit[: task.calibration_samples], np.float32), task=task.kind, settings=settings, notes=context.notes,
     )
     if verbose:
         result.summary()

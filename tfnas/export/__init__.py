@@ -3,13 +3,11 @@
 from tfnas.export.api import export
 from tfnas.export.c_array import c_identifier
 from tfnas.export.c_array import write_c_array
-from tfnas.export.convert import ConversionError
 from tfnas.export.convert import convert
 from tfnas.export.micro_ops import TFLM_OPS
 from tfnas.export.report import ExportReport
 
 __all__ = [
-    "ConversionError",
     "ExportReport",
     "TFLM_OPS",
     "c_identifier",

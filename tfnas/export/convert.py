@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tfnas import _compat
-from tfnas.errors import TfnasError
+from tfnas.errors import ConversionError
 from tfnas.errors import TfnasInputError
 
 QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")
@@ -28,10 +28,6 @@ MAX_CALIBRATION_SAMPLES = 200
 # purpose, see `convert`), and the UserWarning "Statistics for quantized inputs were expected" (int8 input is intended).
 _TRACKABLE_OBJ_NOTICE = "Please consider providing the trackable_obj argument in the from_concrete_functions"
 _INPUT_STATS_WARNING = "Statistics for quantized inputs were expected"
-
-
-class ConversionError(TfnasError):
-    """The TFLite converter rejected the model."""
 
 
 def convert(model: Any, quantization: str = "int8", representative_data: np.ndarray | None = None) -> bytes:

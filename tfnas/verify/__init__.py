@@ -2,8 +2,7 @@
 
 from tfnas.verify.api import verify
 from tfnas.verify.micro import MicroRun
-from tfnas.verify.micro import MicroRunError
 from tfnas.verify.micro import run_micro
 from tfnas.verify.report import VerifyReport
 
-__all__ = ["MicroRun", "MicroRunError", "VerifyReport", "run_micro", "verify"]
+__all__ = ["MicroRun", "VerifyReport", "run_micro", "verify"]

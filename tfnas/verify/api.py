@@ -9,6 +9,7 @@ import numpy as np
 
 from tfnas import _compat
 from tfnas.cost import profile
+from tfnas.errors import MicroRunError
 from tfnas.errors import TfnasInputError
 from tfnas.export.flatbuffer import micro_unsupported
 from tfnas.export.flatbuffer import op_names
@@ -19,7 +20,6 @@ from tfnas.verify.litert import median_latency_ms
 from tfnas.verify.litert import quantize_inputs
 from tfnas.verify.litert import run_litert
 from tfnas.verify.micro import DEFAULT_ARENA
-from tfnas.verify.micro import MicroRunError
 from tfnas.verify.micro import run_micro
 from tfnas.verify.report import VerifyReport
 

@@ -20,7 +20,7 @@ import tempfile
 
 import numpy as np
 
-from tfnas.errors import TfnasError
+from tfnas.errors import MicroRunError
 
 DEFAULT_ARENA = 4 * 1024 * 1024
 
@@ -41,10 +41,6 @@ np.save(output_path, np.stack(outputs) if outputs else np.zeros((0, 0), np.int8)
 sys.stdout.flush()
 interp.print_allocations()
 """
-
-
-class MicroRunError(TfnasError, RuntimeError):
-    """TFLite Micro failed or crashed on the model."""
 
 
 @dataclasses.dataclass
