@@ -19,9 +19,7 @@ def test_import_does_not_load_tfmot_or_change_tf_keras():
         "assert tf.keras.__name__ == before, (before, tf.keras.__name__)\n"
         "print('ok', before)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "ok" in out.stdout
+    assert "ok" in _python(code).stdout
 
 
 def test_public_names_are_declared_once():
@@ -50,24 +48,27 @@ def test_public_names_are_declared_once():
         assert defining[0].endswith(module + ".py") or defining[0].endswith(os.path.join(module, "__init__.py")), (name, defining)
 
 
-def test_import_is_quick_and_quiet():
+def test_import_loads_no_tensorflow_and_is_quiet():
     """`import tfnas` loads no TensorFlow; the first public name that needs it loads it (and starts its devices) silently."""
     code = (
-        "import sys, time\n"
-        "start = time.perf_counter()\n"
+        "import sys\n"
         "import tfnas\n"
         "assert 'tensorflow' not in sys.modules, 'import tfnas imported TensorFlow'\n"
-        "print('seconds', time.perf_counter() - start)\n"
         "tfnas.search\n"
         "assert 'tensorflow' in sys.modules\n"
         "import keras, numpy\n"
         "model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])\n"
         "model.predict(numpy.zeros((1, 3)), verbose=0)  # TensorFlow's devices start here: no line either\n"
     )
+    out = _python(code)
+    assert out.stderr == "", out.stderr
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    """Runs `code` in a fresh interpreter; asserts it succeeded."""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert float(out.stdout.split()[-1]) < 1.0
-    assert out.stderr == "", out.stderr
+    return out
 
 
 NOTEBOOKS = {
