@@ -81,6 +81,18 @@ class Constraints:
         """True when `costs` is within every limit."""
         return not self.violations(costs)
 
+    def unreachable(self, smallest: Mapping[str, float], draws: int) -> str:
+        """Why no candidate met these limits: each limit beside the smallest cost seen in `draws` candidates."""
+        seen = ", ".join(
+            f"smallest {metric} seen {int(smallest[metric])} vs max_{metric} {limit}"
+            for metric, limit in self.limits().items()
+            if metric in smallest
+        )
+        return (
+            f"No candidate in the search space meets the constraints {self.to_dict()} after {draws} draws ({seen}). "
+            "Raise the limits, or pass a smaller search space (e.g. tfnas.spaces.MobileNetSpace with fewer filters or stages)."
+        )
+
     def to_dict(self) -> dict[str, int]:
         """The set limits keyed as given (`{"max_macs": 20000}`), YAML-dumpable."""
         return {f"max_{metric}": limit for metric, limit in self.limits().items()}

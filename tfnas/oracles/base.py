@@ -216,7 +216,7 @@ class MultiObjectiveOracle(kt.Oracle):
                     continue
             return {"status": kt.engine.trial.TrialStatus.RUNNING, "values": values}
         if self.infeasible_count and not self.start_order:
-            raise InfeasibleSearchError(self._infeasible_message())
+            raise InfeasibleSearchError(self.constraints.unreachable(self.smallest_costs, self.max_draws))
         logger.warning("Stopping the search: no new feasible candidate after %d draws.", self.max_draws)
         return {"status": kt.engine.trial.TrialStatus.STOPPED, "values": None}
 
@@ -299,18 +299,6 @@ class MultiObjectiveOracle(kt.Oracle):
         self.infeasible_count += 1
         logger.debug("Rejected infeasible candidate: %s", "; ".join(self.constraints.violations(costs)))
         return False
-
-    def _infeasible_message(self) -> str:
-        seen = ", ".join(
-            f"smallest {metric} seen {int(self.smallest_costs[metric])} vs max_{metric} {limit}"
-            for metric, limit in self.constraints.limits().items()
-            if metric in self.smallest_costs
-        )
-        return (
-            f"No candidate in the search space meets the constraints {self.constraints.to_dict()} after "
-            f"{self.max_draws} draws ({seen}). Raise the limits, or pass a smaller search space "
-            "(e.g. tfnas.spaces.MobileNetSpace with fewer filters or stages)."
-        )
 
 
 def _objective(objective: kt.Objective | str | None) -> kt.Objective:
