@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
-import json
 import logging
 import time
 import warnings
@@ -14,6 +12,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
 
+from tfnas.atomic import values_sha256
 from tfnas.distributed import is_chief
 
 
@@ -134,9 +133,7 @@ def candidate_hash(values: Mapping[str, Any]) -> str:
     Returns:
         The 8 lowercase hex digits.
     """
-    own = {k: v for k, v in values.items() if not k.startswith("tuner/")}
-    text = json.dumps(own, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+    return values_sha256({k: v for k, v in values.items() if not k.startswith("tuner/")})[:8]
 
 
 def _short(value: Any) -> str:
