@@ -8,11 +8,17 @@ import pytest
 
 from tfnas.errors import TfnasInputError
 from tfnas.spaces import SPACES
+from tfnas.spaces import CNN1DSpace
+from tfnas.spaces import CNN2DSpace
 from tfnas.spaces import DSCNN1DSpace
+from tfnas.spaces import DSCNN2DSpace
 from tfnas.spaces import EdgeSpace
 from tfnas.spaces import FunctionSpace
+from tfnas.spaces import ImageSpace
 from tfnas.spaces import MLPSpace
 from tfnas.spaces import MobileNetSpace
+from tfnas.spaces import SignalSpace
+from tfnas.spaces import SpectrogramSpace
 from tfnas.spaces import get_space
 
 
@@ -30,11 +36,16 @@ class _MyHyperModel(kt.HyperModel):
 
 
 def test_spaces_registry():
-    assert SPACES == {"mlp": MLPSpace, "dscnn1d": DSCNN1DSpace, "mobilenet": MobileNetSpace}
+    assert SPACES == {
+        "mlp": MLPSpace, "dscnn1d": DSCNN1DSpace, "mobilenet": MobileNetSpace, "cnn1d": CNN1DSpace, "cnn2d": CNN2DSpace,
+        "dscnn2d": DSCNN2DSpace, "images": ImageSpace, "signals": SignalSpace, "spectrograms": SpectrogramSpace,
+    }
 
 
-@pytest.mark.parametrize("shape,cls", [((20,), MLPSpace), ((49, 10), DSCNN1DSpace), ((8, 8, 1), MobileNetSpace)])
-def test_auto_picks_by_rank(shape, cls):
+@pytest.mark.parametrize(
+    "shape,cls", [((20,), MLPSpace), ((49, 10), SignalSpace), ((8, 8, 1), ImageSpace), ((49, 10, 1), SpectrogramSpace)]
+)
+def test_auto_picks_by_shape(shape, cls):
     space = get_space("auto", shape, 10, "classification")
     assert type(space) is cls
     assert space.input_shape == shape and space.num_outputs == 10 and space.task == "classification"

@@ -7,9 +7,14 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
+from tfnas.spaces import CNN1DSpace
+from tfnas.spaces import CNN2DSpace
 from tfnas.spaces import DSCNN1DSpace
+from tfnas.spaces import DSCNN2DSpace
+from tfnas.spaces import ImageSpace
 from tfnas.spaces import MLPSpace
 from tfnas.spaces import MobileNetSpace
+from tfnas.spaces import SignalSpace
 from tfnas.testing.tflite_ops import calibrate_batchnorm
 
 tf_keras = pytest.importorskip("tf_keras")
@@ -23,6 +28,12 @@ CASES = [
     (DSCNN1DSpace(skip=(True,), strides=(1,), filters=(16,), stem_filters=(16,), num_blocks=(3,)), (20, 2), 1),
     (MLPSpace(), (20,), 0),
     (MLPSpace(), (20,), 1),
+    (CNN2DSpace(), (8, 8, 1), 0),
+    (CNN1DSpace(), (40, 1), 2),
+    (DSCNN2DSpace(), (49, 10, 1), 0),
+    (ImageSpace(), (8, 8, 1), 0),
+    (ImageSpace(), (8, 8, 1), 1),
+    (SignalSpace(), (40, 1), 0),
 ]
 
 

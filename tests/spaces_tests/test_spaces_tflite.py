@@ -7,9 +7,7 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-from tfnas.spaces import DSCNN1DSpace
-from tfnas.spaces import MLPSpace
-from tfnas.spaces import MobileNetSpace
+from tfnas.spaces import SPACES
 from tfnas.testing.tflite_ops import TFLM_INT8_OPS
 from tfnas.testing.tflite_ops import calibrate_batchnorm
 from tfnas.testing.tflite_ops import io_details
@@ -20,7 +18,6 @@ from tfnas.testing.tflite_ops import unsupported_ops
 
 pytestmark = pytest.mark.filterwarnings("ignore:Statistics for quantized inputs:UserWarning")
 
-SPACES = {"mobilenet": MobileNetSpace, "dscnn1d": DSCNN1DSpace, "mlp": MLPSpace}
 # (space, input shape, seed); seed None = the default (first-trial) architecture.
 SAMPLES = [
     ("mobilenet", (8, 8, 1), None),
@@ -32,11 +29,27 @@ SAMPLES = [
     ("dscnn1d", (49, 10), 1),
     ("mlp", (20,), None),
     ("mlp", (20,), 0),
+    ("cnn2d", (8, 8, 1), None),
+    ("cnn2d", (8, 8, 1), 0),
+    ("cnn1d", (40, 1), None),
+    ("cnn1d", (40, 1), 1),
+    ("dscnn2d", (49, 10, 1), None),
+    ("dscnn2d", (49, 10, 1), 2),
+    # the family spaces draw a family per seed: together these cover every family of each
+    *[("images", (8, 8, 1), seed) for seed in (0, 1, 3)],
+    *[("signals", (40, 1), seed) for seed in (0, 1, 2)],
+    *[("spectrograms", (49, 10, 1), seed) for seed in (0, 1, 2)],
 ]
 EXPECTED = {
     "mobilenet": {"CONV_2D", "DEPTHWISE_CONV_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
     "dscnn1d": {"CONV_2D", "DEPTHWISE_CONV_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
     "mlp": {"FULLY_CONNECTED", "SOFTMAX"},
+    "cnn2d": {"CONV_2D", "FULLY_CONNECTED", "SOFTMAX"},
+    "cnn1d": {"CONV_2D", "FULLY_CONNECTED", "SOFTMAX"},
+    "dscnn2d": {"CONV_2D", "DEPTHWISE_CONV_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
+    "images": {"FULLY_CONNECTED", "SOFTMAX"},
+    "signals": {"FULLY_CONNECTED", "SOFTMAX"},
+    "spectrograms": {"FULLY_CONNECTED", "SOFTMAX"},
 }
 
 
@@ -75,7 +88,9 @@ def test_converts_to_int8_with_tflm_ops_only(name, shape, seed, random_hps_fn):
     assert inputs[0]["dtype"] == np.int8 and outputs[0]["dtype"] == np.int8
 
 
-@pytest.mark.parametrize("name,shape", [("mobilenet", (8, 8, 1)), ("dscnn1d", (49, 10)), ("mlp", (20,))])
+@pytest.mark.parametrize(
+    "name,shape", [("mobilenet", (8, 8, 1)), ("dscnn1d", (49, 10)), ("mlp", (20,)), ("cnn1d", (40, 1)), ("dscnn2d", (49, 10, 1))]
+)
 def test_runs_on_tflite_micro_like_litert(name, shape, random_hps_fn):
     from ai_edge_litert.interpreter import Interpreter
     from ai_edge_litert.interpreter import OpResolverType

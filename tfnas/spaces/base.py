@@ -146,6 +146,15 @@ class EdgeSpace(kt.HyperModel):
         )
         return model
 
+    def initial_points(self) -> list[dict[str, Any]]:
+        """Hyperparameter values a search proposes first, before its strategy's own (none here).
+
+        `tfnas.search` queues them after any warm start; a `FamilySpace`
+        gives one per family, each at its defaults, so every family is
+        tried once before a strategy settles on one.
+        """
+        return []
+
     @property
     def loss(self) -> str:
         """The compile loss for the task."""
@@ -183,7 +192,7 @@ class EdgeSpace(kt.HyperModel):
             raise TfnasInputError(
                 f"{type(self).__name__} takes inputs of rank {self.input_rank} ({self._rank_hint()}), but "
                 f"input_shape={shape} has rank {len(shape)}: reshape the data or use space='auto' "
-                "(rank 1 -> 'mlp', rank 2 -> 'dscnn1d', rank 3 -> 'mobilenet')."
+                "(rank 1 -> 'mlp', rank 2 -> 'signals', rank 3 -> 'images' or 'spectrograms')."
             )
         return tuple(int(d) for d in shape)
 

@@ -37,3 +37,30 @@ def clamp_stride(stride: int, size: int) -> int:
 def same_out(size: int, stride: int) -> int:
     """Output length of a "same"-padded op."""
     return -(-size // stride)
+
+
+HEADS = ("gap", "flatten")
+
+
+def pick(hp: kt.HyperParameters, name: str, choices: tuple) -> Any:
+    """`hp.Choice` over `choices`; a single choice is a constant and registers no hp.
+
+    Ranges that older spaces did not have (such as `head`) default to one
+    choice, so those spaces keep the same hyperparameters as before.
+    """
+    if len(choices) == 1:
+        return choices[0]
+    return hp.Choice(name, list(choices))
+
+
+def head(k: ModuleType, x: Any, kind: str, rank: int) -> Any:
+    """Global average pooling or Flatten over a rank-1 or rank-2 feature map, named `pool` / `flatten`.
+
+    On the tiny maps of small inputs (8x8 digits, 40-step signals) a Flatten
+    keeps where each feature is, which averaging throws away; on large maps it
+    makes the head's Dense layer large, which the cost model prices.
+    """
+    if kind == "flatten":
+        return k.layers.Flatten(name="flatten")(x)
+    pool = k.layers.GlobalAveragePooling2D if rank == 2 else k.layers.GlobalAveragePooling1D
+    return pool(name="pool")(x)

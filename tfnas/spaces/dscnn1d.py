@@ -17,7 +17,10 @@ import keras_tuner as kt
 from tfnas.spaces.base import EdgeSpace
 from tfnas.spaces.blocks import bool_hp
 from tfnas.spaces.blocks import clamp_stride
+from tfnas.spaces.blocks import HEADS
 from tfnas.spaces.blocks import conv_bn_relu
+from tfnas.spaces.blocks import head
+from tfnas.spaces.blocks import pick
 from tfnas.spaces.blocks import same_out
 from tfnas.spaces.ranges import bool_choices
 from tfnas.spaces.ranges import int_choices
@@ -52,6 +55,8 @@ class DSCNN1DSpace(EdgeSpace):
         strides: Stride of a block's depthwise conv.
         skip: Whether a block adds a residual connection (only where it
             keeps shape: stride 1 and same channels).
+        head: "gap" (global average pooling) and/or "flatten"; with one
+            choice no `head` hp is registered.
         dropout: Dropout rate before the head.
         learning_rate: Adam learning rate.
 
@@ -72,6 +77,7 @@ class DSCNN1DSpace(EdgeSpace):
         "kernel_sizes": int_choices(1, 31),
         "strides": int_choices(1, 4),
         "skip": bool_choices,
+        "head": str_choices(HEADS),
         **EdgeSpace.RANGES,
     }
 
@@ -90,6 +96,7 @@ class DSCNN1DSpace(EdgeSpace):
         kernel_sizes: tuple[int, ...] = (3, 5, 7),
         strides: tuple[int, ...] = (1, 2),
         skip: tuple[bool, ...] = (True, False),
+        head: tuple[str, ...] = ("gap",),
         dropout: tuple[float, ...] = (0.0, 0.1, 0.25),
         learning_rate: tuple[float, ...] = (1e-3, 3e-3, 1e-2),
         **unknown: Any,
@@ -107,6 +114,7 @@ class DSCNN1DSpace(EdgeSpace):
             kernel_sizes=kernel_sizes,
             strides=strides,
             skip=skip,
+            head=head,
             dropout=dropout,
             learning_rate=learning_rate,
             **unknown,
@@ -155,4 +163,4 @@ class DSCNN1DSpace(EdgeSpace):
             if skip and stride == 1 and channels == filters:
                 x = k.layers.Add(name=f"{name}_add")([shortcut, x])
             length, channels = same_out(length, stride), filters
-        return k.layers.GlobalAveragePooling1D(name="pool")(x)
+        return head(k, x, pick(hp, "head", r["head"]), 1)

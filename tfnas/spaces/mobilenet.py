@@ -17,17 +17,21 @@ import keras_tuner as kt
 from tfnas.spaces.base import EdgeSpace
 from tfnas.spaces.blocks import bool_hp
 from tfnas.spaces.blocks import clamp_stride
+from tfnas.spaces.blocks import HEADS
 from tfnas.spaces.blocks import conv_bn_relu
+from tfnas.spaces.blocks import head
+from tfnas.spaces.blocks import pick
 from tfnas.spaces.blocks import same_out
 from tfnas.spaces.ranges import bool_choices
 from tfnas.spaces.ranges import int_choices
+from tfnas.spaces.ranges import str_choices
 
 
 class MobileNetSpace(EdgeSpace):
     """MobileNet-style search space for images of shape (H, W, C).
 
     Stem Conv2D 3x3 + BN + ReLU, then 1 to `max(num_stages)` stages of blocks,
-    GlobalAveragePooling2D, Dropout and a Dense head. A block with expansion 1
+    GlobalAveragePooling2D (or Flatten, see `head`), Dropout and a Dense head. A block with expansion 1
     is depthwise-separable (depthwise + BN + ReLU, 1x1 conv + BN + ReLU); with
     expansion > 1 it is an inverted residual (1x1 expand + BN + ReLU, depthwise
     + BN + ReLU, linear 1x1 project + BN). Strides are clamped so the feature
@@ -51,6 +55,8 @@ class MobileNetSpace(EdgeSpace):
         strides: Stride of a stage's first block (the others use 1).
         skip: Whether a stage adds residual connections (only where the
             block keeps shape: stride 1 and same channels).
+        head: "gap" (global average pooling) and/or "flatten"; with one
+            choice no `head` hp is registered.
         dropout: Dropout rate before the head.
         learning_rate: Adam learning rate.
 
@@ -81,6 +87,7 @@ class MobileNetSpace(EdgeSpace):
         "expansions": int_choices(1, 8),
         "strides": int_choices(1, 4),
         "skip": bool_choices,
+        "head": str_choices(HEADS),
         **EdgeSpace.RANGES,
     }
 
@@ -100,6 +107,7 @@ class MobileNetSpace(EdgeSpace):
         expansions: tuple[int, ...] = (1, 2, 4, 6),
         strides: tuple[int, ...] = (2, 1),
         skip: tuple[bool, ...] = (True, False),
+        head: tuple[str, ...] = ("gap",),
         dropout: tuple[float, ...] = (0.0, 0.1, 0.25),
         learning_rate: tuple[float, ...] = (1e-3, 3e-3, 1e-2),
         **unknown: Any,
@@ -118,6 +126,7 @@ class MobileNetSpace(EdgeSpace):
             expansions=expansions,
             strides=strides,
             skip=skip,
+            head=head,
             dropout=dropout,
             learning_rate=learning_rate,
             **unknown,
@@ -126,15 +135,20 @@ class MobileNetSpace(EdgeSpace):
     def _rank_hint(self) -> str:
         return "images (H, W, C)"
 
-    def _body(self, hp: kt.HyperParameters, k: ModuleType, inputs: Any) -> Any:
+    def _stem(self, hp: kt.HyperParameters, k: ModuleType, inputs: Any) -> tuple[Any, int, int, int]:
+        """The stem conv; returns its output and the output's height, width and channels."""
         r = self._ranges
-        h, w, channels = self.input_shape
+        h, w, _ = self.input_shape
         stem_filters = hp.Choice("stem_filters", list(r["stem_filters"]))
         stem_stride = hp.Choice("stem_strides", list(r["stem_strides"]))
         stride = (clamp_stride(stem_stride, h), clamp_stride(stem_stride, w))
         conv = k.layers.Conv2D(stem_filters, 3, strides=stride, padding="same", use_bias=False, name="stem_conv")
         x = conv_bn_relu(k, inputs, conv, "stem")
-        h, w, channels = same_out(h, stride[0]), same_out(w, stride[1]), stem_filters
+        return x, same_out(h, stride[0]), same_out(w, stride[1]), stem_filters
+
+    def _body(self, hp: kt.HyperParameters, k: ModuleType, inputs: Any) -> Any:
+        r = self._ranges
+        x, h, w, channels = self._stem(hp, k, inputs)
 
         stage_choices = list(r["num_stages"])
         num_stages = hp.Choice("num_stages", stage_choices)
@@ -155,7 +169,7 @@ class MobileNetSpace(EdgeSpace):
                 stride = (clamp_stride(s, h), clamp_stride(s, w))
                 x = _block(k, x, channels, filters, kernel, expansion, stride, skip, f"s{i}b{b}")
                 h, w, channels = same_out(h, stride[0]), same_out(w, stride[1]), filters
-        return k.layers.GlobalAveragePooling2D(name="pool")(x)
+        return head(k, x, pick(hp, "head", r["head"]), 2)
 
 
 def _block(

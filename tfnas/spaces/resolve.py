@@ -1,7 +1,7 @@
 """`get_space`: turns what the user passed as `space=` into a configured keras-tuner HyperModel.
 
 The search calls it once it knows the data, so users can pass a name
-("auto", "mlp", "dscnn1d", "mobilenet"), an `EdgeSpace` (class or instance,
+("auto", or one of `SPACES`), an `EdgeSpace` (class or instance,
 keeping its ranges), their own `kt.HyperModel`, or a plain `build(hp)`
 function.
 """
@@ -14,22 +14,30 @@ from typing import Any
 import keras_tuner as kt
 
 from tfnas.errors import TfnasInputError
+from tfnas.spaces.auto import ImageSpace
+from tfnas.spaces.auto import SignalSpace
+from tfnas.spaces.auto import SpectrogramSpace
+from tfnas.spaces.auto import auto_space
 from tfnas.spaces.base import EdgeSpace
+from tfnas.spaces.cnn import CNN1DSpace
+from tfnas.spaces.cnn import CNN2DSpace
 from tfnas.spaces.dscnn1d import DSCNN1DSpace
+from tfnas.spaces.dscnn2d import DSCNN2DSpace
 from tfnas.spaces.mlp import MLPSpace
 from tfnas.spaces.mobilenet import MobileNetSpace
 
 SPACES: dict[str, type[EdgeSpace]] = {
-    MLPSpace.space_name: MLPSpace,
-    DSCNN1DSpace.space_name: DSCNN1DSpace,
-    MobileNetSpace.space_name: MobileNetSpace,
+    cls.space_name: cls
+    for cls in (
+        MLPSpace, DSCNN1DSpace, MobileNetSpace, CNN1DSpace, CNN2DSpace, DSCNN2DSpace,
+        ImageSpace, SignalSpace, SpectrogramSpace,
+    )
 }
 
-_BY_RANK: dict[int, type[EdgeSpace]] = {cls.input_rank: cls for cls in SPACES.values()}
-
 _VALID = (
-    "space must be 'auto' (picks by input rank: 1 -> 'mlp', 2 -> 'dscnn1d', 3 -> 'mobilenet'), "
-    f"one of {sorted(SPACES)}, an EdgeSpace, a keras_tuner.HyperModel, or a build(hp) function"
+    "space must be 'auto' (picks by input shape: (F,) -> 'mlp', (T, C) -> 'signals', near-square (H, W, C) -> "
+    f"'images', other (T, F, C) -> 'spectrograms'), one of {sorted(SPACES)}, an EdgeSpace, a keras_tuner.HyperModel, "
+    "or a build(hp) function"
 )
 
 
@@ -78,12 +86,13 @@ def get_space(
         key = space.strip().lower()
         if key == "auto":
             rank = _rank(input_shape)
-            if rank not in _BY_RANK:
+            cls = auto_space(input_shape)
+            if cls is None:
                 raise TfnasInputError(
                     f"space='auto' cannot pick a space for input_shape={tuple(input_shape)} (rank {rank}): "
                     f"{_VALID}; reshape the data to rank 1, 2 or 3 or pass your own HyperModel."
                 )
-            return _BY_RANK[rank]().configure(input_shape, num_outputs, task)
+            return cls().configure(input_shape, num_outputs, task)
         if key in SPACES:
             return SPACES[key]().configure(input_shape, num_outputs, task)
         raise TfnasInputError(f"Unknown space {space!r}: {_VALID}.")
