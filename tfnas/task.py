@@ -66,7 +66,7 @@ class Task:
 
     @property
     def objective(self) -> tuple[str, str]:
-        """`(metric, direction)` a search tracks and keeps each trial's best epoch by."""
+        """`(metric, direction)` a search ranks trials by (each trial's last epoch's value)."""
         return ("val_accuracy", "max") if self.is_classification else ("val_loss", "min")
 
     @property
@@ -103,8 +103,14 @@ class Task:
         return float(np.mean(np.abs(rows - y.astype(np.float32).reshape(len(y), -1))))
 
     def quality(self, model: Any, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
-        """`metric` of any Keras model (Keras 3 or tf_keras) on arrays."""
-        return self.score(np.asarray(model.predict(x, batch_size=batch_size, verbose=0)), y)
+        """`metric` of any Keras model (Keras 3 or tf_keras) on arrays.
+
+        The model is called batch by batch rather than through `predict`,
+        which traces a new function per model (and warns about it when many
+        models are scored in a loop).
+        """
+        outputs = [np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+        return self.score(np.concatenate(outputs), y)
 
     def agree(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Per sample, whether two runtimes' raw outputs give the same answer (class, or identical values)."""

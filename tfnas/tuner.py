@@ -1,10 +1,11 @@
 """`EdgeTuner`: the keras-tuner Tuner that trains a candidate and reports its cost.
 
 A trial here is: build the Keras 3 model from the hyperparameters, measure it
-with `tfnas.cost.profile`, train it, keep the weights of its best epoch (by
-the oracle's objective), save it as `model.keras` in the trial directory, and
-report the best epoch's metrics plus the cost metrics as plain floats (so
-they cross keras-tuner's gRPC in distributed mode). A loss that becomes NaN
+with `tfnas.cost.profile`, train it with the search's `Training` recipe, save
+it as `model.keras` in the trial directory, and report the **last** epoch's
+metrics (those of the saved weights; see `tfnas.training` for why not the
+best epoch's) plus the cost metrics and the epochs trained, as plain floats
+(so they cross keras-tuner's gRPC in distributed mode). A loss that becomes NaN
 fails only that trial, and so does a build function that raises for some
 hyperparameter values; why a trial failed is also written to the trial
 directory (`failure.txt`), because keras-tuner's gRPC does not carry it.
@@ -32,6 +33,8 @@ from tfnas.constraints import Constraints
 from tfnas.errors import TrialFailedError
 from tfnas.heartbeat import beating
 from tfnas.oracles.base import MultiObjectiveOracle
+from tfnas.training import Training
+
 MODEL_FILENAME = "model.keras"
 FAILURE_FILENAME = "failure.txt"  # why a trial failed: keras-tuner's gRPC drops trial messages
 MODEL_RECORD_FILENAME = "model.json"  # which values the saved model was trained for, and its bytes' hash
@@ -95,7 +98,7 @@ class CandidatePricer:
 
 
 class EdgeTuner(kt.Tuner):
-    """A `kt.Tuner` whose trials report cost metrics and save the best-epoch model.
+    """A `kt.Tuner` whose trials train with a `Training` recipe, report cost metrics and save the model.
 
     With a `MultiObjectiveOracle`, constraints are checked before training
     with `pricer` (the oracle's `cost_function`; an oracle built without one
@@ -113,15 +116,18 @@ class EdgeTuner(kt.Tuner):
         worker_timeout: float, in distributed mode, the seconds a worker may
             stay silent before the chief hands its trial to another worker
             (workers report every quarter of it while they train).
+        training: the `Training` recipe of every trial (defaults when None).
         **kwargs: passed to `kt.Tuner` (`directory`, `project_name`,
             `overwrite`, `distribution_strategy`, ...).
     """
 
     def __init__(
         self, hypermodel: Any, oracle: kt.Oracle, constraints: Any = None, callback: Any = None,
-        pricer: CandidatePricer | None = None, worker_timeout: float = 300.0, **kwargs: Any,
+        pricer: CandidatePricer | None = None, worker_timeout: float = 300.0, training: Training | None = None,
+        **kwargs: Any,
     ):
         self.callback = callback
+        self.training = Training.from_any(training)
         self.worker_timeout = float(worker_timeout)
         self.constraints = oracle.constraints if isinstance(oracle, MultiObjectiveOracle) else Constraints.from_any(constraints)
         if distributed.is_chief() and not kwargs.get("overwrite", False):
@@ -145,24 +151,28 @@ class EdgeTuner(kt.Tuner):
             parent = hp.values.get("tuner/trial_id")
             if parent:  # a promotion goes on from its parent's weights and trains only the extra epochs
                 model.load_weights(self.model_path(parent))
-        best = _BestEpoch(self.oracle.objective)
-        kwargs["callbacks"] = [*kwargs.get("callbacks", []), best, keras.callbacks.TerminateOnNaN()]
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), keras.callbacks.TerminateOnNaN()]
         start = time.perf_counter()
         alive = beating(self.oracle, trial.trial_id, self.worker_timeout / 4) if distributed.is_worker() else None
-        with alive or contextlib.nullcontext():  # a worker tells the chief it is alive while it trains
-            history = self.hypermodel.fit(hp, model, *args, **kwargs)
+        # The recipe compiles a fresh optimizer: under a distribution strategy it must be made in its scope.
+        scope = self.distribution_strategy.scope() if self.distribution_strategy else contextlib.nullcontext()
+        with alive or contextlib.nullcontext(), scope:  # a worker tells the chief it is alive while it trains
+            history = self.training.fit(
+                model, *args, monitor=self.oracle.objective.name, **kwargs,
+                fit_fn=lambda m, *a, **k: self.hypermodel.fit(hp, m, *a, **k),
+            )
         fit_seconds = time.perf_counter() - start
-        losses = getattr(history, "history", {}).get("loss", [])
-        if best.logs is None or any(math.isnan(v) for v in losses):
+        logs = _last_epoch(history.history, self.oracle.objective.name)
+        if logs is None:
             lr = hp.values.get("learning_rate")
             raise TrialFailedError(
                 f"Training did not produce a finite {self.oracle.objective.name} (loss became NaN"
                 f"{f' with learning_rate={lr}' if lr is not None else ''}). The trial is failed and the "
                 "search goes on; if it repeats, normalise the inputs or lower the learning rates."
             )
-        model.set_weights(best.weights)
         self._save_model(model, trial)
-        self.last_metrics = {**best.logs, **costs, "fit_seconds": fit_seconds, "best_epoch": float(best.epoch)}
+        epochs = float(kwargs.get("initial_epoch", 0) + len(history.history.get("loss", [])))
+        self.last_metrics = {**logs, **costs, "fit_seconds": fit_seconds, "epochs": epochs}
         return self.last_metrics
 
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
@@ -206,7 +216,7 @@ class EdgeTuner(kt.Tuner):
         return os.path.join(self.get_trial_dir(trial_id), MODEL_FILENAME)
 
     def load_model(self, trial: kt.engine.trial.Trial) -> keras.Model:
-        """The trained Keras 3 model of a trial (weights of its best epoch)."""
+        """The trained Keras 3 model of a trial (weights of its last epoch)."""
         return keras.models.load_model(self.model_path(trial.trial_id))
 
     def on_trial_begin(self, trial: kt.engine.trial.Trial) -> None:
@@ -239,29 +249,20 @@ def _adopt_search(project_dir: str) -> None:
         atomic.write_text(tuner_file, "{}")  # a Tuner's whole state (keras-tuner's BaseTuner.get_state)
 
 
-class _BestEpoch(keras.callbacks.Callback):
-    """Keeps the logs and weights of the best epoch by the objective (in memory: edge models are small)."""
+def _last_epoch(history: dict[str, list], objective: str) -> dict[str, float] | None:
+    """The metrics of the last epoch trained, or None when the loss or the objective is not finite.
 
-    def __init__(self, objective: kt.Objective):
-        super().__init__()
-        self.name = objective.name
-        self.sign = 1.0 if objective.direction == "max" else -1.0
-        self.logs: dict[str, float] | None = None
-        self.weights: list | None = None
-        self.epoch = -1
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        if self.name not in logs:
-            raise kt.errors.FatalValueError(
-                f"The objective {self.name!r} is not among the training logs {sorted(logs)}: "
-                "pass validation data, or an objective that model.fit reports."
-            )
-        value = float(logs[self.name])
-        if math.isnan(value):
-            return
-        if self.logs is None or self.sign * value > self.sign * self.logs[self.name]:
-            self.logs = {k: float(v) for k, v in logs.items()}
-            self.weights = self.model.get_weights()
-            self.epoch = epoch
-
+    Raises:
+        kt.errors.FatalValueError: the objective is not among the training logs.
+    """
+    if not history.get("loss"):
+        return None
+    if objective not in history:
+        raise kt.errors.FatalValueError(
+            f"The objective {objective!r} is not among the training logs {sorted(history)}: "
+            "pass validation data, or an objective that model.fit reports."
+        )
+    logs = {name: float(values[-1]) for name, values in history.items() if values}
+    if any(math.isnan(v) for v in history["loss"]) or not math.isfinite(logs[objective]):
+        return None
+    return logs

@@ -81,3 +81,18 @@ def test_pqat_keeps_the_zeros_in_the_int8_file(digits, digits_model, tmp_path):
     for name in PRUNED:
         ((count, size),) = [v for k, v in zeros.items() if f"/quant_{name}/" in k]
         assert count >= 0.49 * size, (name, zeros)
+
+
+def test_a_model_with_nothing_to_prune_skips_the_stage_with_a_note(digits):
+    (x, y), _ = digits
+    flat = x.reshape(len(x), -1)[:300]
+    inputs = keras.Input((64,))
+    hidden = keras.layers.Dense(16, activation="relu", name="dense1")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax", name="head")(hidden))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(flat, y[:300], epochs=1, verbose=0)
+    result = tfnas.compress(model, flat, y[:300], prune=0.5, qat=True, epochs=1)
+    assert [s.stage for s in result.stages] == ["float", "qat"]
+    assert any(note.startswith("prune: no layer can be pruned") for note in result.notes)
+    with pytest.raises(TfnasInputError, match="Nothing was compressed: prune: no layer can be pruned"):
+        tfnas.compress(model, flat, y[:300], prune=0.5, epochs=1)

@@ -30,6 +30,7 @@ from tfnas.compress.stages import build_stages
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
 from tfnas.task import Task
+from tfnas.training import Training
 
 
 
@@ -55,6 +56,7 @@ def compress(
     hp: Any = None,
     seed: int | None = 0,
     verbose: int = 0,
+    training: Training | Mapping[str, Any] | None = None,
 ) -> CompressionResult:
     """Compresses a trained Keras 3 model with TF-MOT and reports each stage.
 
@@ -97,6 +99,10 @@ def compress(
         hp: The model's `kt.HyperParameters` in `space`.
         seed: Seeds the validation split and the fine-tuning.
         verbose: 1 prints a line per stage and the summary; 2 also Keras's progress.
+        training: The search's `tfnas.Training` recipe (or a dict of its
+            fields): each stage fine-tunes on its schedule (cosine decay
+            from `learning_rate` to 0 by default, no warm-up), with its weight
+            decay, augmentation and batch size (when set; else `batch_size`).
 
     Returns:
         A `CompressionResult`.
@@ -108,6 +114,8 @@ def compress(
         raise TfnasInputError(f"compress expects a trained Keras 3 model (keras.Model). You passed an object of type: {type(model).__name__}.")
     arguments = {"prune": prune, "structure": structure, "cluster": cluster, "qat": qat, "distill_from": distill_from,
                  "lowrank": lowrank, "keep": keep}
+    recipe = Training.from_any(training).fine_tuning()
+    batch_size = recipe.batch_size or batch_size
     stages = build_stages(arguments)
     if not stages:
         raise TfnasInputError("Nothing to do: pass prune=, structure=, cluster=, qat=True, distill_from= or lowrank=.")
@@ -124,15 +132,18 @@ def compress(
     targets = y_fit
     if distill_from is not None:
         targets = distill_lib.pack(y_fit, distill_lib.soft_targets(distill_from, x_fit, temperature))
-    fine_tuning = FineTuning(x_fit, targets, loss_fn, lr, epochs, batch_size, verbose=max(verbose - 1, 0))
+    fine_tuning = FineTuning(x_fit, targets, loss_fn, lr, epochs, batch_size, verbose=max(verbose - 1, 0), training=recipe)
     steps = int(np.ceil(len(x_fit) / batch_size)) * epochs
     context = StageContext(x_val, y_val, task, fit_steps=steps, architecture=model, space=space, hp=hp)
     working, reports = Runner(fine_tuning, verbose).run(model, stages, context)
+    if len(reports) == 1:
+        raise TfnasInputError(f"Nothing was compressed: {' '.join(context.notes)}")
 
     settings = {
         "prune": dict(prune) if isinstance(prune, Mapping) else prune, "structure": structure, "cluster": cluster,
         "qat": qat, "distill": distill_from is not None, "lowrank": lowrank, "epochs": epochs,
         "batch_size": batch_size, "learning_rate": float(lr), "temperature": temperature, "seed": seed,
+        "training": recipe.to_dict(),
     }
     keras_model = to_keras3(working, context.architecture)
     result = CompressionResult(

@@ -14,6 +14,7 @@ from tfnas.compress.measure import weight_stats
 from tfnas.compress.result import StageReport
 from tfnas.compress.stage import Stage
 from tfnas.compress.stage import StageContext
+from tfnas.training import Training
 
 # Samples the bridge to tf_keras compares the two models on.
 BRIDGE_SAMPLES = 32
@@ -21,17 +22,19 @@ BRIDGE_SAMPLES = 32
 
 @dataclasses.dataclass
 class FineTuning:
-    """How every stage fine-tunes: Adam at one learning rate, one loss, the same data.
+    """How every stage fine-tunes: the search's `Training` recipe from one peak learning rate, one loss, the same data.
 
     Attributes:
         x: Training inputs.
         targets: What `loss` compares the outputs with (labels, or labels and
             the teacher's soft targets packed side by side).
         loss: A tf_keras loss.
-        learning_rate: Adam's learning rate.
+        learning_rate: The peak learning rate of each stage's schedule.
         epochs: Epochs per stage.
         batch_size: Batch size.
         verbose: Keras's `fit` verbosity.
+        training: The recipe (`Training.fine_tuning()` of the search's):
+            schedule, weight decay and augmentation.
     """
 
     x: Any
@@ -41,13 +44,16 @@ class FineTuning:
     epochs: int
     batch_size: int
     verbose: int = 0
+    training: Training = dataclasses.field(default_factory=lambda: Training().fine_tuning())
 
     def fit(self, model: Any, callbacks: list[Any]) -> float:
-        """Compiles `model` with a fresh Adam and `loss`, fits it, and returns the seconds it took."""
-        tfk = _compat.tf_keras()
-        model.compile(optimizer=tfk.optimizers.Adam(learning_rate=self.learning_rate), loss=self.loss)
+        """Compiles `model` with a fresh optimizer on the recipe's schedule and `loss`, fits it, and returns the seconds it took."""
+        dataset = self.training.dataset(self.x, self.targets, self.batch_size)
+        steps = -(-len(self.x) // self.batch_size)
+        optimizer = self.training.optimizer(self.learning_rate, steps * self.epochs, steps, keras_module=_compat.tf_keras())
+        model.compile(optimizer=optimizer, loss=self.loss)
         start = time.perf_counter()
-        model.fit(self.x, self.targets, epochs=self.epochs, batch_size=self.batch_size, callbacks=callbacks, verbose=self.verbose)
+        model.fit(dataset, epochs=self.epochs, callbacks=callbacks, verbose=self.verbose)
         return time.perf_counter() - start
 
 

@@ -19,7 +19,6 @@ from tfnas.compress.bridge import to_keras3
 from tfnas.compress.measure import kernel_sparsity
 from tfnas.compress.stage import Stage
 from tfnas.compress.stage import StageContext
-from tfnas.errors import TfnasInputError
 from tfnas.task import Task
 
 
@@ -83,8 +82,12 @@ class Prune(Stage):
     def apply(self, model: Any, context: StageContext) -> Any:
         plan = prune_lib.plan_pruning(model, self.sparsity, structure=self.structure, keep=self.keep)
         context.skipped[self.name] = plan.skipped
-        if not plan.sparsity:
-            raise TfnasInputError(f"No layer can be pruned with these settings: {plan.skipped}.")
+        if not plan.sparsity:  # e.g. a one-hidden-layer MLP of a front: its other stages still run
+            context.notes.append(
+                f"prune: no layer can be pruned with these settings ({plan.skipped}), so the stage was skipped; "
+                "keep=[] lets pruning reach the first and last layers too."
+            )
+            return None
         context.changed[self.name] = sorted(plan.sparsity)
         end_step = max(1, int(0.7 * context.fit_steps))
         return prune_lib.apply_pruning(model, plan, end_step=end_step, frequency=max(1, end_step // 10))
