@@ -32,6 +32,15 @@ def test_front_plot_shows_trials_front_and_limit(small_search, tmp_path):
     assert len(front_line.get_xdata()) == len(small_search.pareto)
 
 
+def test_front_plot_shows_test_figures_once_evaluated(small_search, digits, tmp_path):
+    (x, y), (x_test, y_test) = digits
+    small_search.evaluate(x_test, y_test)
+    small_search.finalize(x, y, top=1, epochs=1, seeds=2, x_test=x_test, y_test=y_test, print_fn=None)
+    labels = [t.get_text() for t in small_search.plot().axes[0].get_legend().get_texts()]
+    assert "front on test data (test_accuracy)" in labels
+    assert "final training (test data, mean ± sd over seeds)" in labels
+
+
 def test_history_is_monotone(small_search, tmp_path):
     history = search_history(small_search)
     assert len(history["trial"]) == len(small_search.completed)

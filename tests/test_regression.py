@@ -31,7 +31,7 @@ def test_regression_search_front_best_export_verify(tmp_path, capsys):
     ]
     result.summary()
     out = capsys.readouterr().out
-    assert "Pareto front (val_loss vs macs)" in out and f"* best by reward: trial {result.best.trial_id}" in out
+    assert "Pareto front (val_loss at the last epoch vs macs)" in out and f"* best by reward: trial {result.best.trial_id}" in out
     report = tfnas.export(result.best, str(tmp_path / "reg.tflite"), representative_data=x[:100])
     check = tfnas.verify(report.path, x_test, y_test, model=result.best.model(), latency_runs=2)
     assert check.metric == "mae" and math.isfinite(check.litert_value) and check.micro_value is not None

@@ -20,7 +20,7 @@ def test_search_on_digits_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("Trial ") >= 4 and "ETA" in out and "Search: 4 trained, 0 failed" in out
     result.summary()
-    assert "Pareto front (val_accuracy vs macs)" in capsys.readouterr().out
+    assert "Pareto front (val_accuracy at the last epoch vs macs)" in capsys.readouterr().out
     assert len(result.completed) == 4
     for c in result.trials:
         for key in ("val_accuracy", "macs", "flops", "params", "tflite_bytes", "peak_ram_bytes"):

@@ -1,4 +1,4 @@
-"""The only place that knows about Keras 3 (`keras`) vs Keras 2 (`tf_keras`), and about Keras's internals.
+"""The only place that knows about Keras 3 (`keras`) vs Keras 2 (`tf_keras`), Keras's internals and TensorFlow's private switches.
 
 keras-tuner builds and trains Keras 3 models; TF-MOT only accepts tf_keras
 models. Search-space builders take the Keras module as a parameter, so the
@@ -117,3 +117,24 @@ def inbound_node(tensor: Any) -> Any:
     """
     history = tensor._keras_history
     return history.operation._inbound_nodes[history.node_index]
+
+
+@contextlib.contextmanager
+def op_determinism(enabled: bool) -> Iterator[None]:
+    """TensorFlow's op determinism on inside the block when `enabled`, and as it was again after it.
+
+    `tf.config.experimental.enable_op_determinism` has no public way back,
+    so a seeded search would leave every later fit in the process slower and
+    numerically different; `tensorflow.python.framework.config` (checked on
+    TensorFlow 2.21) can turn it off again.
+    """
+    from tensorflow.python.framework import config
+
+    switch = enabled and not config.is_op_determinism_enabled()
+    if switch:
+        config.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if switch:
+            config.disable_op_determinism()

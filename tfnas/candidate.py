@@ -28,9 +28,10 @@ class Candidate:
     Attributes:
         trial_id: str, keras-tuner's trial id.
         hyperparameters: dict of hyperparameter values.
-        metrics: dict of floats: validation metrics at the best epoch and the
+        metrics: dict of floats: validation metrics of the last epoch and the
             cost metrics (`macs`, `flops`, `params`, `tflite_bytes`,
-            `peak_ram_bytes`).
+            `peak_ram_bytes`), `epochs` trained and `fit_seconds`; once
+            `SearchResult.evaluate` ran, `test_<metric>` too.
         status: str, `"COMPLETED"`, `"FAILED"`, `"RUNNING"`, ...
         score: float or None, the reward.
         message: str or None, why the trial failed.
@@ -50,7 +51,7 @@ class Candidate:
     model_problem: str | None = None
 
     def model(self) -> Any:
-        """Loads the trained Keras 3 model (weights of its best epoch)."""
+        """Loads the trained Keras 3 model (weights of its last epoch, which its metrics describe)."""
         import keras
 
         if self.model_problem:

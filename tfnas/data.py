@@ -46,6 +46,7 @@ def prepare(
     task: str | Task | None = None,
     batch_size: int = 32,
     seed: int | None = None,
+    validation_groups: Any = None,
 ) -> PreparedData:
     """Validates `x`, `y` and the validation data and splits off a validation set.
 
@@ -53,13 +54,20 @@ def prepare(
     (integer class ids for classification) or `(n, k)` floats (regression).
     A `tf.data.Dataset` of batched `(x, y)` pairs needs `validation_data`.
     Without `validation_data`, a seeded, stratified `validation_split` of the
-    arrays is held out.
+    arrays is held out; with `validation_groups` (one speaker, subject or
+    recording id per sample) whole groups are held out instead, so no group
+    is on both sides.
     """
     if task is not None:
         task = Task.resolve(task)  # an unknown name fails here, before the data is read
+    if validation_groups is not None and (validation_data is not None or isinstance(x, tf.data.Dataset)):
+        raise TfnasInputError(
+            "validation_groups splits the arrays x, y; with validation_data (or a tf.data.Dataset) there is nothing "
+            "to split: drop one of them, and keep each group on one side yourself."
+        )
     if isinstance(x, tf.data.Dataset):
         return _prepare_dataset(x, validation_data, task)
-    x_train, y_train = _check_arrays(x, y, "x", "y")
+    x_train, y_train = check_arrays(x, y, "x", "y")
     task = Task.resolve(task, y_train)
     num_outputs = _check_labels(y_train, task, "y")
     if validation_data is not None:
@@ -68,7 +76,7 @@ def prepare(
                 f"validation_data must be a tuple (x_val, y_val). Received: {type(validation_data).__name__}"
                 f"{f' of length {len(validation_data)}' if isinstance(validation_data, (tuple, list)) else ''}."
             )
-        x_val, y_val = _check_arrays(*validation_data, "validation x", "validation y")
+        x_val, y_val = check_arrays(*validation_data, "validation x", "validation y")
         if x_val.shape[1:] != x_train.shape[1:]:
             raise TfnasInputError(
                 f"Validation x has samples of shape {x_val.shape[1:]} but x has {x_train.shape[1:]}: "
@@ -86,7 +94,11 @@ def prepare(
                 f"validation_split must be between 0 and 1 (exclusive), or pass validation_data. "
                 f"Received: validation_split={validation_split!r}"
             )
-        x_train, y_train, x_val, y_val = _split(x_train, y_train, validation_split, task, seed)
+        if validation_groups is not None:
+            groups = _check_groups(validation_groups, len(x_train))
+            x_train, y_train, x_val, y_val = _group_split(x_train, y_train, groups, validation_split, seed)
+        else:
+            x_train, y_train, x_val, y_val = _split(x_train, y_train, validation_split, task, seed)
     if task.is_classification and len(x_train) < num_outputs:
         raise TfnasInputError(
             f"Only {len(x_train)} training samples for {num_outputs} classes: every class needs examples. "
@@ -100,7 +112,8 @@ def prepare(
     return PreparedData(spec, (x_train, y_train), {"validation_data": (x_val, y_val), "batch_size": batch_size})
 
 
-def _check_arrays(x: Any, y: Any, x_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
+def check_arrays(x: Any, y: Any, x_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """`x` as float32 and `y` as an array, after checking shapes, lengths and values; names the fix."""
     if x is None:
         raise TfnasInputError(f"{x_name} is None: pass a numpy array or a tf.data.Dataset.")
     if y is None:
@@ -183,6 +196,37 @@ def _split(x: np.ndarray, y: np.ndarray, fraction: float, task: Task, seed: int 
         raise TfnasInputError(
             f"validation_split={fraction} leaves an empty training or validation set for {len(x)} samples: "
             "pass more data or validation_data."
+        )
+    train_idx, val_idx = rng.permutation(np.flatnonzero(~val_mask)), np.flatnonzero(val_mask)
+    return x[train_idx], y[train_idx], x[val_idx], y[val_idx]
+
+
+def _check_groups(groups: Any, n: int) -> np.ndarray:
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or len(groups) != n:
+        raise TfnasInputError(
+            f"validation_groups has shape {groups.shape}; it needs one group id (speaker, subject, recording) per "
+            f"sample of x: shape ({n},)."
+        )
+    if len(np.unique(groups)) < 2:
+        raise TfnasInputError(
+            "validation_groups holds a single group: a grouped split needs at least two (one for validation)."
+        )
+    return groups
+
+
+def _group_split(x: np.ndarray, y: np.ndarray, groups: np.ndarray, fraction: float, seed: int | None) -> tuple:
+    """Whole groups to validation, in a seeded order, until they hold `fraction` of the samples (at least one group)."""
+    rng = np.random.default_rng(seed)
+    val_mask = np.zeros(len(x), dtype=bool)
+    for group in rng.permutation(np.unique(groups)):
+        if val_mask.any() and val_mask.mean() >= fraction:
+            break
+        val_mask |= groups == group
+    if val_mask.all():
+        raise TfnasInputError(
+            f"validation_split={fraction} with these validation_groups leaves no group for training: "
+            "lower validation_split or pass more groups."
         )
     train_idx, val_idx = rng.permutation(np.flatnonzero(~val_mask)), np.flatnonzero(val_mask)
     return x[train_idx], y[train_idx], x[val_idx], y[val_idx]

@@ -40,6 +40,15 @@ def plot_front(result: Any, ax: Any = None, cost: str = "macs") -> Any:
     ax.plot([c.metrics[cost] for c in front], [c.metrics[quality] for c in front], "o-", color="C0", label="Pareto front")
     for c in front:
         ax.annotate(c.trial_id, (c.metrics[cost], c.metrics[quality]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    test = f"test_{quality.removeprefix('val_')}"
+    tested = [c for c in front if test in c.metrics]
+    if tested:  # `result.evaluate`: the front's models on the test split
+        ax.scatter([c.metrics[cost] for c in tested], [c.metrics[test] for c in tested], marker="x", color="C2",
+                   label=f"front on test data ({test})")  # fmt: skip
+    final = [f for f in getattr(result, "final", []) if test in f.metrics]
+    if final:  # `result.finalize`: retrained on training + validation data, mean over seeds
+        ax.errorbar([f.metrics[cost] for f in final], [f.metrics[test] for f in final], yerr=[f.metrics.get(f"{test}_std", 0.0) for f in final],
+                    fmt="D", color="C4", label="final training (test data, mean ± sd over seeds)")  # fmt: skip
     deployed = [d for d in getattr(result, "deployed", []) if d.micro_value is not None]
     if deployed:
         ax.plot([d.macs for d in deployed], [d.micro_value for d in deployed], "s--", color="C3",

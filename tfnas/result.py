@@ -29,6 +29,13 @@ from tfnas.deploy import deploy_front
 from tfnas.deploy import read_deployed
 from tfnas.errors import TfnasInputError
 from tfnas.export import export
+from tfnas.finalize import FinalCandidate
+from tfnas.finalize import evaluate
+from tfnas.finalize import finalize
+from tfnas.finalize import ranked
+from tfnas.finalize import read_evaluation
+from tfnas.finalize import read_final
+from tfnas.finalize import search_settings
 from tfnas.pareto import non_dominated_fronts
 from tfnas.verify import verify
 
@@ -58,6 +65,8 @@ class SearchResult:
             read back from the run directory's `deployed.yaml`.
         rerun: trial id -> why it was trained again (its distributed worker
             went silent for `worker_timeout`; see `tfnas.heartbeat`).
+        final: the front candidates retrained by `finalize`, in rank order;
+            read back from `final.yaml`.
     """
 
     trials: list[Candidate]
@@ -73,6 +82,7 @@ class SearchResult:
     search_seconds: float | None = None
     deployed: list[DeployedCandidate] = dataclasses.field(default_factory=list)
     rerun: dict[str, str] = dataclasses.field(default_factory=dict)
+    final: list[FinalCandidate] = dataclasses.field(default_factory=list)
 
     @classmethod
     def load(cls, project_dir: str) -> SearchResult:
@@ -85,6 +95,9 @@ class SearchResult:
         extra = state.get("tfnas", {})
         quality, direction = _objective(extra.get("objective") or state.get("objective") or {})
         trials = [read_trial(path) for path in sorted(glob.glob(os.path.join(project_dir, "trial_*", "trial.json")))]
+        tested = read_evaluation(project_dir)
+        for trial in trials:
+            trial.metrics.update(tested.get(trial.trial_id, {}))
         costs = tuple(extra.get("reward", {}).get("costs", ["macs"]))
         completed = [t for t in trials if t.status == "COMPLETED" and quality in t.metrics]
         return cls(
@@ -100,6 +113,7 @@ class SearchResult:
             project_dir=project_dir,
             deployed=read_deployed(project_dir),
             rerun=dict(extra.get("rerun", {})),
+            final=read_final(project_dir),
         )
 
     @property
@@ -114,8 +128,7 @@ class SearchResult:
         if which is None and self.best is not None:
             return self.best
         if which == "most_accurate" and self.pareto:
-            sign = 1.0 if self.direction == "max" else -1.0
-            return max(self.pareto, key=lambda c: sign * c.metrics[self.quality])
+            return ranked(self.pareto, self.quality, self.direction)[0]
         for t in self.completed:
             if t.trial_id == which:
                 return t
@@ -124,11 +137,31 @@ class SearchResult:
             f"{[t.trial_id for t in self.completed]}."
         )
 
+    def finalize(self, x: Any, y: Any, **kwargs: Any) -> list[FinalCandidate]:
+        """Retrains the most accurate front candidates from scratch on all the search's data (`tfnas.finalize.finalize`).
+
+        Example:
+            >>> final = result.finalize(x, y, top=3, seeds=3, x_test=x_test, y_test=y_test)
+            >>> tfnas.export(final[0], "model.tflite", representative_data=x[:200])
+        """
+        self.final = finalize(self, x, y, **kwargs)
+        return self.final
+
+    def evaluate(self, x_test: Any, y_test: Any) -> dict[str, dict[str, float]]:
+        """Adds `test_<metric>` to every completed candidate's metrics (kept in `evaluation.yaml`)."""
+        return evaluate(self, x_test, y_test)
+
     def compress(self, x: Any, y: Any, candidate: Any = None, **kwargs: Any) -> CompressionResult:
-        """`tfnas.compress` on a candidate's trained model (`distill_from="most_accurate"` picks the teacher from the front)."""
+        """`tfnas.compress` on a candidate's trained model, fine-tuned with the search's recipe unless `training=` is given.
+
+        `distill_from="most_accurate"` picks the teacher from the front; a
+        `FinalCandidate` (from `finalize`) can be passed as `candidate`.
+        """
         if isinstance(kwargs.get("distill_from"), str) or isinstance(kwargs.get("distill_from"), Candidate):
             kwargs["distill_from"] = self.candidate(kwargs["distill_from"]).model()
-        return compress(self.candidate(candidate).model(), x, y, **kwargs)
+        kwargs.setdefault("training", search_settings(self.project_dir).get("training"))
+        source = candidate if isinstance(candidate, FinalCandidate) else self.candidate(candidate)
+        return compress(source.model(), x, y, **kwargs)
 
     def export(self, path: str, candidate: Any = None, **kwargs: Any) -> Any:
         """`tfnas.export` of a candidate (None: the best) or of a `CompressionResult` passed as `candidate`."""
@@ -178,19 +211,25 @@ class SearchResult:
         """Prints the search's counts (`counts=False` leaves them out) and the Pareto front as a table."""
         if counts:
             print_fn(self.counts())
-        print_fn(f"Pareto front ({self.quality} vs {', '.join(self.costs)}), cheapest first:")
-        header = f"{'trial':>6} {self.quality:>13} {'macs':>10} {'flops':>10} {'params':>8} {'tflite_B':>9} {'ram_B':>8} {'reward':>8}"
+        print_fn(f"Pareto front ({self.quality} at the last epoch vs {', '.join(self.costs)}), cheapest first:")
+        test = next((k for c in self.pareto for k in c.metrics if k.startswith("test_")), None)
+        test_header = f" {test:>13}" if test else ""
+        header = f"{'trial':>6} {self.quality:>13}{test_header} {'macs':>10} {'flops':>10} {'params':>8} {'tflite_B':>9} {'ram_B':>8} {'reward':>8}"
         print_fn(header)
         for c in self.pareto:
             m = c.metrics
             mark = " *" if self.best is not None and c.trial_id == self.best.trial_id else ""
+            tested = f" {m.get(test, float('nan')):>13.4f}" if test else ""
             print_fn(
-                f"{c.trial_id:>6} {m[self.quality]:>13.4f} {int(m.get('macs', 0)):>10,} {int(m.get('flops', 0)):>10,} "
+                f"{c.trial_id:>6} {m[self.quality]:>13.4f}{tested} {int(m.get('macs', 0)):>10,} {int(m.get('flops', 0)):>10,} "
                 f"{int(m.get('params', 0)):>8,} {int(m.get('tflite_bytes', 0)):>9,} {int(m.get('peak_ram_bytes', 0)):>8,} "
                 f"{c.score if c.score is not None else float('nan'):>8.4f}{mark}"
             )
         if self.best is not None:
             print_fn(f"* best by reward: trial {self.best.trial_id}")
+        for f in self.final:
+            scores = ", ".join(f"{s:.4f}" for s in f.test_scores) or "no test data"
+            print_fn(f"Final training: trial {f.trial_id}, {f.epochs} epochs on training + validation, seeds {f.seeds}: test {scores}")
 
     def to_dict(self) -> dict[str, Any]:
         """YAML-dumpable dict: trials, front ids, best id and the search's settings."""
@@ -208,6 +247,7 @@ class SearchResult:
                 "trials": [t.to_dict() for t in self.trials],
                 "deployed": [dataclasses.asdict(d) for d in self.deployed],
                 "rerun": self.rerun,
+                "final": [dataclasses.asdict(f) for f in self.final],
             }
         )
 

@@ -14,10 +14,13 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from tfnas import _compat
+from tfnas import atomic
 from tfnas import distributed
 from tfnas.constraints import Constraints
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
+from tfnas.finalize import SEARCH_FILENAME
 from tfnas.lock import RunLock
 from tfnas.oracles import DEFAULT_ORACLE
 from tfnas.oracles import get_oracle
@@ -27,10 +30,13 @@ from tfnas.result import SearchResult
 from tfnas.rewards import Reward
 from tfnas.rewards import get_reward
 from tfnas.spaces import get_space
+from tfnas.training import Training
 from tfnas.tuner import CandidatePricer
 from tfnas.tuner import EdgeTuner
 
 logger = logging.getLogger(__name__)
+
+WARM_START_TOP = 5  # candidates taken from each earlier search's front
 
 
 def search(
@@ -57,6 +63,9 @@ def search(
     max_draws: int = 100,
     max_consecutive_failed_trials: int = 5,
     worker_timeout: float = 300.0,
+    training: Training | Mapping[str, Any] | None = None,
+    warm_start: Any = None,
+    validation_groups: Any = None,
 ) -> SearchResult:
     """Searches for edge models that trade quality against cost under hard limits.
 
@@ -89,9 +98,12 @@ def search(
         validation_data: `(x_val, y_val)` or a `tf.data.Dataset`. Defaults to
             a seeded, stratified `validation_split` of `x`.
         validation_split: float, share held out when there is no validation_data.
-        space: `"auto"` (by input rank: MLP, DS-CNN 1-D, MobileNet-style 2-D),
-            `"mlp"`, `"dscnn1d"`, `"mobilenet"`, a `tfnas.spaces.EdgeSpace`,
-            any `kt.HyperModel` or a build function `hp -> keras.Model`.
+        space: `"auto"` (by input shape: an MLP for vectors; for signals a
+            plain Conv1D stack, DS-CNN or MLP; for images a plain CNN, MLP or
+            MobileNet-style family; for spectrograms a KWS DS-CNN, plain CNN
+            or MLP), a name from `tfnas.spaces.SPACES`, a
+            `tfnas.spaces.EdgeSpace`, any `kt.HyperModel` or a build
+            function `hp -> keras.Model`.
         reward: `"pareto"`, a `tfnas.rewards.Reward` (`MnasNet`, `Linear`) or
             a callable `metrics -> float`.
         constraints: hard limits such as `{"max_macs": 20_000}`; keys
@@ -107,14 +119,16 @@ def search(
             and constraints where it has none, see `get_oracle`).
         max_trials: int, number of models trained.
         epochs: int, training epochs per trial.
-        batch_size: int, training batch size (arrays only).
+        batch_size: int, training batch size (arrays only; `training.batch_size` wins).
         directory: str, where runs are written.
         project_name: str, the run's folder inside `directory`.
         overwrite: bool, start afresh instead of resuming (ignored on
             distributed workers: only the chief clears the run directory).
-        seed: int, seeds the split, the oracle and Keras. In distributed
-            mode, `None` splits with seed 0 so that every worker validates
-            on the same samples.
+        seed: int, makes the search repeatable on one machine: it seeds the
+            split, the oracle and Keras (`keras.utils.set_random_seed`) and
+            turns on TensorFlow's op determinism while the search runs
+            (cost: see the README). In distributed mode, `None` splits with
+            seed 0 so that every worker validates on the same samples.
         verbose: int, 1 prints a line per trial (`Trial i/N`, with an ETA)
             and a closing line (`result.summary()` prints the front); 0
             prints nothing, on stdout or stderr.
@@ -131,6 +145,17 @@ def search(
             (it reports every `worker_timeout / 4` seconds while it trains)
             before the chief declares its trial lost and hands it to the
             next worker; a lost trial is trained again once. Defaults to 300.
+        training: the `tfnas.Training` recipe (or a dict of its fields) every
+            trial trains with: cosine schedule with warm-up, label smoothing
+            0.1 and weight decay 1e-4 by default. A trial reports its last
+            epoch's metrics, those of the model it saves.
+        warm_start: an earlier `SearchResult` or run directory (or a list of
+            them), on other data or other limits: the most accurate
+            candidates of its front are proposed first. No trial is copied.
+        validation_groups: one group id per sample of `x` (speaker, subject,
+            recording): the validation split then holds whole groups, so no
+            group is on both sides. Use it whenever samples of one group look
+            alike, or validation accuracy overstates test accuracy.
 
     Returns:
         A `SearchResult`.
@@ -147,16 +172,20 @@ def search(
     if isinstance(worker_timeout, bool) or not isinstance(worker_timeout, (int, float)) or not worker_timeout > 0:
         raise TfnasInputError(f"worker_timeout must be a positive number of seconds. Received: worker_timeout={worker_timeout!r}")
     limits = Constraints.from_any(constraints)
+    recipe = Training.from_any(training)
+    warm_values = warm_start_values(warm_start)
+    batch_size = recipe.batch_size or batch_size
     data = prepare(
         x, y, validation_data=validation_data, validation_split=validation_split, task=task,
-        batch_size=batch_size, seed=0 if seed is None and role else seed,
+        batch_size=batch_size, seed=0 if seed is None and role else seed, validation_groups=validation_groups,
     )
     hypermodel = get_space(space, data.spec.input_shape, data.spec.num_outputs, data.spec.task)
+    warm_values += getattr(hypermodel, "initial_points", list)()
     pricer = CandidatePricer(hypermodel, distribution_strategy)
     oracle = get_oracle(
         oracle, objective=kt.Objective(*data.spec.task.objective), constraints=limits, reward=get_reward(reward),
-        epochs=epochs, cost_function=pricer, max_trials=max_trials, seed=seed, max_draws=max_draws,
-        max_consecutive_failed_trials=max_consecutive_failed_trials,
+        epochs=epochs, cost_function=pricer, warm_start=warm_values, max_trials=max_trials, seed=seed,
+        max_draws=max_draws, max_consecutive_failed_trials=max_consecutive_failed_trials,
     )
     _check_writable(directory)
     if seed is not None:
@@ -167,13 +196,17 @@ def search(
         distributed.quiet_keras_tuner()
     start = time.perf_counter()
     # One writer per run directory; distributed workers write into the chief's and take no lock.
-    with RunLock(directory, project_name) if role != "worker" else contextlib.nullcontext():
+    lock = RunLock(directory, project_name) if role != "worker" else contextlib.nullcontext()
+    with lock, _compat.op_determinism(seed is not None):
         with silenced(verbose), distributed.worker_errors() if role == "worker" else contextlib.nullcontext():
             tuner = EdgeTuner(
                 hypermodel, oracle, constraints=limits, callback=progress, pricer=pricer, worker_timeout=worker_timeout,
-                directory=directory, project_name=project_name, overwrite=overwrite and role != "worker",
+                training=recipe, directory=directory, project_name=project_name, overwrite=overwrite and role != "worker",
                 distribution_strategy=distribution_strategy,
             )
+            if role != "worker":
+                settings = {"training": recipe.to_dict(), "epochs": epochs, "batch_size": batch_size, "seed": seed}
+                atomic.write_json(os.path.join(tuner.project_dir, SEARCH_FILENAME), settings)
             tuner.search(*data.fit_args, epochs=epochs, verbose=0, callbacks=list(callbacks or []), **data.fit_kwargs)
         if role == "worker":
             distributed.wait_for_shared_directory(tuner.project_dir)
@@ -194,6 +227,36 @@ def search(
     if verbose >= 1:
         print(f"{result.counts()}, in {result.search_seconds:.0f}s. result.summary() prints the front.")
     return result
+
+
+def warm_start_values(warm_start: Any) -> list[dict[str, Any]]:
+    """Hyperparameter values to propose first: the most accurate front members of each earlier search.
+
+    Args:
+        warm_start: None, a `SearchResult`, a run directory
+            (`directory/project_name`), or a list of those.
+
+    Raises:
+        TfnasInputError: a directory without a search, or another kind of object.
+    """
+    if warm_start is None:
+        return []
+    sources = warm_start if isinstance(warm_start, (list, tuple)) else [warm_start]
+    values: list[dict[str, Any]] = []
+    for source in sources:
+        if isinstance(source, (str, os.PathLike)):
+            try:
+                source = SearchResult.load(os.fspath(source))
+            except FileNotFoundError as e:
+                raise TfnasInputError(f"warm_start={os.fspath(source)!r}: {e} Pass a run directory (directory/project_name).") from None
+        if not isinstance(source, SearchResult):
+            raise TfnasInputError(
+                f"warm_start={source!r} must be a SearchResult or a run directory (directory/project_name), or a list of them."
+            )
+        sign = 1.0 if source.direction == "max" else -1.0
+        ranked = sorted(source.pareto, key=lambda c: -sign * c.metrics[source.quality])
+        values.extend(dict(c.hyperparameters) for c in ranked[:WARM_START_TOP])
+    return values
 
 
 def _check_positive_int(name: str, value: Any) -> None:

@@ -166,12 +166,15 @@ def test_demo_end_to_end(tmp_path, capsys, monkeypatch):
     plot_front = tfnas.plot.plot_front
     monkeypatch.setattr(tfnas.plot, "plot_front", lambda result, **kw: drawn.append(list(getattr(result, "deployed", []))) or plot_front(result, **kw))
     output = str(tmp_path / "demo")
-    assert main(["demo", "--output", output, "--max-trials", "2", "--epochs", "2", "--compress-epochs", "1"]) == 0
+    args = ["demo", "--output", output, "--max-trials", "2", "--epochs", "2", "--final-epochs", "2", "--compress-epochs", "1"]
+    assert main(args) == 0
     for name in ("digits.tflite", "digits_data.c", "digits_data.h", "front.png", "history.png", "report.yaml"):
         assert os.path.getsize(os.path.join(output, name)) > 0, name
     report = yaml.safe_load(open(os.path.join(output, "report.yaml")))
     assert report["export"]["quantization"] == "int8" and report["verify"]["micro_value"] > 0.3
-    assert report["compression"]["prune"] == 0.5 and report["compression"]["qat"] is True
+    assert report["compression"]["qat"] is True and report["compression"]["prune"] is None
+    assert report["final_training"] == {"epochs": 2, "seed": 0}  # the deployed model is the retrained one
+    assert os.path.exists(os.path.join(output, "digits", "final.yaml"))
     assert drawn[0] == [] and [d.micro_value for d in drawn[-1]] == [report["verify"]["micro_value"]]  # front.png redrawn with the int8 file
     out = capsys.readouterr().out
     assert "LiteRT int8" in out and "TFLM int8" in out

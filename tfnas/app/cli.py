@@ -56,13 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="print the Pareto front of a finished or partial run and write its plots")
     report.add_argument("run_dir", help="the run directory (directory/project_name)")
     demo = commands.add_parser(
-        "demo", help="search digits under 20k MACs, prune + QAT the best, export int8 + C array, verify on both runtimes",
+        "demo", help="search digits under 10k MACs, retrain the most accurate, QAT it, export int8 + C array, verify on both runtimes",
     )
     demo.add_argument("--output", default="tfnas_demo", help="output folder (default: tfnas_demo)")
-    demo.add_argument("--max-trials", type=int, default=12)
-    demo.add_argument("--epochs", type=int, default=30)
+    demo.add_argument("--max-trials", type=int, default=20)
+    demo.add_argument("--epochs", type=int, default=20)
+    demo.add_argument("--final-epochs", type=int, default=60, help="epochs of the final training of the chosen candidate")
     demo.add_argument("--compress-epochs", type=int, default=5, help="fine-tuning epochs per compression stage")
-    demo.add_argument("--max-macs", type=int, default=20_000)
+    demo.add_argument("--max-macs", type=int, default=10_000)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     launch = commands.add_parser(

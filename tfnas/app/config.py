@@ -15,6 +15,8 @@ Example (`examples/digits.yaml`):
 data: {source: digits}
 constraints: {max_macs: 20000}
 search: {max_trials: 12, epochs: 30, directory: tfnas_runs, project_name: digits}
+training: {schedule: cosine, label_smoothing: 0.1}
+final: {top: 1, seeds: 1}
 compression: {prune: 0.5, qat: true, epochs: 5}
 export: {quantization: int8, c_array: true}
 ```
@@ -83,6 +85,22 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "overwrite": {"type": bool, "default": False},
         "verbose": {"type": int, "default": 1},
     },
+    "training": {  # the fields of tfnas.Training; None keeps its default (checked by it before any training)
+        "schedule": {"type": str, "default": None, "help": "cosine, plateau or constant"},
+        "warmup_epochs": {"type": int, "default": None},
+        "patience": {"type": int, "default": None},
+        "label_smoothing": {"type": float, "default": None},
+        "weight_decay": {"type": float, "default": None},
+        "batch_size": {"type": int, "default": None},
+        "shift": {"type": float, "default": None},
+        "noise": {"type": float, "default": None},
+        "final_epochs": {"type": int, "default": None},
+    },
+    "final": {  # SearchResult.finalize: retrain the most accurate front candidates on training + validation
+        "top": {"type": int, "default": 1},
+        "epochs": {"type": int, "default": None, "help": "None: training.final_epochs, else 3x search.epochs"},
+        "seeds": {"type": int, "default": 1},
+    },
     "compression": {
         "candidate": {"type": str, "default": None, "help": "best (default), most_accurate, or a trial id"},
         "prune": {"type": (float, dict), "default": None},
@@ -104,15 +122,15 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "verify": {"type": bool, "default": True, "help": "run the file on LiteRT and TFLite Micro"},
     },
 }
-OPTIONAL_SECTIONS = ("compression", "export")  # absent: that stage does not run
+OPTIONAL_SECTIONS = ("final", "compression", "export")  # absent: that stage does not run
 
 
 @dataclasses.dataclass
 class Config:
     """A validated run configuration: one dict per section, every default filled in.
 
-    `compression` and `export` are None when the file leaves them out (those
-    stages then do not run). `path` is the file it came from; data paths are
+    `final`, `compression` and `export` are None when the file leaves them
+    out (those stages then do not run). `path` is the file it came from; data paths are
     relative to its folder, the run `directory` to the working directory
     (keras-tuner's convention).
     """
@@ -123,6 +141,8 @@ class Config:
     constraints: dict[str, Any]
     oracle: dict[str, Any]
     search: dict[str, Any]
+    training: dict[str, Any] = dataclasses.field(default_factory=dict)
+    final: dict[str, Any] | None = None
     compression: dict[str, Any] | None = None
     export: dict[str, Any] | None = None
     path: str | None = None

@@ -1,4 +1,4 @@
-"""A config run from end to end: search, then compress, export and verify the chosen candidate.
+"""A config run from end to end: search, final training, then compress, export and verify the chosen candidate.
 
 `tfnas search CONFIG` and `tfnas demo` both run through here, so the demo
 is exactly what a config with `compression` and `export` sections does.
@@ -24,6 +24,7 @@ from tfnas.arguments import unknown_key
 from tfnas.deploy import deploy_candidate
 from tfnas.deploy import write_deployed
 from tfnas.errors import TfnasInputError
+from tfnas.finalize import FinalCandidate
 from tfnas.result import SearchResult
 from tfnas.rewards.resolve import REWARDS
 from tfnas.search import search
@@ -43,8 +44,16 @@ def search_kwargs(config: Config) -> dict[str, Any]:
         reward=build_reward(config.reward, config.path),
         constraints={k: v for k, v in config.constraints.items() if v is not None},
         oracle=build_oracle({**config.oracle, "name": config.oracle["name"] or DEFAULT_ORACLE}, config.path),
+        training=build_training(config.training),
     )
     return kwargs
+
+
+def build_training(section: dict[str, Any]) -> Any:
+    """The `training` section as a `tfnas.Training` (its checks name the bad value before any training)."""
+    from tfnas.training import Training
+
+    return Training.from_any({k: v for k, v in section.items() if v is not None})
 
 
 def build_space(section: dict[str, Any], path: str | None = None) -> Any:
@@ -134,26 +143,37 @@ def write_search_files(result: SearchResult, files_dir: str | None = None) -> li
     return paths
 
 
+def finalize(config: Config, result: SearchResult, data: tuple) -> list:
+    """The `final` section: retrains the most accurate front candidates on all the training data, test figures recorded."""
+    (x, y), (x_test, y_test) = data
+    section = config.final or {}
+    return result.finalize(x, y, top=section["top"], epochs=section["epochs"], seeds=section["seeds"], x_test=x_test, y_test=y_test)
+
+
 def deploy(config: Config, result: SearchResult, data: tuple, output_dir: str) -> dict[str, Any]:
     """Compresses (when configured), exports and verifies the chosen candidate; writes and returns report.yaml's content.
 
-    The deployed file's record joins the run directory's `deployed.yaml`, so
-    `front.png` (redrawn here, and by `tfnas report` later) shows its int8 point.
+    With a `final` section the candidate is the final training's first (the
+    most accurate on validation, retrained on training + validation data);
+    else the `compression.candidate` the config names. The deployed file's
+    record joins the run directory's `deployed.yaml`, so `front.png`
+    (redrawn here, and by `tfnas report` later) shows its int8 point.
     """
     (x, y), (x_test, y_test) = data
     options = {k: v for k, v in (config.compression or {}).items() if v is not None}
     which = options.pop("candidate", None)
-    candidate = result.candidate(None if which in (None, "best") else which)
+    candidate = result.final[0] if config.final is not None and result.final else result.candidate(None if which in (None, "best") else which)
     export_options = dict(config.export or SCHEMA_EXPORT_DEFAULTS)
     start = time.perf_counter()
     done = deploy_candidate(
         candidate, os.path.join(output_dir, export_options["filename"]), x, y, x_test, y_test,
-        compress_kwargs=options if config.compression is not None else None,
+        compress_kwargs={**options, "training": build_training(config.training)} if config.compression is not None else None,
         export_kwargs={k: export_options[k] for k in ("quantization", "c_array", "target")},
         verify_file=export_options["verify"],
     )
     report: dict[str, Any] = {
         "candidate": candidate.trial_id,
+        "final_training": {"epochs": candidate.epochs, "seed": candidate.seeds[0]} if isinstance(candidate, FinalCandidate) else None,
         "hyperparameters": candidate.hyperparameters,
         "metrics": candidate.metrics,
         "compression": config.compression,

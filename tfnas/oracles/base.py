@@ -30,6 +30,7 @@ from tfnas import _kt_compat
 from tfnas import atomic
 from tfnas.constraints import Constraints
 from tfnas.errors import InfeasibleSearchError
+from tfnas.oracles.encoding import is_legal
 from tfnas.oracles.screen import CostScreen
 from tfnas.rewards import Reward
 from tfnas.rewards import get_reward
@@ -65,6 +66,11 @@ class MultiObjectiveOracle(kt.Oracle):
         max_draws: int, candidates built to check constraints for one trial
             before giving up. Defaults to 100.
         seed: int, random seed.
+        warm_start: hyperparameter values (dicts) proposed first, before the
+            strategy's own: the best candidates of an earlier search
+            (`tfnas.search(warm_start=...)`). Values this space does not
+            have, or cannot take, are drawn afresh; an infeasible or
+            already-tried one is skipped like any proposal.
         **kwargs: passed to `kt.Oracle` (`hyperparameters`,
             `max_consecutive_failed_trials`, ...).
     """
@@ -78,6 +84,7 @@ class MultiObjectiveOracle(kt.Oracle):
         cost_function: CostFunction | None = None,
         max_draws: int = 100,
         seed: int | None = None,
+        warm_start: list[Mapping[str, Any]] | None = None,
         **kwargs: Any,
     ):
         self._objective_given = objective is not None
@@ -95,6 +102,7 @@ class MultiObjectiveOracle(kt.Oracle):
         self.rerun: dict[str, str] = {}  # trial id -> why it was trained again (its distributed worker was lost)
         self.rejected: set[str] = set()  # hashes of candidates found over a limit: never built twice
         self.screened: set[str] = set()  # hashes of candidates the screen skipped: never proposed again
+        self.warm_start = [dict(values) for values in warm_start or []]  # proposed first, consumed in order
         self._bind()
 
     def adopt(
@@ -104,6 +112,7 @@ class MultiObjectiveOracle(kt.Oracle):
         constraints: Constraints | Mapping[str, Any] | None = None,
         epochs: int | None = None,
         cost_function: CostFunction | None = None,
+        warm_start: list[Mapping[str, Any]] | None = None,
     ) -> None:
         """Takes on a search's settings where the constructor left them open, and rebuilds what depends on them.
 
@@ -121,6 +130,8 @@ class MultiObjectiveOracle(kt.Oracle):
             self.constraints = Constraints.from_any(constraints)
         if cost_function is not None:
             self.cost_function = cost_function
+        if warm_start and not self.warm_start:
+            self.warm_start = [dict(values) for values in warm_start]
         self._bind()
 
     def _bind(self) -> None:
@@ -150,8 +161,13 @@ class MultiObjectiveOracle(kt.Oracle):
         return np.random.default_rng([self.seed or 0, self.rng_state])
 
     def random_values(self) -> dict[str, Any]:
-        """Random values for the active hyperparameters of the space."""
-        return self.complete_values({})
+        """Random values for the active hyperparameters of the space; the warm start's values come first.
+
+        Every strategy starts from `random_values` (a random search's draws,
+        a population's first members, Hyperband's new candidates), so a warm
+        start seeds the first proposals of any of them.
+        """
+        return self.complete_values(self.warm_start.pop(0) if self.warm_start else {})
 
     def is_new(self, values: Mapping[str, Any]) -> bool:
         """True unless these values were tried already, found over a limit or skipped by the cost screen.
@@ -165,14 +181,15 @@ class MultiObjectiveOracle(kt.Oracle):
         return key in _kt_compat.tried_hashes(self) or key in self.rejected or key in self.screened
 
     def complete_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Keeps `values` of active hyperparameters, draws the missing ones, drops inactive ones."""
+        """Keeps legal `values` of active hyperparameters, draws the missing ones, drops inactive ones."""
         hps = kt.HyperParameters()
         rng = self.rng()
         for hp in self.hyperparameters.space:
             hps.merge([hp])
             if hps.is_active(hp):
                 value = values.get(hp.name)
-                hps.values[hp.name] = value if value is not None else hp.random_sample(int(rng.integers(2**31)))
+                legal = value is not None and is_legal(hp, value)
+                hps.values[hp.name] = value if legal else hp.random_sample(int(rng.integers(2**31)))
         return dict(hps.values)
 
     def completed_trials(self) -> list[kt.engine.trial.Trial]:
@@ -181,7 +198,7 @@ class MultiObjectiveOracle(kt.Oracle):
 
     @staticmethod
     def trial_metrics(trial: kt.engine.trial.Trial) -> dict[str, float]:
-        """A trial's metrics as a plain dict (the values reported at its best epoch)."""
+        """A trial's metrics as a plain dict (those of its last epoch, the saved model's)."""
         return {name: float(trial.metrics.get_last_value(name)) for name in trial.metrics.metrics}
 
     def rank_trials(self, trials: list) -> list:
@@ -253,6 +270,7 @@ class MultiObjectiveOracle(kt.Oracle):
                 "rerun": self.rerun,
                 "rejected": sorted(self.rejected),
                 "screened": sorted(self.screened),
+                "warm_start": self.warm_start,
                 "smallest_costs": self.smallest_costs,
                 "constraints": self.constraints.to_dict(),
                 "reward": self.reward.config(),
@@ -268,6 +286,7 @@ class MultiObjectiveOracle(kt.Oracle):
         self.rerun = dict(extra.get("rerun", {}))
         self.rejected = set(extra.get("rejected", []))
         self.screened = set(extra.get("screened", []))
+        self.warm_start = list(extra.get("warm_start", []))
         self.smallest_costs = dict(extra.get("smallest_costs", {}))
 
     def reload(self) -> None:

@@ -50,3 +50,17 @@ def choices(hp: HyperParameter, bins: int = 10) -> list[Any]:
         return [hp.value]
     picked = [hp.prob_to_value((i + 0.5) / bins) for i in range(bins)]
     return list(dict.fromkeys(picked))  # an Int range narrower than `bins` repeats values
+
+
+def is_legal(hp: HyperParameter, value: Any) -> bool:
+    """True when `value` is one `hp` can take (values from another space, such as a warm start's, may not be)."""
+    hps = kt.engine.hyperparameters
+    if isinstance(hp, hps.Choice):
+        return value in hp.values
+    if isinstance(hp, hps.Boolean):
+        return isinstance(value, bool)
+    if isinstance(hp, hps.Fixed):
+        return value == hp.value
+    if isinstance(hp, (hps.Int, hps.Float)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and hp.min_value <= value <= hp.max_value
+    return True

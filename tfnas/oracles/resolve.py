@@ -46,6 +46,7 @@ def get_oracle(
     reward: str | Reward | Callable | None = "pareto",
     epochs: int | None = None,
     cost_function: CostFunction | None = None,
+    warm_start: list[Mapping[str, Any]] | None = None,
     **kwargs: Any,
 ) -> kt.Oracle:
     """The one way an oracle is made for a search: built from a name, or a user's instance adopted.
@@ -68,6 +69,8 @@ def get_oracle(
         reward: the reward of an oracle built here.
         epochs: epochs of one full training (Hyperband's `max_epochs`).
         cost_function: `hp -> cost metrics`, how candidates are priced before training.
+        warm_start: hyperparameter values proposed first (a
+            `MultiObjectiveOracle`'s `warm_start`; other oracles ignore it).
         **kwargs: the search's other oracle arguments (`max_trials`, `seed`,
             `max_draws`, `max_consecutive_failed_trials`).
 
@@ -80,17 +83,23 @@ def get_oracle(
     """
     if isinstance(spec, kt.Oracle):
         if isinstance(spec, MultiObjectiveOracle):
-            spec.adopt(objective=objective, constraints=constraints, epochs=epochs, cost_function=cost_function)
+            spec.adopt(
+                objective=objective, constraints=constraints, epochs=epochs, cost_function=cost_function,
+                warm_start=warm_start,
+            )
         return spec
     name, arguments = _name_and_arguments(spec)
     cls = ORACLES[name]
     check_arguments(cls, arguments, "oracle", f"the arguments of oracle {name!r}")
-    for key in set(arguments) & {"objective", "constraints", "reward", "cost_function", *kwargs}:
+    for key in set(arguments) & {"objective", "constraints", "reward", "cost_function", "warm_start", *kwargs}:
         raise TfnasInputError(f"Pass {key} to the search (or the config's search/constraints/reward section), not in the oracle's arguments.")
     if cls is HyperbandOracle and "max_epochs" not in arguments:
         arguments["max_epochs"] = epochs
     try:
-        return cls(objective=objective, constraints=constraints, reward=reward, cost_function=cost_function, **kwargs, **arguments)
+        return cls(
+            objective=objective, constraints=constraints, reward=reward, cost_function=cost_function,
+            warm_start=warm_start, **kwargs, **arguments,
+        )
     except TypeError as e:
         raise TfnasInputError(f"oracle {name!r}: {e}. See the arguments of tfnas.oracles.{cls.__name__}.") from None
 

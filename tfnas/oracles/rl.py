@@ -64,6 +64,8 @@ class RLOracle(MultiObjectiveOracle):
         return {name: (values, _softmax(z)) for name, (values, z) in logits.items()}
 
     def propose(self, trial_id: str) -> dict[str, Any] | None:
+        if self.warm_start:  # an earlier search's best candidates first; the policy then learns from them
+            return self.random_values()
         done = len(self.completed_trials())
         if self._policy[0] != done:  # propose is called again for each repeat or infeasible draw
             self._policy = (done, self.policy())
