@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,12 @@ class Candidate:
     def to_dict(self) -> dict[str, Any]:
         """YAML-dumpable dict."""
         return plain(dataclasses.asdict(self))
+
+
+def ranked(candidates: Sequence[Any], quality: str, direction: str) -> list[Any]:
+    """Candidates (anything with `metrics`) most accurate first, by the search's quality metric and its direction."""
+    sign = 1.0 if direction == "max" else -1.0
+    return sorted(candidates, key=lambda c: -sign * c.metrics[quality])
 
 
 def read_trial(path: str) -> Candidate:

@@ -25,6 +25,7 @@ from typing import Protocol
 import numpy as np
 import yaml
 
+from tfnas.candidate import ranked
 from tfnas.compress import CompressionResult
 from tfnas.compress import compress
 from tfnas.errors import TfnasInputError
@@ -205,8 +206,7 @@ def deploy_front(
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise TfnasInputError(f"top must be a positive integer. Received: top={top!r}")
     directory = directory or os.path.join(result.project_dir, "deploy")
-    sign = 1.0 if result.direction == "max" else -1.0
-    chosen = sorted(result.pareto, key=lambda c: -sign * c.metrics[result.quality])[:top]
+    chosen = ranked(result.pareto, result.quality, result.direction)[:top]
     deployed = []
     for candidate in sorted(chosen, key=lambda c: c.metrics.get("macs", 0.0)):
         path = os.path.join(directory, f"trial_{candidate.trial_id}.tflite")

@@ -29,6 +29,7 @@ import yaml
 from tfnas import atomic
 from tfnas.candidate import Candidate
 from tfnas.candidate import plain
+from tfnas.candidate import ranked
 from tfnas.data import check_arrays
 from tfnas.errors import TfnasInputError
 from tfnas.task import Task
@@ -74,12 +75,6 @@ class FinalCandidate:
     def export_source(self) -> tuple[Any, str, None]:
         """What `tfnas.export` converts: the first seed's model."""
         return self.model(), f"final model of candidate {self.trial_id} (seed {self.seeds[0]})", None
-
-
-def ranked(candidates: Sequence[Candidate], quality: str, direction: str) -> list[Candidate]:
-    """Candidates most accurate first (by the search's quality metric)."""
-    sign = 1.0 if direction == "max" else -1.0
-    return sorted(candidates, key=lambda c: -sign * c.metrics[quality])
 
 
 def finalize(

@@ -21,6 +21,7 @@ import numpy as np
 from tfnas import plot as plotting
 from tfnas.candidate import Candidate
 from tfnas.candidate import plain
+from tfnas.candidate import ranked
 from tfnas.candidate import read_trial
 from tfnas.compress import CompressionResult
 from tfnas.compress import compress
@@ -32,7 +33,6 @@ from tfnas.export import export
 from tfnas.finalize import FinalCandidate
 from tfnas.finalize import evaluate
 from tfnas.finalize import finalize
-from tfnas.finalize import ranked
 from tfnas.finalize import read_evaluation
 from tfnas.finalize import read_final
 from tfnas.finalize import search_settings

@@ -17,6 +17,7 @@ import keras_tuner as kt
 from tfnas import _compat
 from tfnas import atomic
 from tfnas import distributed
+from tfnas.candidate import ranked
 from tfnas.constraints import Constraints
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
@@ -253,9 +254,8 @@ def warm_start_values(warm_start: Any) -> list[dict[str, Any]]:
             raise TfnasInputError(
                 f"warm_start={source!r} must be a SearchResult or a run directory (directory/project_name), or a list of them."
             )
-        sign = 1.0 if source.direction == "max" else -1.0
-        ranked = sorted(source.pareto, key=lambda c: -sign * c.metrics[source.quality])
-        values.extend(dict(c.hyperparameters) for c in ranked[:WARM_START_TOP])
+        best = ranked(source.pareto, source.quality, source.direction)[:WARM_START_TOP]
+        values.extend(dict(c.hyperparameters) for c in best)
     return values
 
 
