@@ -175,6 +175,9 @@ def test_demo_end_to_end(tmp_path, capsys, monkeypatch):
     assert report["compression"]["qat"] is True and report["compression"]["prune"] is None
     assert report["final_training"] == {"epochs": 2, "seed": 0}  # the deployed model is the retrained one
     assert os.path.exists(os.path.join(output, "digits", "final.yaml"))
+    saved = yaml.safe_load(open(os.path.join(output, "digits", "result.yaml")))
+    assert all(0 < t["metrics"]["test_accuracy"] <= 1 for t in saved["trials"] if t["status"] == "COMPLETED")
+    assert saved["final"][0]["epochs"] == 2 and saved["final"][0]["test_scores"]
     assert drawn[0] == [] and [d.micro_value for d in drawn[-1]] == [report["verify"]["micro_value"]]  # front.png redrawn with the int8 file
     out = capsys.readouterr().out
     assert "LiteRT int8" in out and "TFLM int8" in out

@@ -110,6 +110,7 @@ def _run(config: Config, output_dir: str) -> int:
     result = pipeline.run_search(config, data, files_dir=output_dir, kwargs=search_kwargs)
     if pipeline.distributed.is_worker():
         return 0  # under `tfnas launch`, the chief compresses, exports and reports
+    pipeline.finalize(config, result, data)  # test figures for the trials, and the final training when configured
     result.summary(counts=config.search["verbose"] < 1)  # a verbose search ended with the counts line already
     searched = time.perf_counter() - start
     if config.compression is None and config.export is None:
@@ -117,12 +118,10 @@ def _run(config: Config, output_dir: str) -> int:
         return 0
     if not result.completed:
         raise TfnasInputError(f"No trial completed in {result.project_dir}: nothing to compress or export. Raise max_trials.")
-    if config.final is not None:
-        pipeline.finalize(config, result, data)
     report = pipeline.deploy(config, result, data, output_dir)
     _print_table(report)
     print(
-        f"\nDone in {time.perf_counter() - start:.0f}s (search {searched:.0f}s). In {output_dir}: "
+        f"\nDone in {time.perf_counter() - start:.0f}s (search and final training {searched:.0f}s). In {output_dir}: "
         f"{', '.join(sorted(f for f in os.listdir(output_dir) if os.path.isfile(os.path.join(output_dir, f)) and not f.startswith('.')))}"
     )
     return 0

@@ -144,10 +144,21 @@ def write_search_files(result: SearchResult, files_dir: str | None = None) -> li
 
 
 def finalize(config: Config, result: SearchResult, data: tuple) -> list:
-    """The `final` section: retrains the most accurate front candidates on all the training data, test figures recorded."""
+    """Test figures for every trial (`result.evaluate`), then the `final` section's final training, if any.
+
+    The test split is never seen by the search: these figures only report,
+    they choose nothing. Writes `result.yaml` and the plots again with them.
+    """
     (x, y), (x_test, y_test) = data
-    section = config.final or {}
-    return result.finalize(x, y, top=section["top"], epochs=section["epochs"], seeds=section["seeds"], x_test=x_test, y_test=y_test)
+    if not result.completed:
+        return []
+    result.evaluate(x_test, y_test)
+    final = []
+    if config.final is not None:
+        section = config.final
+        final = result.finalize(x, y, top=section["top"], epochs=section["epochs"], seeds=section["seeds"], x_test=x_test, y_test=y_test)
+    write_search_files(result)
+    return final
 
 
 def deploy(config: Config, result: SearchResult, data: tuple, output_dir: str) -> dict[str, Any]:
