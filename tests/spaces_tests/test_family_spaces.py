@@ -101,19 +101,25 @@ def test_plain_cnn_heads_and_pooling(cls, shape):
     assert "pool" in [layer.name for layer in model.layers] and model.get_layer("dense").units == 32
 
 
-def test_mnist1d_paper_style_model_is_in_the_signal_space():
-    """Conv1D(k5) + pool, Conv1D(k5) + pool, Flatten, head: 96% on MNIST-1D at 16k MACs in our runs."""
+def test_signal_space_starts_with_the_mnist1d_paper_shape():
+    """The cnn family's defaults: Conv1D(8, k5) + pool, Conv1D(16, k5) + pool, Flatten: 96% on MNIST-1D at 16k MACs in our runs."""
     space = SignalSpace().configure((40, 1), 10, "classification")
-    hp = _with_family(space, "cnn")
-    hp.Choice("cnn_num_blocks", [1, 2, 3])
-    hp.values.update({"cnn_num_blocks": 2})
-    model = space.build(hp)
-    hp.values.update({"cnn_block1_filters": 8, "cnn_block1_kernel": 5, "cnn_block1_strides": 1, "cnn_block1_pool": "max",
-                      "cnn_block2_filters": 16, "cnn_block2_kernel": 5, "cnn_block2_strides": 1, "cnn_block2_pool": "max",
-                      "cnn_head": "flatten", "cnn_dense_units": 0})
-    model = space.build(hp)
-    assert [layer.name for layer in model.layers if "conv" in layer.name] == ["b1_conv", "b2_conv"]
+    cnn = next(point for point in space.initial_points() if point["family"] == "cnn")
+    assert cnn["cnn_num_blocks"] == 2 and cnn["cnn_filters"] == 8 and cnn["cnn_growth"] == 2
+    model = space.build(_with_family(space, "cnn"))
+    assert [model.get_layer(n).filters for n in ("b1_conv", "b2_conv")] == [8, 16]
+    assert model.get_layer("b2_conv").kernel_size == (5,)
     assert model.get_layer("flatten").output.shape == (None, 160)
+
+
+def test_growth_is_inactive_with_one_block(register_fn):
+    registered = register_fn(CNN2DSpace().configure((8, 8, 1), 10, "classification"))
+    growth = next(hp for hp in registered.space if hp.name == "growth")
+    hps = registered.copy()
+    hps.values = {"num_blocks": 1}
+    assert not hps.is_active(growth)
+    hps.values = {"num_blocks": 2}
+    assert hps.is_active(growth)
 
 
 def test_family_space_rejects_bad_members():

@@ -32,17 +32,22 @@ POOLINGS = ("none", "max")
 class _PlainCNNSpace(EdgeSpace):
     """Conv blocks (Conv + BN + ReLU, then optional 2x max pooling), a head, an optional hidden Dense.
 
-    Hyperparameters: `num_blocks`, per block i (active when `num_blocks >= i`)
-    `block{i}_filters`, `block{i}_kernel`, `block{i}_strides`, `block{i}_pool`;
-    then `head`, `dense_units` (0 = no hidden Dense layer), `dropout`,
-    `learning_rate`. A stride or a pooling is skipped on an axis that is
-    already 1 wide, so the map never shrinks below one position.
+    Hyperparameters: `num_blocks`, `filters` (of the first block), `growth`
+    (each later block has `growth` times the filters of the one before: the
+    usual doubling after each downsampling, or 1; active with 2 blocks or
+    more), per block i (active when `num_blocks >= i`) `block{i}_kernel`,
+    `block{i}_strides`, `block{i}_pool`; then `head`, `dense_units` (0 = no
+    hidden Dense layer), `dropout`, `learning_rate`. A stride or a pooling is
+    skipped on an axis that is already 1 wide, so the map never shrinks below
+    one position. One width and one growth instead of a width per block keep
+    the space small enough for 20 trials to cover.
     """
 
-    summary_keys = ("num_blocks", "block1_filters", "head", "dense_units", "dropout", "learning_rate")
+    summary_keys = ("num_blocks", "filters", "growth", "head", "dense_units", "dropout", "learning_rate")
     RANGES = {
         "num_blocks": int_choices(1, 8),
         "filters": int_choices(1),
+        "growth": int_choices(1, 4),
         "kernel_sizes": int_choices(1, 15),
         "strides": int_choices(1, 4),
         "pooling": str_choices(POOLINGS),
@@ -67,19 +72,26 @@ class _PlainCNNSpace(EdgeSpace):
         sizes = list(self.input_shape[:-1])
         choices = list(r["num_blocks"])
         num_blocks = hp.Choice("num_blocks", choices)
+        filters = hp.Choice("filters", list(r["filters"]))
+        deeper = [n for n in choices if n >= 2]
+        growth = 1
+        if deeper:
+            scope = hp.conditional_scope("num_blocks", deeper) if min(choices) < 2 else contextlib.nullcontext()
+            with scope:
+                growth = pick(hp, "growth", r["growth"])
         x = inputs
         for i in range(1, max(choices) + 1):
             active = [n for n in choices if n >= i]
             scope = hp.conditional_scope("num_blocks", active) if i > min(choices) else contextlib.nullcontext()
             with scope:
-                filters = hp.Choice(f"block{i}_filters", list(r["filters"]))
                 kernel = pick(hp, f"block{i}_kernel", r["kernel_sizes"])
                 stride = pick(hp, f"block{i}_strides", r["strides"])
                 pooling = pick(hp, f"block{i}_pool", r["pooling"])
             if i > num_blocks:
                 continue
             strides = tuple(clamp_stride(stride, size) for size in sizes)
-            conv = self._conv(k)(filters, kernel, strides=strides, padding="same", use_bias=False, name=f"b{i}_conv")
+            width = filters * (growth or 1) ** (i - 1)
+            conv = self._conv(k)(width, kernel, strides=strides, padding="same", use_bias=False, name=f"b{i}_conv")
             x = conv_bn_relu(k, x, conv, f"b{i}")
             sizes = [same_out(size, s) for size, s in zip(sizes, strides)]
             if pooling == "max" and min(sizes) >= 2:
@@ -111,6 +123,7 @@ class CNN2DSpace(_PlainCNNSpace):
     _DEFAULTS = {  # first choices: one 12-filter conv, 2x max pooling, Flatten (8.8k MACs, ~99% on 8x8 digits)
         "num_blocks": (1, 2),
         "filters": (12, 8, 16, 24),
+        "growth": (2, 1),
         "kernel_sizes": (3,),
         "strides": (1, 2),
         "pooling": ("max", "none"),
@@ -140,9 +153,10 @@ class CNN1DSpace(_PlainCNNSpace):
 
     space_name = "cnn1d"
     input_rank = 2
-    _DEFAULTS = {  # first choices: two 8-filter k5 convs, each with 2x max pooling, Flatten (the MNIST-1D paper's shape)
+    _DEFAULTS = {  # first choices: k5 convs of 8 then 16 filters, each with 2x max pooling, Flatten (16k MACs on MNIST-1D)
         "num_blocks": (2, 1, 3),
         "filters": (8, 16, 24, 32),
+        "growth": (2, 1),
         "kernel_sizes": (5, 3, 7),
         "strides": (1, 2),
         "pooling": ("max", "none"),
