@@ -167,3 +167,13 @@ def test_missing_and_unknown_sources(tmp_path):
 def test_built_in_digits():
     (x, y), (x_test, y_test) = load_data({"source": "digits"})
     assert x.shape[1:] == (8, 8, 1) and len(x) + len(x_test) == 1797
+
+
+def test_compression_target_is_checked_before_the_search():
+    from tfnas.app.pipeline import search_kwargs
+
+    config = parse_config({"data": "digits", "compression": {"target": {"max_macz": 8000}}})
+    with pytest.raises(TfnasInputError, match="max_macz"):
+        search_kwargs(config)
+    good = parse_config({"data": "digits", "compression": {"channels": 0.5, "channel_steps": 1, "target": {"max_macs": 8000}}})
+    assert search_kwargs(good)["constraints"] == {} and good.compression["target"] == {"max_macs": 8000}

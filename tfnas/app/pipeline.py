@@ -21,6 +21,7 @@ from tfnas.app.config import Config
 from tfnas.app.sources import load_data
 from tfnas.arguments import check_arguments
 from tfnas.arguments import unknown_key
+from tfnas.constraints import Constraints
 from tfnas.deploy import deploy_candidate
 from tfnas.deploy import write_deployed
 from tfnas.errors import TfnasInputError
@@ -46,6 +47,8 @@ def search_kwargs(config: Config) -> dict[str, Any]:
         oracle=build_oracle({**config.oracle, "name": config.oracle["name"] or DEFAULT_ORACLE}, config.path),
         training=build_training(config.training),
     )
+    if config.compression and config.compression.get("target") is not None:
+        Constraints.from_any(config.compression["target"])  # a misspelt limit fails here, before the search
     return kwargs
 
 

@@ -57,6 +57,10 @@ def compress(
     seed: int | None = 0,
     verbose: int = 0,
     training: Training | Mapping[str, Any] | None = None,
+    channels: float | Mapping[str, float] | None = None,
+    channel_criterion: str = "l1",
+    channel_steps: int = 2,
+    target: Mapping[str, int] | None = None,
 ) -> CompressionResult:
     """Compresses a trained Keras 3 model with TF-MOT and reports each stage.
 
@@ -99,6 +103,15 @@ def compress(
         hp: The model's `kt.HyperParameters` in `space`.
         seed: Seeds the validation split and the fine-tuning.
         verbose: 1 prints a line per stage and the summary; 2 also Keras's progress.
+        channels: Share of filters to remove in (0, 1) (or `{layer: share}`)
+            by channel pruning: whole filters go, and the result is a smaller
+            Keras 3 model of ordinary layers (fewer MACs, bytes and arena on
+            TFLite Micro, where pruned zeros change nothing). `keep` applies.
+        channel_criterion: How filters are ranked: "l1" or "l2" norm, or "bn" (|gamma|).
+        channel_steps: Channel pruning steps, each fine-tuned `epochs`.
+        target: Cost limits channel pruning must meet, e.g.
+            `{"max_macs": 8000}` (any `tfnas.Constraints` key): the share is
+            found by the cost model, uniform over the prunable layers.
         training: The search's `tfnas.Training` recipe (or a dict of its
             fields): each stage fine-tunes on its schedule (cosine decay
             from `learning_rate` to 0 by default, no warm-up), with its weight
@@ -113,12 +126,15 @@ def compress(
     if not _compat.is_keras3_model(model):
         raise TfnasInputError(f"compress expects a trained Keras 3 model (keras.Model). You passed an object of type: {type(model).__name__}.")
     arguments = {"prune": prune, "structure": structure, "cluster": cluster, "qat": qat, "distill_from": distill_from,
-                 "lowrank": lowrank, "keep": keep}
+                 "lowrank": lowrank, "keep": keep, "channels": channels, "channel_criterion": channel_criterion,
+                 "channel_steps": channel_steps, "target": target}
     recipe = Training.from_any(training).fine_tuning()
     batch_size = recipe.batch_size or batch_size
     stages = build_stages(arguments)
     if not stages:
-        raise TfnasInputError("Nothing to do: pass prune=, structure=, cluster=, qat=True, distill_from= or lowrank=.")
+        raise TfnasInputError(
+            "Nothing to do: pass prune=, structure=, cluster=, qat=True, distill_from=, lowrank=, channels= or target=."
+        )
     data = _checked_data(model, x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size, seed=seed)
     (x_fit, y_fit), (x_val, y_val) = data.fit_args, data.fit_kwargs["validation_data"]
     task = data.spec.task
@@ -143,7 +159,8 @@ def compress(
         "prune": dict(prune) if isinstance(prune, Mapping) else prune, "structure": structure, "cluster": cluster,
         "qat": qat, "distill": distill_from is not None, "lowrank": lowrank, "epochs": epochs,
         "batch_size": batch_size, "learning_rate": float(lr), "temperature": temperature, "seed": seed,
-        "training": recipe.to_dict(),
+        "training": recipe.to_dict(), "channels": dict(channels) if isinstance(channels, Mapping) else channels,
+        "channel_criterion": channel_criterion, "channel_steps": channel_steps, "target": dict(target or {}) or None,
     }
     keras_model = to_keras3(working, context.architecture)
     result = CompressionResult(

@@ -22,6 +22,11 @@ class StageReport:
         gzip_bytes: gzip-compressed float32 weights: what pruning and clustering save in storage.
         compression_rate: (W - W') / W on non-zero weights, against the float model.
         performance_loss: (P - P') / P against the float model (for "mae", (P' - P) / P: positive is worse).
+        macs: multiply-accumulates of the architecture after the stage (cost model).
+        tflite_bytes: the cost model's full-int8 file size of that architecture.
+        peak_ram_bytes: the cost model's activation arena of that architecture.
+        macs_rate: (M - M') / M on MACs, against the float model: only
+            architecture stages (channel pruning, low rank) change it.
         seconds: fine-tuning wall time of the stage.
         epochs: fine-tuning epochs of the stage.
     """
@@ -36,6 +41,10 @@ class StageReport:
     performance_loss: float = 0.0
     seconds: float = 0.0
     epochs: int = 0
+    macs: int = 0
+    tflite_bytes: int = 0
+    peak_ram_bytes: int = 0
+    macs_rate: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """YAML-dumpable dict."""
@@ -92,11 +101,15 @@ class CompressionResult:
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Prints one line per stage, then the layers each stage skipped and the notes."""
         metric = self.stages[0].metric
-        print_fn(f"{'stage':<9} {metric:>9} {'params':>8} {'nonzero':>8} {'gzip_B':>8} {'compr':>7} {'perf_loss':>9} {'sec':>6}")
+        print_fn(
+            f"{'stage':<13} {metric:>9} {'macs':>9} {'params':>8} {'nonzero':>8} {'int8_B':>8} {'arena_B':>8} {'gzip_B':>8} "
+            f"{'compr':>7} {'macs_cut':>8} {'perf_loss':>9} {'sec':>6}"
+        )
         for s in self.stages:
             print_fn(
-                f"{s.stage:<9} {s.value:>9.4f} {s.params:>8,} {s.nonzero_params:>8,} {s.gzip_bytes:>8,} "
-                f"{s.compression_rate:>7.1%} {s.performance_loss:>9.2%} {s.seconds:>6.1f}"
+                f"{s.stage:<13} {s.value:>9.4f} {s.macs:>9,} {s.params:>8,} {s.nonzero_params:>8,} {s.tflite_bytes:>8,} "
+                f"{s.peak_ram_bytes:>8,} {s.gzip_bytes:>8,} {s.compression_rate:>7.1%} {s.macs_rate:>8.1%} "
+                f"{s.performance_loss:>9.2%} {s.seconds:>6.1f}"
             )
         for stage, layers in self.skipped_layers.items():
             for name, why in layers.items():

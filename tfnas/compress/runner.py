@@ -14,6 +14,7 @@ from tfnas.compress.measure import weight_stats
 from tfnas.compress.result import StageReport
 from tfnas.compress.stage import Stage
 from tfnas.compress.stage import StageContext
+from tfnas.cost import profile
 from tfnas.training import Training
 
 # Samples the bridge to tf_keras compares the two models on.
@@ -133,9 +134,14 @@ class Runner:
         stats = weight_stats(stats_model)
         value = context.task.quality(model, context.x_val, context.y_val)
         metric = context.task.metric
-        report = StageReport(stage, metric, value, **stats, seconds=seconds, epochs=epochs)
+        costs = profile(context.architecture)
+        report = StageReport(
+            stage, metric, value, **stats, seconds=seconds, epochs=epochs, macs=costs.macs, tflite_bytes=costs.tflite_bytes,
+            peak_ram_bytes=costs.peak_ram_bytes,
+        )
         if base is not None:
             report.compression_rate = (base.nonzero_params - report.nonzero_params) / max(base.nonzero_params, 1)
+            report.macs_rate = (base.macs - report.macs) / max(base.macs, 1)
             sign = 1.0 if context.task.higher_is_better else -1.0
             report.performance_loss = sign * (base.value - report.value) / base.value if base.value else 0.0
         if self.verbose:

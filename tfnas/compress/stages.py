@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
+from tfnas.compress import channels as channels_lib
 from tfnas.compress import cluster as cluster_lib
 from tfnas.compress import lowrank as lowrank_lib
 from tfnas.compress import prune as prune_lib
@@ -19,6 +20,8 @@ from tfnas.compress.bridge import to_keras3
 from tfnas.compress.measure import kernel_sparsity
 from tfnas.compress.stage import Stage
 from tfnas.compress.stage import StageContext
+from tfnas.constraints import Constraints
+from tfnas.errors import TfnasInputError
 from tfnas.task import Task
 
 
@@ -49,6 +52,81 @@ class LowRank(Stage):
 
     def stats_model(self, model: Any, context: StageContext) -> Any:
         """The factorised Keras 3 model, as `apply` built it."""
+        return context.architecture
+
+
+class Channels(Stage):
+    """One step of channel pruning: removes whole filters and rebuilds a smaller Keras 3 model.
+
+    `compress(channels=0.5, channel_steps=2)` makes two steps, each fine-tuned
+    before the next, removing `1 - (1 - 0.5) ** (1 / 2)` of the filters left
+    each time; with `target=` each step recomputes, on the model it gets, the
+    share that meets the target (`share_for_target`) and takes its step's
+    part of it, the last step all of what is left, so the target holds by the
+    cost model at the end.
+
+    Args:
+        share: The share of filters to remove over all steps, or None with `target`.
+        target: Cost limits to meet (`Constraints` keys: `max_macs`, `max_params`, ...), or None.
+        step: This step's number, from 1.
+        steps: Number of steps.
+        keep: Layers whose filters all stay; defaults to the first and last weighted layers.
+        criterion: "l1", "l2" or "bn" (see `channels.plan_channels`).
+    """
+
+    changes_architecture = True
+
+    def __init__(
+        self, share: float | Mapping[str, float] | None, target: Constraints | None, step: int = 1, steps: int = 1,
+        keep: Sequence[str] | None = None, criterion: str = "l1",
+    ) -> None:
+        self.share, self.target, self.step, self.steps = share, target, step, steps
+        self.keep, self.criterion = keep, criterion
+        self.name = "channels" if steps == 1 else f"channels {step}/{steps}"
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> list[Channels] | None:
+        if arguments["channels"] is None and arguments["target"] is None:
+            return None
+        steps = arguments["channel_steps"]
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise TfnasInputError(f"channel_steps must be a positive integer. Received: channel_steps={steps!r}")
+        target = Constraints.from_any(arguments["target"]) if arguments["target"] is not None else None
+        if target is not None and not target.limits():
+            raise TfnasInputError("target must name at least one limit, e.g. target={'max_macs': 8000}.")
+        return [
+            cls(arguments["channels"], target, step, steps, arguments["keep"], arguments["channel_criterion"])
+            for step in range(1, steps + 1)
+        ]
+
+    def check(self, model: Any, task: Task) -> None:
+        if self.share is not None:
+            channels_lib.plan_channels(model, self.share, self.keep, self.criterion)
+        if self.target is not None and self.step == 1:
+            channels_lib.share_for_target(model, self.target, self.keep, self.criterion)  # reachable, before training
+
+    def apply(self, model: Any, context: StageContext) -> Any | None:
+        left = self.steps - self.step + 1
+        if self.target is not None:
+            whole = channels_lib.share_for_target(model, self.target, self.keep, self.criterion)
+            share: Any = whole if left == 1 else 1.0 - (1.0 - whole) ** (1.0 / left)
+        elif isinstance(self.share, Mapping):
+            share = {name: 1.0 - (1.0 - s) ** (1.0 / self.steps) for name, s in self.share.items()}
+        else:
+            share = 1.0 - (1.0 - self.share) ** (1.0 / self.steps)
+        if not share:
+            context.notes.append(f"{self.name}: the model already meets the target {self.target.to_dict()}; nothing removed.")
+            return None
+        plan = channels_lib.plan_channels(model, share, self.keep, self.criterion)
+        context.skipped[self.name] = plan.skipped
+        if not plan.removed:
+            context.notes.append(f"{self.name}: no filter could be removed ({plan.skipped}).")
+            return None
+        context.changed[self.name] = sorted(n for n, kept in plan.keep.items() if len(kept) < plan.sizes[n])
+        return channels_lib.prune_channels(model, plan)
+
+    def stats_model(self, model: Any, context: StageContext) -> Any:
+        """The smaller Keras 3 model, as `apply` built it."""
         return context.architecture
 
 
@@ -187,11 +265,11 @@ class QAT(Stage):
         return to_keras3(model, context.architecture)
 
 
-ORDER: tuple[type[Stage], ...] = (LowRank, Prune, Cluster, Distill, QAT)
+ORDER: tuple[type[Stage], ...] = (LowRank, Channels, Prune, Cluster, Distill, QAT)
 """The order stages run in, whatever the order of `compress`'s arguments.
 
-Low rank first: it changes the architecture, and the stages after it wrap
-the layers of the new one. Pruning before clustering: clustering then keeps
+Low rank and channel pruning first: they change the architecture, and the
+stages after them wrap the layers of the new one. Pruning before clustering: clustering then keeps
 the zeros (sparsity-preserving clustering), where pruning after clustering
 would break the shared values. Distillation alone needs no other stage.
 QAT last: the int8 ranges are learned on the final weights, with the
@@ -205,9 +283,14 @@ def build_stages(arguments: Mapping[str, Any]) -> list[Stage]:
 
     Args:
         arguments: `compress`'s keyword arguments by name (`prune`, `structure`,
-            `cluster`, `qat`, `distill_from`, `lowrank`, `keep`).
+            `cluster`, `qat`, `distill_from`, `lowrank`, `keep`, `channels`,
+            `channel_criterion`, `channel_steps`, `target`).
 
     Returns:
         The stages, not yet checked.
     """
-    return [stage for cls in ORDER if (stage := cls.from_arguments(arguments)) is not None]
+    stages: list[Stage] = []
+    for cls in ORDER:
+        made = cls.from_arguments(arguments)  # a stage, a list of steps (channel pruning), or None
+        stages.extend([] if made is None else made if isinstance(made, list) else [made])
+    return stages
