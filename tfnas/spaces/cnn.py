@@ -55,7 +55,15 @@ class _PlainCNNSpace(EdgeSpace):
         "dense_units": int_choices(0),
         **EdgeSpace.RANGES,
     }
-    _DEFAULTS: dict[str, tuple] = {}
+    _DEFAULTS: dict[str, tuple] = {  # subclasses override the first choices of their own data
+        "growth": (2, 1),
+        "strides": (1, 2),
+        "pooling": ("max", "none"),
+        "head": ("flatten", "gap"),
+        "dense_units": (0, 32, 64),
+        "dropout": (0.0, 0.1, 0.25),
+        "learning_rate": (1e-3, 3e-3, 1e-2),
+    }
 
     def __init__(
         self,
@@ -121,16 +129,10 @@ class CNN2DSpace(_PlainCNNSpace):
     space_name = "cnn2d"
     input_rank = 3
     _DEFAULTS = {  # first choices: one 12-filter conv, 2x max pooling, Flatten (8.8k MACs, ~99% on 8x8 digits)
+        **_PlainCNNSpace._DEFAULTS,
         "num_blocks": (1, 2),
         "filters": (12, 8, 16, 24),
-        "growth": (2, 1),
         "kernel_sizes": (3,),
-        "strides": (1, 2),
-        "pooling": ("max", "none"),
-        "head": ("flatten", "gap"),
-        "dense_units": (0, 32, 64),
-        "dropout": (0.0, 0.1, 0.25),
-        "learning_rate": (1e-3, 3e-3, 1e-2),
     }
 
     def _rank_hint(self) -> str:
@@ -154,16 +156,10 @@ class CNN1DSpace(_PlainCNNSpace):
     space_name = "cnn1d"
     input_rank = 2
     _DEFAULTS = {  # first choices: k5 convs of 8 then 16 filters, each with 2x max pooling, Flatten (16k MACs on MNIST-1D)
+        **_PlainCNNSpace._DEFAULTS,
         "num_blocks": (2, 1, 3),
         "filters": (8, 16, 24, 32),
-        "growth": (2, 1),
         "kernel_sizes": (5, 3, 7),
-        "strides": (1, 2),
-        "pooling": ("max", "none"),
-        "head": ("flatten", "gap"),
-        "dense_units": (0, 32, 64),
-        "dropout": (0.0, 0.1, 0.25),
-        "learning_rate": (1e-3, 3e-3, 1e-2),
     }
 
     def _rank_hint(self) -> str:
