@@ -2,8 +2,10 @@
 
 Question: what does each path (int8 post-training quantization, QAT, 50% /
 75% magnitude pruning with and without prune-preserving QAT, 2:4 pruning,
-clustering, distillation) cost in accuracy, and what does it save in bytes,
-once the model is a full-int8 `.tflite` run by LiteRT and TFLite Micro?
+clustering, distillation, channel pruning of 25% / 50% of the filters, and
+channel pruning to half the MACs by the cost model, `target=`) cost in
+accuracy, and what does it save in MACs, bytes and arena, once the model is
+a full-int8 `.tflite` run by LiteRT and TFLite Micro?
 
 Setup: one fixed architecture per data set (digits: MobileNet-style, 4.8k
 weights; MNIST-1D: DS-CNN, about 14k MACs), trained from the same seed for
@@ -18,7 +20,7 @@ persistent); "pred" is the cost model's `peak_ram_bytes` against TFLite
 Micro's activation part.
 
 Run: `python benchmarks/bench_compress.py [--datasets digits mnist1d --seeds 0 1 2 --epochs 40
---finetune-epochs 10 --output FILE]`. Writes `benchmarks/results/bench_compress.json` by default.
+--finetune-epochs 10 --paths "int8 PTQ" "channels 50%" --output FILE]`. Writes `benchmarks/results/bench_compress.json` by default.
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ PATHS = {
     "2:4 + PQAT": {"structure": "2:4", "qat": True},
     "cluster 16": {"cluster": 16},
     "distill (4x teacher)": "distill",
+    "channels 25%": {"channels": 0.25},
+    "channels 50%": {"channels": 0.5},
+    "channels 50% + QAT": {"channels": 0.5, "qat": True},
+    "budget 50% MACs + QAT": "budget",
 }
 
 
@@ -77,7 +83,7 @@ def build(dataset: str, input_shape: tuple, width: int = 1) -> keras.Model:
     return space.build(hp)
 
 
-def run_seed(dataset: str, seed: int, epochs: int, finetune_epochs: int, folder: str) -> dict[str, dict]:
+def run_seed(dataset: str, seed: int, epochs: int, finetune_epochs: int, folder: str, paths: list[str] | None = None) -> dict[str, dict]:
     (x, y), (x_test, y_test) = load_digits_images() if dataset == "digits" else load_mnist1d()
     keras.utils.set_random_seed(seed)
     model = build(dataset, x.shape[1:])
@@ -85,10 +91,14 @@ def run_seed(dataset: str, seed: int, epochs: int, finetune_epochs: int, folder:
     rows = {"float": {"float": _accuracy(model, x_test, y_test), "macs": profile(model).macs, "params": model.count_params()}}
     teacher = None
     for name, kwargs in PATHS.items():
+        if paths and name not in paths:
+            continue
         start = time.perf_counter()
         if kwargs is None:
             source, fine_tuned = model, None
         else:
+            if kwargs == "budget":
+                kwargs = {"target": {"max_macs": profile(model).macs // 2}, "qat": True}
             if kwargs == "distill":
                 if teacher is None:
                     keras.utils.set_random_seed(seed)
@@ -108,6 +118,7 @@ def run_seed(dataset: str, seed: int, epochs: int, finetune_epochs: int, folder:
         checked = tfnas.verify(path, x_test, y_test, model=model, latency_runs=200)
         rows[name] = {
             "finetune_val": fine_tuned,
+            "macs": profile(model).macs if fine_tuned is None else source.stages[-1].macs,
             "litert": checked.litert_value,
             "micro": checked.micro_value,
             "agreement": checked.agreement,
@@ -137,15 +148,19 @@ def table(dataset: str, runs: list[dict[str, dict]]) -> list[str]:
     lines = [
         f"\n{dataset}: float test accuracy {base:.2%} (median of {len(runs)} seeds), {int(med('float', 'macs')):,} MACs, "
         f"{int(med('float', 'params')):,} params",
-        f"{'path':<22} {'LiteRT':>7} {'TFLM':>7} {'drop':>6} {'bytes':>7} {'gzip':>7} {'zeros':>6} {'arena':>7} {'act':>6} {'pred':>6} {'lat_ms':>7}",
+        f"{'path':<22} {'LiteRT':>7} {'TFLM':>7} {'drop':>6} {'macs':>7} {'bytes':>7} {'gzip':>7} {'zeros':>6} {'arena':>7} {'act':>6} "
+        f"{'pred':>6} {'lat_ms':>7}",
     ]
     for name in PATHS:
+        if name not in runs[0]:
+            continue
         if "skipped" in runs[0][name]:
             lines.append(f"{name:<22} not applicable: {runs[0][name]['skipped'][:90]}")
             continue
         micro = med(name, "micro")
         lines.append(
-            f"{name:<22} {med(name, 'litert'):>7.2%} {micro:>7.2%} {100 * (base - micro):>5.2f}p {int(med(name, 'bytes')):>7,} "
+            f"{name:<22} {med(name, 'litert'):>7.2%} {micro:>7.2%} {100 * (base - micro):>5.2f}p {med(name, 'macs'):>7,.0f} "
+            f"{int(med(name, 'bytes')):>7,} "
             f"{int(med(name, 'gzip_bytes')):>7,} {med(name, 'weight_zeros'):>6.1%} {int(med(name, 'arena_total')):>7,} "
             f"{int(med(name, 'arena_head')):>6,} {int(med(name, 'predicted_peak_ram')):>6,} {med(name, 'latency_ms'):>7.4f}"
         )
@@ -161,12 +176,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--finetune-epochs", type=int, default=10)
     parser.add_argument("--output", default=os.path.join(os.path.dirname(__file__), "results", "bench_compress.json"))
+    parser.add_argument("--paths", nargs="+", default=None, help=f"only these rows (besides the float model) of {list(PATHS)}")
     args = parser.parse_args()
     results, lines = {}, []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         for dataset in args.datasets:
-            runs = [run_seed(dataset, seed, args.epochs, args.finetune_epochs, folder) for seed in args.seeds]
+            runs = [run_seed(dataset, seed, args.epochs, args.finetune_epochs, folder, args.paths) for seed in args.seeds]
             results[dataset] = runs
             lines += table(dataset, runs)
     print("\n".join(lines))

@@ -113,6 +113,34 @@ def test_bad_warm_start_is_refused_before_training(flat_digits, tmp_path):
         tfnas.search(x, y, space=SPACE, warm_start=42, directory=str(tmp_path))
 
 
+SEEDED_SEARCH = """
+import json, sys
+import tfnas
+from tfnas.demo import load_digits_images
+(x, y), _ = load_digits_images()
+result = tfnas.search(x[:600], y[:600], max_trials=2, epochs=1, seed=0, directory=sys.argv[1], verbose=0)
+print("RESULT " + json.dumps([[t.hyperparameters, t.metrics["val_loss"]] for t in result.trials]))
+"""
+
+
+def test_a_seeded_family_search_repeats_in_a_new_process(tmp_path):
+    """keras-tuner explores conditional hps with unseeded values while the tuner is made: the seed must come after."""
+    import subprocess
+    import sys
+
+    from tfnas.testing.processes import child_env
+
+    runs = []
+    for i in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", SEEDED_SEARCH, str(tmp_path / f"run{i}")], env=child_env(), capture_output=True,
+            text=True, timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        runs.append(done.stdout.split("RESULT ", 1)[1])
+    assert runs[0] == runs[1]
+
+
 def test_a_seeded_search_repeats_exactly(flat_digits, tmp_path):
     (x, y), _ = flat_digits
     runs = [

@@ -189,8 +189,6 @@ def search(
         max_draws=max_draws, max_consecutive_failed_trials=max_consecutive_failed_trials,
     )
     _check_writable(directory)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
     budget = getattr(oracle, "max_trials", None) or max_trials
     progress = Progress(budget, keys=getattr(hypermodel, "summary_keys", None), verbose=verbose)
     if role:
@@ -208,6 +206,10 @@ def search(
             if role != "worker":
                 settings = {"training": recipe.to_dict(), "epochs": epochs, "batch_size": batch_size, "seed": seed}
                 atomic.write_json(os.path.join(tuner.project_dir, SEARCH_FILENAME), settings)
+            if seed is not None:
+                # Here, not earlier: keras-tuner's tuner explores conditional hps with unseeded random values while it
+                # is made, which builds (and initialises) a different number of layers in every process.
+                keras.utils.set_random_seed(seed)
             tuner.search(*data.fit_args, epochs=epochs, verbose=0, callbacks=list(callbacks or []), **data.fit_kwargs)
         if role == "worker":
             distributed.wait_for_shared_directory(tuner.project_dir)
