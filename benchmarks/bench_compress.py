@@ -115,7 +115,9 @@ def run_seed(dataset: str, seed: int, epochs: int, finetune_epochs: int, folder:
             fine_tuned = source.final.value
         path = os.path.join(folder, f"{dataset}_{seed}_{len(rows)}.tflite")
         exported = tfnas.export(source, path, representative_data=x[:200])
-        checked = tfnas.verify(path, x_test, y_test, model=model, latency_runs=200)
+        # the float twin of the file: the smaller Keras 3 model after channel pruning (its cost model's arena is "pred")
+        twin = model if fine_tuned is None else source.keras_model
+        checked = tfnas.verify(path, x_test, y_test, model=twin, latency_runs=200)
         rows[name] = {
             "finetune_val": fine_tuned,
             "macs": profile(model).macs if fine_tuned is None else source.stages[-1].macs,
