@@ -40,7 +40,8 @@ def plot_front(result: Any, ax: Any = None, cost: str = "macs") -> Any:
     ax.plot([c.metrics[cost] for c in front], [c.metrics[quality] for c in front], "o-", color="C0", label="Pareto front")
     for c in front:
         ax.annotate(c.trial_id, (c.metrics[cost], c.metrics[quality]), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    test = next((k for c in front for k in c.metrics if k.startswith("test_") and not k.endswith("_std")), None)
+    measured = [*front, *getattr(result, "final", [])]
+    test = next((k for c in measured for k in c.metrics if k.startswith("test_") and not k.endswith("_std")), None)
     tested = [c for c in front if test in c.metrics]
     if tested:  # `result.evaluate`: the front's models on the test split
         ax.scatter([c.metrics[cost] for c in tested], [c.metrics[test] for c in tested], marker="x", color="C2",
