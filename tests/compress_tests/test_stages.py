@@ -27,9 +27,11 @@ EVERYTHING = {"lowrank": 8, "prune": 0.5, "structure": None, "cluster": 8, "dist
 
 def test_stages_follow_the_declared_order_whatever_the_argument_order():
     declared = [cls.name for cls in ORDER]
-    assert declared == ["lowrank", "prune", "cluster", "distill", "qat"]
+    assert declared == ["lowrank", "channels", "prune", "cluster", "distill", "qat"]
     for items in itertools.permutations(EVERYTHING.items()):
         assert [stage.name for stage in build_stages(dict(items))] == ["lowrank", "prune", "cluster", "qat"]
+    steps = build_stages({**EVERYTHING, "channels": 0.5, "channel_steps": 3})
+    assert [stage.name for stage in steps] == ["lowrank", "channels 1/3", "channels 2/3", "channels 3/3", "prune", "cluster", "qat"]
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,7 @@ class Channels(Stage):
         criterion: "l1", "l2" or "bn" (see `channels.plan_channels`).
     """
 
+    name = "channels"
     changes_architecture = True
 
     def __init__(
@@ -86,16 +87,16 @@ class Channels(Stage):
 
     @classmethod
     def from_arguments(cls, arguments: Mapping[str, Any]) -> list[Channels] | None:
-        if arguments["channels"] is None and arguments["target"] is None:
+        if arguments.get("channels") is None and arguments.get("target") is None:
             return None
-        steps = arguments["channel_steps"]
+        steps = arguments.get("channel_steps", 2)
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise TfnasInputError(f"channel_steps must be a positive integer. Received: channel_steps={steps!r}")
-        target = Constraints.from_any(arguments["target"]) if arguments["target"] is not None else None
+        target = Constraints.from_any(arguments["target"]) if arguments.get("target") is not None else None
         if target is not None and not target.limits():
             raise TfnasInputError("target must name at least one limit, e.g. target={'max_macs': 8000}.")
         return [
-            cls(arguments["channels"], target, step, steps, arguments["keep"], arguments["channel_criterion"])
+            cls(arguments.get("channels"), target, step, steps, arguments.get("keep"), arguments.get("channel_criterion", "l1"))
             for step in range(1, steps + 1)
         ]
 
