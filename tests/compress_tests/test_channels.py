@@ -136,3 +136,12 @@ def test_unreachable_budget_fails_before_training(digits, digits_model):
         tfnas.compress(digits_model, x, y, target={"max_macs": 10}, epochs=1)
     with pytest.raises(TfnasInputError, match="channel_steps must be a positive integer"):
         tfnas.compress(digits_model, x, y, channels=0.5, channel_steps=0)
+
+
+def test_a_model_already_under_the_target_comes_back_unchanged(digits, digits_model):
+    """deploy_front(compress_kwargs={"target": ...}) meets front members that are under the target already."""
+    (x, y), (x_test, y_test) = digits
+    macs = profile(digits_model).macs
+    result = tfnas.compress(digits_model, x, y, target={"max_macs": macs}, epochs=1, validation_data=(x_test, y_test))
+    assert [s.stage for s in result.stages] == ["float"] and profile(result.keras_model).macs == macs
+    assert any("already meets the target" in note for note in result.notes)
