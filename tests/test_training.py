@@ -128,3 +128,22 @@ def test_a_trial_reports_its_last_epoch_and_early_stopping_counts_epochs(digits,
         verbose=0, callbacks=[recorder], training={"schedule": "constant", "patience": 2},
     )
     assert result.completed[0].metrics["epochs"] == len(recorder.values) < 30
+
+
+def test_a_users_own_loss_and_metric_survive_the_recipe(digits):
+    """Unregistered custom objects cannot go through get_compile_config; the recipe keeps the objects themselves."""
+    (x, y), _ = digits
+    x = x.reshape(len(x), -1)[:200]
+
+    def my_loss(y_true, y_pred):
+        return keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
+
+    class MyAccuracy(keras.metrics.SparseCategoricalAccuracy):
+        pass
+
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
+    optimizer = keras.optimizers.Adam(5e-3)
+    model.compile(optimizer=optimizer, loss=my_loss, metrics=[MyAccuracy(name="mine")])
+    history = Training(label_smoothing=0.0).fit(model, x, y[:200], epochs=2, batch_size=32, validation_data=(x, y[:200]))
+    assert "val_mine" in history.history
+    assert model.loss is my_loss and model.optimizer is optimizer

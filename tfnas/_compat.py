@@ -119,6 +119,17 @@ def inbound_node(tensor: Any) -> Any:
     return history.operation._inbound_nodes[history.node_index]
 
 
+def compile_metrics(model: Any) -> list:
+    """The metrics a Keras 3 model was compiled with, as the objects or names the user passed.
+
+    `get_compile_config` serialises them, and an unregistered custom metric
+    (or loss) cannot be read back; Keras keeps the originals on its private
+    `CompileMetrics` (checked on Keras 3.15.1).
+    """
+    metrics = getattr(getattr(model, "_compile_metrics", None), "_user_metrics", None)
+    return list(metrics or [])
+
+
 @contextlib.contextmanager
 def op_determinism(enabled: bool) -> Iterator[None]:
     """TensorFlow's op determinism on inside the block when `enabled`, and as it was again after it.

@@ -32,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfnas import _compat
 from tfnas.arguments import check_arguments
 from tfnas.errors import TfnasInputError
 
@@ -136,13 +137,10 @@ class Training:
         batch = self.batch_size or batch_size or 32
         dataset = self.dataset(x, y, batch)
         steps = _steps(dataset) * max(1, epochs - initial_epoch)
-        saved = model.get_compile_config()
-        peak = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-        model.compile(
-            optimizer=self.optimizer(peak, steps, _steps(dataset)),
-            loss=self.loss(model),
-            metrics=list(saved.get("metrics") or []),
-        )
+        # The objects themselves, not `get_compile_config()`: a user's unregistered loss or metric cannot be read back.
+        optimizer, loss, metrics = model.optimizer, model.loss, _compat.compile_metrics(model)
+        peak = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        model.compile(optimizer=self.optimizer(peak, steps, _steps(dataset)), loss=self.loss(model), metrics=metrics)
         if isinstance(validation_data, (tuple, list)):
             # batched here: Keras's own array adapter maps in parallel, which TensorFlow's op determinism
             # (`tfnas.search(seed=...)`) logs an error line about on every fit
@@ -155,7 +153,9 @@ class Training:
                 callbacks=callbacks, verbose=verbose, shuffle=False,  # the dataset shuffles itself
             )
         finally:
-            model.compile_from_config(saved)
+            model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+            if not optimizer.built:  # a saved model then loads without Keras warning about optimizer variables
+                optimizer.build(model.trainable_variables)
 
     def dataset(self, x: Any, y: Any, batch_size: int) -> tf.data.Dataset:
         """The training input pipeline: shuffled batches, augmented when `shift` or `noise` is set."""
