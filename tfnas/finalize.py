@@ -148,29 +148,26 @@ def evaluate(result: Any, x_test: Any, y_test: Any) -> dict[str, dict[str, float
 
 def read_final(project_dir: str) -> list[FinalCandidate]:
     """The final trainings `finalize` recorded in a run directory (none when it never ran)."""
-    path = os.path.join(project_dir, FINAL_FILENAME)
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [FinalCandidate(**row) for row in yaml.safe_load(f) or []]
+    return [FinalCandidate(**row) for row in _read(project_dir, FINAL_FILENAME, yaml.safe_load) or []]
 
 
 def read_evaluation(project_dir: str) -> dict[str, dict[str, float]]:
     """Trial id -> test metrics, as `evaluate` left them."""
-    path = os.path.join(project_dir, EVALUATION_FILENAME)
-    if not os.path.exists(path):
-        return {}
-    with open(path) as f:
-        return yaml.safe_load(f) or {}
+    return _read(project_dir, EVALUATION_FILENAME, yaml.safe_load) or {}
 
 
 def search_settings(project_dir: str) -> dict[str, Any]:
     """What `tfnas.search` recorded about its training (recipe, epochs, batch size, seed); {} for older runs."""
-    path = os.path.join(project_dir, SEARCH_FILENAME)
+    return _read(project_dir, SEARCH_FILENAME, json.load) or {}
+
+
+def _read(project_dir: str, filename: str, load: Callable[[Any], Any]) -> Any:
+    """`load` of a file of the run directory, or None when the run never wrote it."""
+    path = os.path.join(project_dir, filename)
     if not os.path.exists(path):
-        return {}
+        return None
     with open(path) as f:
-        return json.load(f)
+        return load(f)
 
 
 def _train_seed(

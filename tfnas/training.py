@@ -136,11 +136,12 @@ class Training:
         """
         batch = self.batch_size or batch_size or 32
         dataset = self.dataset(x, y, batch)
-        steps = _steps(dataset) * max(1, epochs - initial_epoch)
+        per_epoch = _steps(dataset)  # once: a dataset of unknown length is counted by iterating it
+        steps = per_epoch * max(1, epochs - initial_epoch)
         # The objects themselves, not `get_compile_config()`: a user's unregistered loss or metric cannot be read back.
         optimizer, loss, metrics = model.optimizer, model.loss, _compat.compile_metrics(model)
         peak = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-        model.compile(optimizer=self.optimizer(peak, steps, _steps(dataset)), loss=self.loss(model), metrics=metrics)
+        model.compile(optimizer=self.optimizer(peak, steps, per_epoch), loss=self.loss(model), metrics=metrics)
         if isinstance(validation_data, (tuple, list)):
             # batched here: Keras's own array adapter maps in parallel, which TensorFlow's op determinism
             # (`tfnas.search(seed=...)`) logs an error line about on every fit
