@@ -119,6 +119,14 @@ def inbound_node(tensor: Any) -> Any:
     return history.operation._inbound_nodes[history.node_index]
 
 
+def source_layers(layer: Any) -> list[str]:
+    """Names of the layers whose outputs the first call of a Keras 3 `layer` reads ([] for an input layer)."""
+    nodes = getattr(layer, "_inbound_nodes", [])
+    if not nodes or type(layer).__name__ == "InputLayer":
+        return []
+    return [inbound_node(tensor).operation.name for tensor in nodes[0].input_tensors]
+
+
 def compile_metrics(model: Any) -> list:
     """The metrics a Keras 3 model was compiled with, as the objects or names the user passed.
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from tfnas import _compat
 from tfnas.compress.graph import layer_name
 from tfnas.compress.graph import rebuild
 from tfnas.errors import TfnasInputError
@@ -192,7 +193,7 @@ def _trace(model: Any, kept: set[str]) -> _Graph:
     groups, layouts, inputs, skipped = _Groups(), {}, {}, {}
     for layer in model.layers:
         kind = type(layer).__name__
-        sources = [layouts[ref] for ref in _inbound(layer)]
+        sources = [layouts[name] for name in _compat.source_layers(layer)]
         if kind == "InputLayer" or not sources:
             layouts[layer.name] = Layout([(None, int(layer.output.shape[-1]))])
             continue
@@ -223,7 +224,7 @@ def _trace(model: Any, kept: set[str]) -> _Graph:
             skipped[layer.name] = f"{kind}: channel pruning does not look through it, so the channels it reads stay"
             layouts[layer.name] = Layout([(None, int(layer.output.shape[-1]))])
     for output in model.outputs:
-        groups.pin(layouts[_history(output)[0]])
+        groups.pin(layouts[_compat.inbound_node(output).operation.name])
     return _Graph(groups, inputs, skipped)
 
 
@@ -308,19 +309,6 @@ def _kept_layers(model: Any, keep: Sequence[str] | None) -> set[str]:
         return set(keep)
     weighted = [layer.name for layer in model.layers if type(layer).__name__ in PRODUCERS]
     return {weighted[0], weighted[-1]} if weighted else set()
-
-
-def _inbound(layer: Any) -> list[str]:
-    """Names of the layers whose outputs this layer reads (its first call)."""
-    nodes = getattr(layer, "_inbound_nodes", [])
-    if not nodes:
-        return []
-    return [_history(tensor)[0] for tensor in nodes[0].input_tensors]
-
-
-def _history(tensor: Any) -> tuple:
-    history = tensor._keras_history
-    return (history.operation.name, history.node_index, history.tensor_index)
 
 
 def _check(model: Any, ratio: Any, keep: Any, criterion: str) -> None:
