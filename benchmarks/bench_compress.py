@@ -3,24 +3,35 @@
 Question: what does each path (int8 post-training quantization, QAT, 50% /
 75% magnitude pruning with and without prune-preserving QAT, 2:4 pruning,
 clustering, distillation, channel pruning of 25% / 50% of the filters, and
-channel pruning to half the MACs by the cost model, `target=`) cost in
+channel pruning to half the MACs by the cost model, `target=`, with one
+share for every layer or shares by measured sensitivity) cost in
 accuracy, and what does it save in MACs, bytes and arena, once the model is
 a full-int8 `.tflite` run by LiteRT and TFLite Micro?
 
 Setup: one fixed architecture per data set (digits: MobileNet-style, 4.8k
-weights; MNIST-1D: DS-CNN, about 14k MACs), trained from the same seed for
+weights; MNIST-1D: DS-CNN, 47k MACs), trained from the same seed for
 `--epochs`; every path fine-tunes that same trained model for
 `--finetune-epochs` epochs per stage and is exported int8 with 200
 calibration samples. Distillation fine-tunes it on a 4x wider teacher's
 softened outputs. Accuracy is on the test split (digits:
 `train_test_split(test_size=0.25, random_state=0)`; MNIST-1D: its own 1000
 test signals), float = Keras, LiteRT and TFLite Micro = the int8 file.
-Medians over `--seeds`. The arena is TFLite Micro's (activations +
-persistent); "pred" is the cost model's `peak_ram_bytes` against TFLite
-Micro's activation part.
+Medians over `--seeds`; "drop" is the median over seeds of each seed's
+int8 PTQ accuracy minus the row's (points), "B/PTQ" its bytes over PTQ's,
+"macs" is counted on the exported file. The arena is TFLite Micro's
+(activations + persistent) beside the cost model's total; "act" is TFLite
+Micro's activation part beside the cost model's `peak_ram_bytes`; "sec" is
+the row's wall time (compression, export and verification).
 
 Run: `python benchmarks/bench_compress.py [--datasets digits mnist1d --seeds 0 1 2 --epochs 40
 --finetune-epochs 10 --paths "int8 PTQ" "channels 50%" --output FILE]`. Writes `benchmarks/results/bench_compress.json` by default.
+
+`--qat-1d` answers another question: on MNIST-1D, does QAT (its 1-D convs
+built as 2-D ones for TF-MOT) quantize every Conv1D/DepthwiseConv1D, beat
+PTQ (of the trained model, and of the model fine-tuned in float for the same
+`--finetune-epochs`), and export the graph whose arena the cost model
+predicts? CNN1DSpace's default model and the DS-CNN above; writes
+`benchmarks/results/bench_compress_qat1d.json`.
 """
 
 from __future__ import annotations
@@ -37,8 +48,10 @@ import numpy as np
 
 import tfnas
 from tfnas.cost import profile
+from tfnas.verify.litert import file_macs
 from tfnas.demo import load_digits_images
 from tfnas.demo import load_mnist1d
+from tfnas.spaces import CNN1DSpace
 from tfnas.spaces import DSCNN1DSpace
 from tfnas.spaces import MobileNetSpace
 
@@ -64,6 +77,7 @@ PATHS = {
     "channels 50%": {"channels": 0.5},
     "channels 50% + QAT": {"channels": 0.5, "qat": True},
     "budget 50% MACs + QAT": "budget",
+    "budget 50% MACs, sensitivity + QAT": "budget sensitivity",
 }
 
 
@@ -97,8 +111,9 @@ def run_seed(dataset: str, seed: int, epochs: int, finetune_epochs: int, folder:
         if kwargs is None:
             source, fine_tuned = model, None
         else:
-            if kwargs == "budget":
-                kwargs = {"target": {"max_macs": profile(model).macs // 2}, "qat": True}
+            if kwargs in ("budget", "budget sensitivity"):
+                allocation = {"channel_allocation": "sensitivity", "channel_criterion": "taylor"} if kwargs != "budget" else {}
+                kwargs = {"target": {"max_macs": profile(model).macs // 2}, "qat": True, **allocation}
             if kwargs == "distill":
                 if teacher is None:
                     keras.utils.set_random_seed(seed)
@@ -130,6 +145,8 @@ def run_seed(dataset: str, seed: int, epochs: int, finetune_epochs: int, folder:
             "arena_total": checked.arena_total_bytes,
             "arena_head": checked.arena_head_bytes,
             "predicted_peak_ram": checked.predicted_peak_ram_bytes,
+            "predicted_arena_total": getattr(profile(twin), "arena_bytes", None),
+            "file_macs": file_macs(path),
             "latency_ms": checked.litert_latency_ms,
             "seconds": time.perf_counter() - start,
         }
@@ -146,29 +163,149 @@ def table(dataset: str, runs: list[dict[str, dict]]) -> list[str]:
         values = [r[name][key] for r in runs if r[name].get(key) is not None]
         return float(np.median(values)) if values else float("nan")
 
+    def vs_ptq(name: str, key: str, ratio: bool = False) -> float:
+        """Median over seeds of each seed's change against its own int8 PTQ row (points, or a ratio)."""
+        pairs = [(r[name][key], r["int8 PTQ"][key]) for r in runs if r[name].get(key) is not None and "int8 PTQ" in r]
+        return float(np.median([(a / b) if ratio else 100 * (b - a) for a, b in pairs])) if pairs else float("nan")
+
     base = med("float", "float")
     lines = [
         f"\n{dataset}: float test accuracy {base:.2%} (median of {len(runs)} seeds), {int(med('float', 'macs')):,} MACs, "
         f"{int(med('float', 'params')):,} params",
-        f"{'path':<22} {'LiteRT':>7} {'TFLM':>7} {'drop':>6} {'macs':>7} {'bytes':>7} {'gzip':>7} {'zeros':>6} {'arena':>7} {'act':>6} "
-        f"{'pred':>6} {'lat_ms':>7}",
+        f"{'path':<34} {'LiteRT':>7} {'TFLM':>7} {'drop':>6} {'macs':>7} {'bytes':>7} {'B/PTQ':>6} {'gzip':>7} {'zeros':>6} {'arena':>7} "
+        f"{'pred':>7} {'act':>6} {'pred':>6} {'lat_ms':>7} {'sec':>5}",
     ]
     for name in PATHS:
         if name not in runs[0]:
             continue
         if "skipped" in runs[0][name]:
-            lines.append(f"{name:<22} not applicable: {runs[0][name]['skipped'][:90]}")
+            lines.append(f"{name:<34} not applicable: {runs[0][name]['skipped'][:90]}")
             continue
         micro = med(name, "micro")
         lines.append(
-            f"{name:<22} {med(name, 'litert'):>7.2%} {micro:>7.2%} {100 * (base - micro):>5.2f}p {med(name, 'macs'):>7,.0f} "
-            f"{int(med(name, 'bytes')):>7,} "
+            f"{name:<34} {med(name, 'litert'):>7.2%} {micro:>7.2%} {vs_ptq(name, 'micro'):>5.2f}p {med(name, 'file_macs'):>7,.0f} "
+            f"{int(med(name, 'bytes')):>7,} {vs_ptq(name, 'bytes', ratio=True):>6.1%} "
             f"{int(med(name, 'gzip_bytes')):>7,} {med(name, 'weight_zeros'):>6.1%} {int(med(name, 'arena_total')):>7,} "
-            f"{int(med(name, 'arena_head')):>6,} {int(med(name, 'predicted_peak_ram')):>6,} {med(name, 'latency_ms'):>7.4f}"
+            f"{med(name, 'predicted_arena_total'):>7,.0f} {int(med(name, 'arena_head')):>6,} {int(med(name, 'predicted_peak_ram')):>6,} "
+            f"{med(name, 'latency_ms'):>7.4f} {med(name, 'seconds'):>5.0f}"
         )
     if "teacher (float)" in runs[0]:
         lines.append(f"(teacher: {med('teacher (float)', 'float'):.2%} float, {int(med('teacher (float)', 'params')):,} params)")
     return lines
+
+
+# --qat-1d: QAT on MNIST-1D's 1-D models (its 1-D convs built as 2-D ones for TF-MOT) against PTQ.
+QAT_1D_MODELS = {"cnn1d": (CNN1DSpace, {}), "dscnn1d": ARCHITECTURES["mnist1d"]}
+QAT_1D_HELD_OUT = 800  # the last training signals: compress's validation data; both fine-tunings train on the rest
+
+
+def build_1d(name: str, input_shape: tuple) -> keras.Model:
+    """CNN1DSpace's default model (Conv1D + BN + ReLU + MaxPooling1D twice, Flatten) or the file's DS-CNN-1D."""
+    space_cls, values = QAT_1D_MODELS[name]
+    space = space_cls().configure(input_shape, 10, "classification")
+    hp = kt.HyperParameters()
+    space.build(hp)
+    hp.values.update(values)
+    for registered in hp.space:
+        if hp.is_active(registered) and registered.name not in hp.values:
+            hp.values[registered.name] = registered.default
+    return space.build(hp)
+
+
+def _float_fine_tuned(model: keras.Model, x: np.ndarray, y: np.ndarray, epochs: int) -> keras.Model:
+    """The float model trained `epochs` more with Adam from 1e-3 on a cosine decay (compress's recipe), for PTQ."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    steps = -(-len(x) // 32) * epochs
+    softmax = getattr(model.layers[-1], "activation", None) is keras.activations.softmax
+    copy.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, steps)),
+                 keras.losses.SparseCategoricalCrossentropy(from_logits=not softmax))
+    copy.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
+    return copy
+
+
+def _convs_quantized(model: keras.Model, qat_model) -> tuple[int, int]:
+    """(1-D convs whose kernel the QAT model fake-quantizes, 1-D convs of the model)."""
+    convs = [layer.name for layer in model.layers if isinstance(layer, (keras.layers.Conv1D, keras.layers.DepthwiseConv1D,
+                                                                         keras.layers.SeparableConv1D))]
+    quantized = set()
+    for layer in qat_model.layers:
+        config = getattr(layer, "quantize_config", None)
+        if config is not None and config.get_weights_and_quantizers(layer.layer):
+            quantized.add(layer.layer.name)
+    return sum(name in quantized for name in convs), len(convs)
+
+
+def run_qat_1d(name: str, seed: int, epochs: int, finetune_epochs: int, folder: str) -> dict[str, dict]:
+    """One seed of one 1-D model: float, PTQ, PTQ after float fine-tuning, QAT; int8 on TFLite Micro."""
+    (x, y), (x_test, y_test) = load_mnist1d()
+    x_fit, y_fit = x[:-QAT_1D_HELD_OUT], y[:-QAT_1D_HELD_OUT]
+    held_out = (x[-QAT_1D_HELD_OUT:], y[-QAT_1D_HELD_OUT:])
+    start = time.perf_counter()
+    keras.utils.set_random_seed(seed)
+    model = build_1d(name, x.shape[1:])
+    model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
+    rows = {"float": {"float": _accuracy(model, x_test, y_test), "macs": profile(model).macs, "seconds": time.perf_counter() - start}}
+    for row in ("PTQ", "PTQ after float fine-tuning", "QAT"):
+        start = time.perf_counter()
+        keras.utils.set_random_seed(seed)
+        entry: dict = {}
+        if row == "PTQ":
+            source = twin = model
+        elif row == "QAT":
+            source = tfnas.compress(model, x_fit, y_fit, validation_data=held_out, qat=True, epochs=finetune_epochs, seed=seed)
+            twin = source.keras_model
+            entry["convs_quantized"], entry["convs"] = _convs_quantized(model, source.model)
+            entry["floating"] = source.skipped_layers.get("qat", {})
+        else:
+            source = twin = _float_fine_tuned(model, x_fit, y_fit, finetune_epochs)
+        path = os.path.join(folder, f"qat1d_{name}_{seed}_{len(rows)}.tflite")
+        exported = tfnas.export(source, path, representative_data=x[:200])
+        checked = tfnas.verify(path, x_test, y_test, model=twin, latency_runs=20)
+        entry.update({"float_twin": _accuracy(twin, x_test, y_test), "micro": checked.micro_value, "litert": checked.litert_value,
+                      "ops": list(exported.ops), "bytes": exported.bytes, "arena_head": checked.arena_head_bytes,
+                      "arena_total": checked.arena_total_bytes, "predicted_peak_ram": checked.predicted_peak_ram_bytes,
+                      "seconds": time.perf_counter() - start})
+        rows[row] = entry
+        print(f"  {name} seed {seed} {row:<28} micro {entry['micro']:.4f} arena {entry['arena_head']:,} "
+              f"(pred {entry['predicted_peak_ram']:,}) {entry['seconds']:.0f}s", flush=True)
+    return rows
+
+
+def table_qat_1d(name: str, runs: list[dict[str, dict]]) -> list[str]:
+    """Per seed, then the median: TFLite Micro int8 test accuracy, convs quantized, arena measured vs predicted, seconds."""
+    lines = [f"\nMNIST-1D {name}: float {np.median([r['float']['float'] for r in runs]):.2%} (median), "
+             f"{runs[0]['float']['macs']:,} MACs",
+             f"{'row':<28} {'seed':>6} {'TFLM':>7} {'quantized':>9} {'arena':>7} {'pred':>7} {'diff':>6} {'sec':>6}"]
+    for row in ("PTQ", "PTQ after float fine-tuning", "QAT"):
+        for label, picked in [(str(i), [r]) for i, r in enumerate(runs)] + [("median", runs)]:
+            values = {key: float(np.median([r[row][key] for r in picked])) for key in
+                      ("micro", "arena_head", "predicted_peak_ram", "seconds")}
+            quantized = (f"{int(np.median([r[row]['convs_quantized'] for r in picked]))}/{picked[0][row]['convs']}"
+                         if "convs" in picked[0][row] else "-")
+            diff = values["arena_head"] / values["predicted_peak_ram"] - 1
+            lines.append(f"{row:<28} {label:>6} {values['micro']:>7.2%} {quantized:>9} {int(values['arena_head']):>7,} "
+                         f"{int(values['predicted_peak_ram']):>7,} {diff:>+6.1%} {values['seconds']:>6.0f}")
+    return lines
+
+
+def main_qat_1d(args: argparse.Namespace) -> None:
+    """`--qat-1d`: both 1-D models over the seeds; writes `results/bench_compress_qat1d.json` unless --output says otherwise."""
+    output = args.output
+    if os.path.basename(output) == "bench_compress.json":
+        output = os.path.join(os.path.dirname(output), "bench_compress_qat1d.json")
+    results, lines = {}, []
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        for name in QAT_1D_MODELS:
+            runs = [run_qat_1d(name, seed, args.epochs, args.finetune_epochs, folder) for seed in args.seeds]
+            results[name] = runs
+            lines += table_qat_1d(name, runs)
+    print("\n".join(lines))
+    with open(output, "w") as f:
+        json.dump({"args": vars(args), "seconds": time.perf_counter() - start, "load_average": os.getloadavg(),
+                   "results": results, "table": lines}, f, indent=1)
+    print(f"\nWrote {output} in {time.perf_counter() - start:.0f}s")
 
 
 def main() -> None:
@@ -179,7 +316,10 @@ def main() -> None:
     parser.add_argument("--finetune-epochs", type=int, default=10)
     parser.add_argument("--output", default=os.path.join(os.path.dirname(__file__), "results", "bench_compress.json"))
     parser.add_argument("--paths", nargs="+", default=None, help=f"only these rows (besides the float model) of {list(PATHS)}")
+    parser.add_argument("--qat-1d", action="store_true", help="QAT vs PTQ on MNIST-1D's 1-D models instead (main_qat_1d)")
     args = parser.parse_args()
+    if args.qat_1d:
+        return main_qat_1d(args)
     results, lines = {}, []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:

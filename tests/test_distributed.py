@@ -21,6 +21,7 @@ from tfnas.testing.processes import stop
 
 EXPECTED_METRICS = {
     "accuracy", "loss", "val_accuracy", "val_loss", "macs", "flops", "params", "tflite_bytes", "peak_ram_bytes",
+    "arena_bytes",
     "fit_seconds", "epochs",
 }
 

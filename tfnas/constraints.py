@@ -3,7 +3,8 @@
 Constraints are plain data (a frozen dataclass that dumps to a dict of ints),
 keyed like the keras-tuner convention for limits (`max_model_size`) but over
 every metric of the cost model: `max_macs`, `max_flops`, `max_params`,
-`max_tflite_bytes`, `max_peak_ram_bytes`.
+`max_tflite_bytes`, `max_peak_ram_bytes` (the activations' arena) and
+`max_arena_bytes` (TFLite Micro's whole arena, persistent part included).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Constraints:
     max_params: int | None = None
     max_tflite_bytes: int | None = None
     max_peak_ram_bytes: int | None = None
+    max_arena_bytes: int | None = None
 
     @classmethod
     def from_any(cls, value: Constraints | Mapping[str, Any] | None) -> Constraints:

@@ -17,6 +17,7 @@ from tfnas.spaces import MobileNetSpace
 from tfnas.spaces import get_space
 from tfnas.testing.hps import random_hps
 from tfnas.testing.tflite_ops import calibrate_batchnorm
+from tfnas.verify.litert import file_macs
 
 CASES = [
     ("images", (8, 8, 1), get_space("auto", (8, 8, 1), 10)),
@@ -98,9 +99,30 @@ def test_layers_it_cannot_see_through_pin_their_inputs():
     assert len(plan.keep["middle"]) == 8 and "reshape" in " ".join(plan.skipped)
 
 
+def test_taylor_ranks_by_what_the_loss_needs_where_a_norm_cannot():
+    """Filters with the largest weights that nothing downstream reads: L1 keeps them, Taylor removes them."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="a")(inputs)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="b")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(3, name="head")(x))
+    a_kernel, a_bias = model.get_layer("a").get_weights()
+    a_kernel[..., :4] *= 10.0  # large filters ...
+    model.get_layer("a").set_weights([a_kernel, a_bias])
+    b_kernel, b_bias = model.get_layer("b").get_weights()
+    b_kernel[:, :, :4, :] = 0.0  # ... that "b" does not read
+    model.get_layer("b").set_weights([b_kernel, b_bias])
+    rng = np.random.default_rng(0)
+    data = (rng.standard_normal((64, 8, 8, 1)).astype(np.float32), rng.integers(0, 3, 64))
+    assert plan_channels(model, {"a": 0.5}, keep=["head"]).keep["a"] == [0, 1, 2, 3]
+    assert plan_channels(model, {"a": 0.5}, keep=["head"], criterion="taylor", data=data).keep["a"] == [4, 5, 6, 7]
+
+
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"ratio": 1.0}, r"share of filters to remove in \(0, 1\)"), ({"ratio": 0.5, "criterion": "taylor"}, "criterion"),
+    [({"ratio": 1.0}, r"share of filters to remove in \(0, 1\)"), ({"ratio": 0.5, "criterion": "entropy"}, "must be one of"),
+     ({"ratio": 0.5, "criterion": "taylor"}, r"'taylor' ranks filters by their effect on the loss: pass data"),
      ({"ratio": 0.5, "keep": ["nope"]}, r"Layers \['nope'\] are not in model")],
 )
 def test_bad_requests(kwargs, match):
@@ -127,7 +149,9 @@ def test_compress_to_a_budget_meets_it_by_the_cost_model_and_in_the_file(digits,
     result = tfnas.compress(digits_model, x, y, target={"max_macs": target}, qat=True, epochs=1, validation_data=(x_test, y_test))
     assert result.stages[-1].stage == "qat" and profile(result.keras_model).macs <= target
     report = tfnas.export(result, str(tmp_path / "budget.tflite"))
+    assert file_macs(str(tmp_path / "budget.tflite")) == profile(result.keras_model).macs <= target
     assert report.bytes < tfnas.export(digits_model, str(tmp_path / "full.tflite"), representative_data=x[:50]).bytes
+    assert file_macs(str(tmp_path / "full.tflite")) == profile(digits_model).macs
 
 
 def test_unreachable_budget_fails_before_training(digits, digits_model):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-import keras_tuner as kt
 import numpy as np
 import pytest
 
@@ -84,21 +83,3 @@ def test_bad_data_fails_before_training(digits, digits_model):
         tfnas.compress(digits_model, x, y + 20, prune=0.5, validation_data=(x, y))
     with pytest.raises(TfnasInputError, match="You passed an object of type"):
         tfnas.compress("model.keras", x, y, prune=0.5)
-
-
-def test_qat_on_a_1d_model_names_what_stays_float(digits):
-    """TF-MOT's 8-bit scheme quantizes no Conv1D/DepthwiseConv1D and folds no BN after them: QAT must still run."""
-    from tfnas.spaces import DSCNN1DSpace
-
-    (x, y), (x_test, y_test) = digits
-    x, x_test = x.reshape(len(x), 64, 1), x_test.reshape(len(x_test), 64, 1)
-    model = DSCNN1DSpace().configure((64, 1), 10, "classification").build(kt.HyperParameters())
-    model.fit(x, y, epochs=2, verbose=0)
-    result = tfnas.compress(model, x, y, validation_data=(x_test, y_test), prune=0.5, qat=True, epochs=1)
-    floating = result.skipped_layers["qat"]
-    assert "Conv1D" in floating["stem_conv"] and "DepthwiseConv1D" in floating["b1_dw"]
-    assert not any("BatchNormalization" in why for why in floating.values())
-    assert result.stages[-1].stage == "qat"
-    # the pruned Conv1D cannot get prune-preserving QAT: it is frozen, so its zeros survive
-    assert "frozen during QAT" in floating["b1_pw"]
-    assert result.sparsity["b1_pw"] == pytest.approx(0.5, abs=0.01) and not result.notes

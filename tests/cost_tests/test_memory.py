@@ -15,9 +15,9 @@ from tfnas.testing.cost_zoo import trained_like
 L = keras.layers
 
 # Measured peak_ram_bytes / TFLM head bytes (tflite-micro 0.dev20261023): 1.000 on every zoo model
-# (cnn2d_seq 8192, resnet2d 6544, inception2d 10240, dscnn1d 1536, conv1d_seq 1536, mlp 96,
-# squeeze_excite 8208, tiny_cnn 208, nested 1536, two_inputs 672, activations 96), and on 60 random
-# CNN/DS-CNN/MLP models. The brief allows 15%.
+# (cnn2d_seq 8192, resnet2d 6544, inception2d 10240, dscnn1d 1536, conv1d_seq 1152, mlp 96,
+# squeeze_excite 8208, tiny_cnn 208, nested 1280, two_inputs 672, activations 96), and on 60 random
+# CNN/DS-CNN/MLP models. The brief allows 15%; test_arena.py holds the head to 5% and the total to 10%.
 TOLERANCE = 0.15
 
 

@@ -13,7 +13,7 @@ import tfnas.cost
 
 def test_cost_metrics_and_to_dict(zoo: dict) -> None:
     report = tfnas.cost.profile(zoo["dscnn1d"])
-    assert tfnas.cost.COST_METRICS == ("macs", "flops", "params", "tflite_bytes", "peak_ram_bytes")
+    assert tfnas.cost.COST_METRICS == ("macs", "flops", "params", "tflite_bytes", "peak_ram_bytes", "arena_bytes")
     costs = report.to_dict()
     assert list(costs) == list(tfnas.cost.COST_METRICS)
     assert all(type(value) is int and value > 0 for value in costs.values())

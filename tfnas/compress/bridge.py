@@ -5,8 +5,10 @@ quantizes only tf_keras (Keras 2) models. `to_tf_keras` rebuilds a Keras 3
 model with the same layers in tf_keras (through the search space's own
 module-parametrised builder when it is known, else layer by layer from the
 model's config), copies the weights and refuses to go on unless both models
-give the same outputs. `to_keras3` carries compressed weights back into a
-Keras 3 model of the original architecture for the user.
+give the same outputs. With `as_2d=True` (the copy QAT trains) its 1-D convs
+and pooling are built as 2-D layers on (1, T, C) tensors (`as_2d`), their
+kernels reshaped. `to_keras3` carries compressed weights back into a Keras 3
+model of the original architecture for the user.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tfnas import _compat
+from tfnas.compress import as_2d as as_2d_lib
 from tfnas.compress.graph import layer_name
 from tfnas.compress.graph import rebuild
 from tfnas.errors import BridgeMismatchError
@@ -35,6 +38,7 @@ def to_tf_keras(
     space: Any = None,
     hp: Any = None,
     atol: float = ATOL,
+    as_2d: bool = False,
 ) -> Any:
     """Rebuilds a Keras 3 model in tf_keras with the same weights, checked on data.
 
@@ -49,9 +53,14 @@ def to_tf_keras(
             space's own builder rebuilds it (`space.build_with(hp, tf_keras)`).
         hp: The `kt.HyperParameters` of `model` in `space`.
         atol: Largest allowed absolute difference of the outputs.
+        as_2d: Build the 1-D convs and pooling as 2-D layers on (1, T, C)
+            tensors, with Reshapes where a chain of them starts and ends (see
+            `tfnas.compress.as_2d`): what TF-MOT's QAT can quantize. The
+            model is then rebuilt from its config, not by `space`.
 
     Returns:
-        An uncompiled `tf_keras.Model` with the layer names and weights of `model`.
+        An uncompiled `tf_keras.Model` with the layer names and weights of
+        `model` (and, with `as_2d`, the Reshape layers it adds).
 
     Raises:
         TfnasInputError: `model` is not a Keras 3 model, or holds a layer with
@@ -63,7 +72,9 @@ def to_tf_keras(
             f"to_tf_keras expects a Keras 3 model (keras.Model). You passed an object of type: {type(model).__name__}."
         )
     tfk = _compat.tf_keras()
-    if space is not None and hp is not None:
+    if as_2d and as_2d_lib.has_1d_layers(model):
+        tf_model = rebuild(model, tfk, as_2d_lib.layer_factory(tfk, lambda config: _tf_keras_layer(config, tfk)))
+    elif space is not None and hp is not None:
         tf_model = space.build_with(hp, tfk)
     else:
         tf_model = rebuild(model, tfk, lambda config: _tf_keras_layer(config, tfk))
@@ -76,7 +87,8 @@ def to_keras3(tf_model: Any, like: Any) -> Any:
     """A Keras 3 copy of `like` carrying the weights of `tf_model` (matched by layer name).
 
     Layers wrapped by TF-MOT's quantization (`quant_<name>`) give the weights
-    of the layer inside the wrapper.
+    of the layer inside the wrapper; the kernels of 1-D layers built in 2-D
+    (`to_tf_keras(..., as_2d=True)`) lose their leading axis of 1.
 
     Args:
         tf_model: A tf_keras model whose layers have the names of `like`'s.
@@ -98,7 +110,7 @@ def to_keras3(tf_model: Any, like: Any) -> Any:
         source = by_name.get(layer.name) or by_name.get(f"quant_{layer.name}")
         if source is None:
             raise TfnasInputError(f"Layer {layer.name!r} has no counterpart in the compressed model.")
-        weights = [np.asarray(w) for w in own_weights(source)]
+        weights = _fitted([np.asarray(w) for w in own_weights(source)], [tuple(w.shape) for w in layer.weights])
         if [w.shape for w in weights] != [tuple(w.shape) for w in layer.weights]:
             raise TfnasInputError(
                 f"Layer {layer.name!r}: the compressed weights have shapes {[w.shape for w in weights]}, "
@@ -129,7 +141,20 @@ def copy_weights(source: Any, target: Any) -> None:
         twin = by_name.get(layer.name)
         if twin is None:
             raise TfnasInputError(f"Layer {layer.name!r} has no twin of the same name in the rebuilt model.")
-        twin.set_weights(layer.get_weights())
+        twin.set_weights(_fitted(layer.get_weights(), [tuple(w.shape) for w in twin.weights]))
+
+
+def _fitted(weights: list[np.ndarray], shapes: list[tuple]) -> list[np.ndarray]:
+    """`weights` reshaped where only a leading axis of 1 differs: a 1-D layer's kernel and its 2-D twin's."""
+    if len(weights) != len(shapes):
+        return weights
+    fitted = []
+    for w, shape in zip(weights, shapes):
+        w = np.asarray(w)
+        if w.shape != shape and (shape == (1, *w.shape) or w.shape == (1, *shape)):
+            w = w.reshape(shape)
+        fitted.append(w)
+    return fitted
 
 
 def check_same_outputs(model: Any, other: Any, data: np.ndarray | None = None, atol: float = ATOL) -> float:

@@ -2,18 +2,13 @@
 
 TFLite Micro runs no sparse kernels, so the zeros of weight pruning change
 neither the work per inference nor the file it runs; removing filters does.
-The plan follows the graph: a tensor's channels belong to a *group* (the
-filters of the layer that made them); layers that keep channels (BN,
-activations, pooling, depthwise convs, Dropout) pass the group on; an `Add`
-(or another element-wise merge) joins the groups of its inputs, so they are
-pruned together; a `Concatenate` lays its inputs' groups side by side; a
-`Flatten` repeats its input's channels once per position, and the Dense
-after it loses the matching rows. Layers the plan does not know pin the
-channels they read. The first and last weighted layers keep their filters by
-default, like weight pruning's `keep`.
-
-The result is a new Keras 3 model of ordinary layers with the surviving
-weights copied in; it is fine-tuned and exported like any other.
+`plan_channels` ranks the filters of every group that `channel_graph` finds
+(filters joined by an Add go together, a Dense after a Flatten loses the
+matching rows, unknown layers pin what they read) and keeps the strongest;
+the first and last weighted layers keep their filters by default, like
+weight pruning's `keep`. `prune_channels` then builds a new Keras 3 model of
+ordinary layers with the surviving weights copied in; it is fine-tuned and
+exported like any other. `channel_budget` finds the shares for a cost target.
 """
 
 from __future__ import annotations
@@ -26,30 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from tfnas import _compat
+from tfnas.compress.channel_graph import PRODUCERS
+from tfnas.compress.channel_graph import Groups
+from tfnas.compress.channel_graph import Layout
+from tfnas.compress.channel_graph import kept_layers
+from tfnas.compress.channel_graph import trace
 from tfnas.compress.graph import layer_name
 from tfnas.compress.graph import rebuild
 from tfnas.errors import TfnasInputError
 
-PRODUCERS = ("Conv1D", "Conv2D", "Dense", "SeparableConv1D", "SeparableConv2D")
-CHANNELWISE = (
-    "BatchNormalization", "ReLU", "Activation", "LeakyReLU", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
-    "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
-    "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "ZeroPadding1D", "ZeroPadding2D",
-    "DepthwiseConv1D", "DepthwiseConv2D",
-)
-MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
-CRITERIA = ("l1", "l2", "bn")
-
-Segment = tuple  # (group id, or in a plan a producer's name; None for channels that stay), number of channels
-
-
-@dataclasses.dataclass
-class Layout:
-    """The channels of one tensor: segments of groups, repeated `positions` times when flattened."""
-
-    segments: list[Segment]
-    positions: int = 0  # > 0: a Flatten output, channel-last order (position-major)
+CRITERIA = ("l1", "l2", "bn", "taylor")
 
 
 @dataclasses.dataclass
@@ -76,66 +57,34 @@ class ChannelPlan:
         return sum(self.sizes[name] - len(kept) for name, kept in self.keep.items())
 
 
-class _Groups:
-    """Union-find over channel groups, with the producers that define each and whether it is pinned."""
-
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-        self.size: dict[int, int] = {}
-        self.members: dict[int, list[str]] = {}
-        self.norms: dict[int, list[str]] = {}  # BN layers reading the group (for the "bn" criterion)
-        self.pinned: set[int] = set()
-
-    def new(self, size: int, producer: str) -> int:
-        gid = len(self.parent)
-        self.parent[gid], self.size[gid], self.members[gid], self.norms[gid] = gid, size, [producer], []
-        return gid
-
-    def root(self, gid: int) -> int:
-        while self.parent[gid] != gid:
-            gid = self.parent[gid]
-        return gid
-
-    def join(self, a: int, b: int) -> None:
-        a, b = self.root(a), self.root(b)
-        if a != b:
-            self.parent[b] = a
-            self.members[a] += self.members[b]
-            self.norms[a] += self.norms[b]
-            if b in self.pinned:
-                self.pinned.add(a)
-
-    def pin(self, layout: Layout) -> None:
-        for gid, _ in layout.segments:
-            if gid is not None:
-                self.pinned.add(self.root(gid))
-
-    def is_pinned(self, gid: int) -> bool:
-        return self.root(gid) in self.pinned
-
 
 def plan_channels(
     model: Any,
     ratio: float | Mapping[str, float],
     keep: Sequence[str] | None = None,
     criterion: str = "l1",
+    data: tuple[Any, Any] | None = None,
 ) -> ChannelPlan:
     """Chooses the filters to remove: `ratio` of every prunable group, the weakest by `criterion`.
 
     Args:
         model: A Keras 3 functional or Sequential model.
-        ratio: The share of filters to remove in (0, 1), or `{layer name: share}`.
+        ratio: The share of filters to remove in (0, 1), or `{layer name: share}`
+            (a group takes the largest share named for its layers; unnamed groups stay whole).
         keep: Layer names whose filters all stay; defaults to the first and last weighted layers.
-        criterion: "l1" or "l2" norm of each filter (summed over the layers
-            of a joined group), or "bn": |gamma| of the BatchNormalization
-            layers after it.
+        criterion: One of `CRITERIA`: "l1" or "l2" norm of each filter (summed
+            over the layers of a joined group); "bn": |gamma| of the
+            BatchNormalization layers after it; "taylor": the first-order
+            Taylor estimate of the loss change on `data` (`taylor_scores`).
+        data: `(x, y)` samples for the "taylor" criterion.
 
     Raises:
-        TfnasInputError: a bad ratio or criterion, or layer names the model does not have.
+        TfnasInputError: a bad ratio or criterion, "taylor" without data, or layer names the model does not have.
     """
-    _check(model, ratio, keep, criterion)
-    graph = _trace(model, _kept_layers(model, keep))
+    _check(model, ratio, keep, criterion, data)
+    graph = trace(model, kept_layers(model, keep))
     groups = graph.groups
+    taylor = taylor_scores(model, graph.groups, *data) if criterion == "taylor" else {}
     keep_idx: dict[str, list[int]] = {}
     sizes: dict[str, int] = {}
     for gid in {groups.root(g) for g in groups.parent}:
@@ -143,7 +92,7 @@ def plan_channels(
         share = ratio if not isinstance(ratio, Mapping) else max(float(ratio.get(name, 0.0)) for name in members)
         size = groups.size[gid]
         count = size if groups.is_pinned(gid) else max(1, size - math.floor(share * size))
-        scores = _scores(model, groups, gid, criterion)
+        scores = taylor[gid] if criterion == "taylor" else _scores(model, groups, gid, criterion)
         kept = sorted(int(i) for i in np.argsort(-scores, kind="stable")[:count])
         for name in members:
             keep_idx[name], sizes[name] = kept, size
@@ -156,6 +105,13 @@ def plan_channels(
         for layer, layout in graph.inputs.items()
     }
     return ChannelPlan(keep_idx, sizes, graph.skipped, named)
+
+
+def prunable_groups(model: Any, keep: Sequence[str] | None = None) -> list[list[str]]:
+    """The producer layers of each group channel pruning may cut, one list per group (in layer order)."""
+    groups = trace(model, kept_layers(model, keep)).groups
+    roots = sorted({groups.root(g) for g in groups.parent if not groups.is_pinned(g)})
+    return [list(groups.members[root]) for root in roots]
 
 
 def prune_channels(model: Any, plan: ChannelPlan) -> Any:
@@ -181,66 +137,31 @@ def prune_channels(model: Any, plan: ChannelPlan) -> Any:
     return pruned
 
 
-@dataclasses.dataclass
-class _Graph:
-    groups: _Groups
-    inputs: dict[str, Layout]  # layer name -> the layout of its (first) input
-    skipped: dict[str, str]
+def recalibrate_batchnorm(model: Any, x: Any) -> Any:
+    """Sets every BatchNormalization's moving mean and variance to the statistics of `x` through `model`, in place.
+
+    Removing filters shifts the statistics the layers after them see; with
+    them re-estimated on a few hundred training samples, a pruned model's
+    accuracy before any fine-tuning is a far better guide to its accuracy
+    after it (adaptive batch norm, Li et al., EagleEye, ECCV 2020). One
+    training-mode call with momentum 0 does it: each layer then normalizes
+    with, and stores, the statistics of exactly this batch.
+    """
+    import keras
+
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    try:
+        for layer in norms:
+            layer.momentum = 0.0
+        model(np.asarray(x, np.float32), training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
+    return model
 
 
-def _trace(model: Any, kept: set[str]) -> _Graph:
-    """Walks the layers in order and gives every tensor a channel layout (see the module docstring)."""
-    groups, layouts, inputs, skipped = _Groups(), {}, {}, {}
-    for layer in model.layers:
-        kind = type(layer).__name__
-        sources = [layouts[name] for name in _compat.source_layers(layer)]
-        if kind == "InputLayer" or not sources:
-            layouts[layer.name] = Layout([(None, int(layer.output.shape[-1]))])
-            continue
-        inputs[layer.name] = sources[0]
-        if kind in PRODUCERS:
-            width = int(getattr(layer, "filters", None) or layer.units)
-            if layer.name in kept:
-                skipped[layer.name] = "kept (first or last weighted layer, or listed in keep)"
-                layouts[layer.name] = Layout([(None, width)])
-            else:
-                layouts[layer.name] = Layout([(groups.new(width, layer.name), width)])
-        elif kind in CHANNELWISE and getattr(layer, "depth_multiplier", 1) == 1:
-            layouts[layer.name] = sources[0]
-            if kind == "BatchNormalization":
-                for gid, _ in sources[0].segments:
-                    if gid is not None:
-                        groups.norms[groups.root(gid)].append(layer.name)
-        elif kind == "Flatten" and not sources[0].positions:
-            shape = layer.input.shape[1:-1]
-            layouts[layer.name] = Layout(sources[0].segments, int(np.prod(shape)) if shape else 1)
-        elif kind in MERGES and all(len(s.segments) == 1 and not s.positions for s in sources):
-            layouts[layer.name] = _merged(groups, sources)
-        elif kind == "Concatenate" and layer.axis in (-1, len(layer.output.shape) - 1) and not any(s.positions for s in sources):
-            layouts[layer.name] = Layout([segment for s in sources for segment in s.segments])
-        else:
-            for source in sources:
-                groups.pin(source)
-            skipped[layer.name] = f"{kind}: channel pruning does not look through it, so the channels it reads stay"
-            layouts[layer.name] = Layout([(None, int(layer.output.shape[-1]))])
-    for output in model.outputs:
-        groups.pin(layouts[_compat.inbound_node(output).operation.name])
-    return _Graph(groups, inputs, skipped)
-
-
-def _merged(groups: _Groups, sources: list[Layout]) -> Layout:
-    """An element-wise merge: its inputs' channels are one group (pinned if any input is)."""
-    ids = [s.segments[0][0] for s in sources]
-    if any(gid is None for gid in ids):
-        for source in sources:
-            groups.pin(source)
-        return Layout([(None, sources[0].segments[0][1])])
-    for gid in ids[1:]:
-        groups.join(ids[0], gid)
-    return Layout([(groups.root(ids[0]), sources[0].segments[0][1])])
-
-
-def _scores(model: Any, groups: _Groups, gid: int, criterion: str) -> np.ndarray:
+def _scores(model: Any, groups: Groups, gid: int, criterion: str) -> np.ndarray:
     """One score per channel of a group: higher stays."""
     if criterion == "bn" and groups.norms[gid]:
         return sum(np.abs(model.get_layer(name).gamma.numpy()) for name in groups.norms[gid])
@@ -251,6 +172,57 @@ def _scores(model: Any, groups: _Groups, gid: int, criterion: str) -> np.ndarray
         flat = kernel.reshape(-1, kernel.shape[-1])
         total += np.abs(flat).sum(axis=0) if criterion != "l2" else np.sqrt((flat**2).sum(axis=0))
     return total
+
+
+def taylor_scores(model: Any, groups: Groups, x: Any, y: Any, batch_size: int = 64) -> dict[int, np.ndarray]:
+    """First-order Taylor importance of every channel of every group (Molchanov et al., CVPR 2019).
+
+    Removing a channel changes the loss by about the sum, over the weights
+    that make it (its filters' kernel and bias in every producer of the group
+    and the BatchNormalization gamma and beta after them), of gradient x
+    weight; the score is that sum squared, added up over mini-batches of
+    `(x, y)`. Unlike a norm, it sees what the data needs.
+
+    Returns:
+        group id (a root) -> one score per channel.
+    """
+    import keras
+    import tensorflow as tf
+
+    from tfnas.compress.distill import ends_in_softmax
+
+    y = np.asarray(y)
+    if y.dtype.kind in "biu":
+        loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=not ends_in_softmax(model))
+    else:
+        loss_fn = keras.losses.MeanSquaredError()
+    roots = sorted({groups.root(g) for g in groups.parent})
+    parts = {gid: [(model.get_layer(n), True) for n in groups.members[gid]] + [(model.get_layer(n), False) for n in groups.norms[gid]] for gid in roots}
+    variables = [v for gid in roots for layer, producer in parts[gid] for v in _channel_variables(layer, producer)]
+    totals = {gid: np.zeros(groups.size[gid]) for gid in roots}
+    for i in range(0, len(x), batch_size):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y[i : i + batch_size], model(np.asarray(x[i : i + batch_size], np.float32), training=False))
+        grads = dict(zip((id(v) for v in variables), tape.gradient(loss, variables)))
+        for gid in roots:
+            contribution = np.zeros(groups.size[gid])
+            for layer, producer in parts[gid]:
+                for v in _channel_variables(layer, producer):
+                    g = grads[id(v)]
+                    if g is not None:
+                        product = (np.asarray(g) * np.asarray(v)).reshape(-1, v.shape[-1])
+                        contribution += product.sum(axis=0)
+            totals[gid] += contribution**2
+    return totals
+
+
+def _channel_variables(layer: Any, producer: bool) -> list[Any]:
+    """The variables whose last axis is a group's channel: a producer's filters and bias, a BN's gamma and beta."""
+    if not producer:
+        return [v for v in (getattr(layer, "gamma", None), getattr(layer, "beta", None)) if v is not None]
+    kernel = layer.pointwise_kernel if hasattr(layer, "pointwise_kernel") else layer.kernel
+    bias = getattr(layer, "bias", None)
+    return [kernel] + ([bias] if bias is not None else [])
 
 
 def _sliced(source: Any, layout: Layout | None, plan: ChannelPlan) -> list[np.ndarray]:
@@ -304,60 +276,16 @@ def _width_key(class_name: str) -> str:
     return "units" if class_name == "Dense" else "filters"
 
 
-def _kept_layers(model: Any, keep: Sequence[str] | None) -> set[str]:
-    if keep is not None:
-        return set(keep)
-    weighted = [layer.name for layer in model.layers if type(layer).__name__ in PRODUCERS]
-    return {weighted[0], weighted[-1]} if weighted else set()
-
-
-def _check(model: Any, ratio: Any, keep: Any, criterion: str) -> None:
+def _check(model: Any, ratio: Any, keep: Any, criterion: str, data: Any) -> None:
     shares = ratio.values() if isinstance(ratio, Mapping) else [ratio]
     for share in shares:
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 < share < 1.0:
             raise TfnasInputError(f"channels must be a share of filters to remove in (0, 1), or {{layer: share}}. Received: {ratio!r}")
     if criterion not in CRITERIA:
         raise TfnasInputError(f"channel_criterion={criterion!r} must be one of {CRITERIA}.")
+    if criterion == "taylor" and data is None:
+        raise TfnasInputError("channel_criterion='taylor' ranks filters by their effect on the loss: pass data=(x, y).")
     names = {layer.name for layer in model.layers}
     unknown = sorted((set(keep or []) | set(ratio if isinstance(ratio, Mapping) else [])) - names)
     if unknown:
         raise TfnasInputError(f"Layers {unknown} are not in model {model.name!r}: name layers of {sorted(names)}.")
-
-
-MAX_SHARE = 0.95  # compress-to-budget never removes more of a layer's filters than this
-
-
-def share_for_target(model: Any, target: Any, keep: Sequence[str] | None = None, criterion: str = "l1") -> float:
-    """The smallest share of filters (uniform over the prunable layers) whose pruned model meets `target` by the cost model.
-
-    Bisection on the share: the cost model prices each pruned candidate
-    exactly as the search does (`tfnas.cost.profile`), so the returned share
-    meets every limit of `target` by that model. 0.0 when `model` already does.
-
-    Args:
-        model: A Keras 3 model.
-        target: A `Constraints` (or dict such as `{"max_macs": 8000}`).
-        keep, criterion: See `plan_channels`.
-
-    Raises:
-        TfnasInputError: even `MAX_SHARE` of every prunable layer's filters does not meet it.
-    """
-    from tfnas.cost import profile
-
-    def violations(share: float) -> list[str]:
-        pruned = model if share == 0.0 else prune_channels(model, plan_channels(model, share, keep, criterion))
-        return target.violations(profile(pruned).to_dict())
-
-    if not violations(0.0):
-        return 0.0
-    if violations(MAX_SHARE):
-        raise TfnasInputError(
-            f"Channel pruning cannot meet target {target.to_dict()}: with {MAX_SHARE:.0%} of the filters of every prunable "
-            f"layer removed it still has {'; '.join(violations(MAX_SHARE))}. Relax the target, pass keep=[] to prune the "
-            "first and last layers too, or search a smaller model."
-        )
-    low, high = 0.0, MAX_SHARE
-    for _ in range(12):
-        middle = (low + high) / 2
-        low, high = (low, middle) if not violations(middle) else (middle, high)
-    return high

@@ -14,9 +14,6 @@ from typing import Any
 from tfnas import _compat
 
 SCHEMES = ("default", "prune", "cluster", "cluster+prune")
-# Layers the scheme supports but that are better left to post-training quantization: a QAT-wrapped 1D pooling
-# converts with a transposed RESHAPE and a QUANTIZE op that the plain layer does not need (more arena, more ops).
-NOT_ANNOTATED = ("AveragePooling1D", "MaxPooling1D")
 
 
 def scheme_for(pruned: bool, clustered: bool) -> str:
@@ -57,9 +54,8 @@ def apply_qat(model: Any, scheme: str = "default", frozen: set[str] | frozenset[
 
     def annotate(layer: Any) -> Any:
         # BatchNormalization is not in the registry: the scheme's layout transforms fold it into a Conv2D or
-        # DepthwiseConv2D before it. After any other layer (a Conv1D) it stays float and folds at conversion.
-        if type(layer).__name__ in NOT_ANNOTATED:
-            return layer
+        # DepthwiseConv2D before it (1-D convs come here built as those: `to_tf_keras(..., as_2d=True)`).
+        # After any other layer it stays float and folds at conversion.
         if registry.supports(layer) or layer.name in foldable:
             return quantization.quantize_annotate_layer(layer)
         if layer.weights and type(layer).__name__ != "BatchNormalization":

@@ -14,13 +14,17 @@ class StageReport:
     """One compression stage, measured on the held-out data.
 
     Attributes:
-        stage: "float" (the input model), "lowrank", "prune", "cluster", "distill" or "qat".
+        stage: "float" (the input model), "lowrank", "channels", "prune", "cluster", "distill" or "qat".
         metric: "accuracy" (classification) or "mae" (regression).
         value: the metric after the stage (for "qat", of the fake-quantized model).
+        value_before_tuning: for a stage that changes the architecture
+            (channel pruning, low rank), the metric right after the change,
+            before fine-tuning: what the cut alone costs. None for the others.
         params: weights of the model (BatchNorm statistics included).
         nonzero_params: weights that are not exactly zero.
         gzip_bytes: gzip-compressed float32 weights: what pruning and clustering save in storage.
         compression_rate: (W - W') / W on non-zero weights, against the float model.
+        params_rate: (W - W') / W on all weights: what removing filters saves.
         performance_loss: (P - P') / P against the float model (for "mae", (P' - P) / P: positive is worse).
         macs: multiply-accumulates of the architecture after the stage (cost model).
         tflite_bytes: the cost model's full-int8 file size of that architecture.
@@ -45,6 +49,8 @@ class StageReport:
     tflite_bytes: int = 0
     peak_ram_bytes: int = 0
     macs_rate: float = 0.0
+    params_rate: float = 0.0
+    value_before_tuning: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """YAML-dumpable dict."""
@@ -58,9 +64,8 @@ class CompressionResult:
     Attributes:
         model: the model to convert (`tfnas.export` takes the result itself): the
             Keras 3 copy, or after QAT the tf_keras QAT model, whose learned int8
-            ranges the converter uses. (tf_keras builds 1D pooling on another
-            axis than Keras 3, so a QAT model with 1D pooling converts with two
-            extra RESHAPE ops: more arena than the cost model predicts.)
+            ranges the converter uses. (1-D convs and pooling are built as 2-D layers on
+            (1, T, C) tensors there, so the QAT model converts to the graph the cost model predicts.)
         keras_model: a Keras 3 model of the compressed architecture with the
             compressed weights, for the user (None where it cannot be rebuilt).
         stages: one `StageReport` per stage, the float model first.
@@ -102,12 +107,12 @@ class CompressionResult:
         """Prints one line per stage, then the layers each stage skipped and the notes."""
         metric = self.stages[0].metric
         print_fn(
-            f"{'stage':<13} {metric:>9} {'macs':>9} {'params':>8} {'nonzero':>8} {'int8_B':>8} {'arena_B':>8} {'gzip_B':>8} "
+            f"{'stage':<13} {'untuned':>9} {metric:>9} {'macs':>9} {'params':>8} {'nonzero':>8} {'int8_B':>8} {'arena_B':>8} {'gzip_B':>8} "
             f"{'compr':>7} {'macs_cut':>8} {'perf_loss':>9} {'sec':>6}"
         )
         for s in self.stages:
             print_fn(
-                f"{s.stage:<13} {s.value:>9.4f} {s.macs:>9,} {s.params:>8,} {s.nonzero_params:>8,} {s.tflite_bytes:>8,} "
+                f"{s.stage:<13} {'' if s.value_before_tuning is None else f'{s.value_before_tuning:.4f}':>9} {s.value:>9.4f} {s.macs:>9,} {s.params:>8,} {s.nonzero_params:>8,} {s.tflite_bytes:>8,} "
                 f"{s.peak_ram_bytes:>8,} {s.gzip_bytes:>8,} {s.compression_rate:>7.1%} {s.macs_rate:>8.1%} "
                 f"{s.performance_loss:>9.2%} {s.seconds:>6.1f}"
             )

@@ -100,11 +100,13 @@ class Runner:
             if stage.changes_architecture:
                 context.architecture, context.space, context.hp = trainable, None, None
                 trainable = self._bridge(context)
+            untuned = context.task.quality(trainable, context.x_val, context.y_val) if stage.changes_architecture else None
             seconds = self.fine_tuning.fit(trainable, stage.callbacks())
             working = stage.strip(trainable, context)
             context.done.append(stage.name)
             stats_model = stage.stats_model(working, context)
             reports.append(self.measure(stage.name, working, stats_model, context, reports[0], seconds, self.fine_tuning.epochs))
+            reports[-1].value_before_tuning = untuned
         return (self._bridge(context) if working is None else working), reports
 
     def measure(
@@ -142,6 +144,7 @@ class Runner:
         if base is not None:
             report.compression_rate = (base.nonzero_params - report.nonzero_params) / max(base.nonzero_params, 1)
             report.macs_rate = (base.macs - report.macs) / max(base.macs, 1)
+            report.params_rate = (base.params - report.params) / max(base.params, 1)
             sign = 1.0 if context.task.higher_is_better else -1.0
             report.performance_loss = sign * (base.value - report.value) / base.value if base.value else 0.0
         if self.verbose:

@@ -35,6 +35,8 @@ class StageContext:
             (pruned zeros, shared values): what later stages must keep.
         done: names of the stages fine-tuned so far, in order.
         notes: what the user should know (e.g. zeros a stage lost).
+        samples: `(x, y)`, up to 512 samples of the fine-tuning data, for
+            stages that choose by the data (Taylor ranking, sensitivity).
     """
 
     x_val: Any
@@ -48,6 +50,7 @@ class StageContext:
     changed: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     done: list[str] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
+    samples: tuple[Any, Any] | None = None
 
     def layers_changed(self) -> set[str]:
         """Names of the layers any stage so far changed."""

@@ -11,13 +11,17 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
+from tfnas.compress import channel_budget as budget_lib
 from tfnas.compress import channels as channels_lib
 from tfnas.compress import cluster as cluster_lib
 from tfnas.compress import lowrank as lowrank_lib
 from tfnas.compress import prune as prune_lib
 from tfnas.compress import quantize as quantize_lib
+from tfnas.compress.as_2d import has_1d_layers
 from tfnas.compress.bridge import to_keras3
+from tfnas.compress.bridge import to_tf_keras
 from tfnas.compress.measure import kernel_sparsity
+from tfnas.compress.runner import BRIDGE_SAMPLES
 from tfnas.compress.stage import Stage
 from tfnas.compress.stage import StageContext
 from tfnas.constraints import Constraints
@@ -61,9 +65,9 @@ class Channels(Stage):
     `compress(channels=0.5, channel_steps=2)` makes two steps, each fine-tuned
     before the next, removing `1 - (1 - 0.5) ** (1 / 2)` of the filters left
     each time; with `target=` each step recomputes, on the model it gets, the
-    share that meets the target (`share_for_target`) and takes its step's
-    part of it, the last step all of what is left, so the target holds by the
-    cost model at the end.
+    shares that meet the target (`channel_budget.shares_for_target`) and takes
+    its step's part of them, the last step all of what is left, so the target
+    holds by the cost model at the end.
 
     Args:
         share: The share of filters to remove over all steps, or None with `target`.
@@ -71,7 +75,8 @@ class Channels(Stage):
         step: This step's number, from 1.
         steps: Number of steps.
         keep: Layers whose filters all stay; defaults to the first and last weighted layers.
-        criterion: "l1", "l2" or "bn" (see `channels.plan_channels`).
+        criterion: One of `channels.CRITERIA`.
+        allocation: With `target`: "uniform" or "sensitivity" (see `channel_budget`).
     """
 
     name = "channels"
@@ -79,10 +84,10 @@ class Channels(Stage):
 
     def __init__(
         self, share: float | Mapping[str, float] | None, target: Constraints | None, step: int = 1, steps: int = 1,
-        keep: Sequence[str] | None = None, criterion: str = "l1",
+        keep: Sequence[str] | None = None, criterion: str = "l1", allocation: str = "uniform",
     ) -> None:
         self.share, self.target, self.step, self.steps = share, target, step, steps
-        self.keep, self.criterion = keep, criterion
+        self.keep, self.criterion, self.allocation = keep, criterion, allocation
         self.name = "channels" if steps == 1 else f"channels {step}/{steps}"
 
     @classmethod
@@ -95,22 +100,32 @@ class Channels(Stage):
         target = Constraints.from_any(arguments["target"]) if arguments.get("target") is not None else None
         if target is not None and not target.limits():
             raise TfnasInputError("target must name at least one limit, e.g. target={'max_macs': 8000}.")
-        return [
-            cls(arguments.get("channels"), target, step, steps, arguments.get("keep"), arguments.get("channel_criterion", "l1"))
-            for step in range(1, steps + 1)
-        ]
+        allocation = arguments.get("channel_allocation", "uniform")
+        if allocation not in budget_lib.ALLOCATIONS:
+            raise TfnasInputError(f"channel_allocation={allocation!r} must be one of {budget_lib.ALLOCATIONS}.")
+        criterion = arguments.get("channel_criterion", "l1")
+        if criterion not in channels_lib.CRITERIA:
+            raise TfnasInputError(f"channel_criterion={criterion!r} must be one of {channels_lib.CRITERIA}.")
+        return [cls(arguments.get("channels"), target, step, steps, arguments.get("keep"), criterion, allocation) for step in range(1, steps + 1)]
 
     def check(self, model: Any, task: Task) -> None:
+        # Which filters are ranked first does not change what can be cut: the check plans by L1, without data.
         if self.share is not None:
-            channels_lib.plan_channels(model, self.share, self.keep, self.criterion)
-        if self.target is not None and self.step == 1:
-            channels_lib.share_for_target(model, self.target, self.keep, self.criterion)  # reachable, before training
+            channels_lib.plan_channels(model, self.share, self.keep, "l1")
+        if self.target is not None and self.step == 1:  # reachable, before training
+            pruning = budget_lib.Pruning(self.keep, "l1")
+            pruning.keep, _ = budget_lib.keep_for_target(model, self.target, pruning)
+            budget_lib.shares_for_target(model, self.target, pruning, "uniform")
 
     def apply(self, model: Any, context: StageContext) -> Any | None:
+        pruning = budget_lib.Pruning(self.keep, self.criterion, context.samples, context.task)
         left = self.steps - self.step + 1
         if self.target is not None:
-            whole = channels_lib.share_for_target(model, self.target, self.keep, self.criterion)
-            share: Any = whole if left == 1 else 1.0 - (1.0 - whole) ** (1.0 / left)
+            pruning.keep, note = budget_lib.keep_for_target(model, self.target, pruning)
+            if note and self.step == 1:
+                context.notes.append(f"{self.name}: {note}")
+            whole = budget_lib.shares_for_target(model, self.target, pruning, self.allocation)
+            share: Any = {name: s if left == 1 else 1.0 - (1.0 - s) ** (1.0 / left) for name, s in whole.items()}
         elif isinstance(self.share, Mapping):
             share = {name: 1.0 - (1.0 - s) ** (1.0 / self.steps) for name, s in self.share.items()}
         else:
@@ -118,13 +133,14 @@ class Channels(Stage):
         if not share:
             context.notes.append(f"{self.name}: the model already meets the target {self.target.to_dict()}; nothing removed.")
             return None
-        plan = channels_lib.plan_channels(model, share, self.keep, self.criterion)
+        plan = channels_lib.plan_channels(model, share, pruning.keep, self.criterion, context.samples)
         context.skipped[self.name] = plan.skipped
         if not plan.removed:
             context.notes.append(f"{self.name}: no filter could be removed ({plan.skipped}).")
             return None
         context.changed[self.name] = sorted(n for n, kept in plan.keep.items() if len(kept) < plan.sizes[n])
-        return channels_lib.prune_channels(model, plan)
+        pruned = channels_lib.prune_channels(model, plan)
+        return pruned if context.samples is None else channels_lib.recalibrate_batchnorm(pruned, context.samples[0])
 
     def stats_model(self, model: Any, context: StageContext) -> Any:
         """The smaller Keras 3 model, as `apply` built it."""
@@ -232,7 +248,11 @@ class Distill(Stage):
 class QAT(Stage):
     """Quantization-aware training, prune- or cluster-preserving after those stages.
 
-    The QAT model is not stripped: its learned int8 ranges are what the converter uses.
+    A model with 1-D convs or pooling is trained as its 2-D twin on (1, T, C)
+    tensors (`to_tf_keras(..., as_2d=True)`, checked against the Keras 3
+    model with the weights so far): TF-MOT quantizes no 1-D conv, and the
+    converter runs them as 2-D ops anyway. The QAT model is not stripped: its
+    learned int8 ranges are what the converter uses.
     """
 
     name = "qat"
@@ -244,10 +264,17 @@ class QAT(Stage):
     def from_arguments(cls, arguments: Mapping[str, Any]) -> QAT | None:
         return cls() if arguments["qat"] else None
 
+    def check(self, model: Any, task: Task) -> None:
+        """A 1-D model must have a 2-D twin (channels-last 1-D layers), found out before any training."""
+        if has_1d_layers(model):
+            to_tf_keras(model, as_2d=True)
+
     def apply(self, model: Any, context: StageContext) -> Any:
         pruned = context.changed.get(Prune.name, [])
         self._sparsity_before = kernel_sparsity(model, pruned)
         scheme = quantize_lib.scheme_for(bool(pruned), Cluster.name in context.changed)
+        if has_1d_layers(model):
+            model = to_tf_keras(to_keras3(model, context.architecture), context.x_val[:BRIDGE_SAMPLES], as_2d=True)
         qat_model, floating = quantize_lib.apply_qat(model, scheme, frozen=context.layers_changed())
         context.skipped[self.name] = floating
         return qat_model

@@ -14,7 +14,8 @@ input signature of `tfnas.export`, was seen to emit; fusions are planned in
 * Dense -> FULLY_CONNECTED; softmax, sigmoid, tanh, swish, hard_swish
   activations become SOFTMAX, LOGISTIC, TANH, LOGISTIC + MUL, HARD_SWISH.
 * Flatten/Reshape -> RESHAPE (none when it only adds leading 1s before a
-  broadcasting elementwise op), ZeroPadding -> PAD, global pooling -> MEAN / REDUCE_MAX (with
+  broadcasting elementwise op), ZeroPadding -> PAD (none when it is the "same"
+  padding of the 2D conv reading it), global pooling -> MEAN / REDUCE_MAX (with
   TFLM scratch buffers), Add/Multiply/... -> one binary op per extra input.
 * A layer without a rule becomes one opaque op with its parameters as int8.
 """

@@ -9,7 +9,10 @@ seen to do on real conversions:
   no other reader), or into a Dense with a bias right after it; otherwise it
   is a MUL and an ADD (a 1D conv with a single output channel folds nothing).
 * ReLU/ReLU6 fuse into conv/dense/ADD/SUB/MUL and BN's ADD, and vanish after
-  2D pooling; Rescaling folds into a 2D conv/dense that reads it.
+  2D pooling; Rescaling folds into a 2D conv/dense that reads it (not with a
+  non-zero offset into a conv with "same" padding: MUL and ADD stay).
+* A ZeroPadding2D read only by a "valid" 2D conv/depthwise/separable whose
+  padding it equals to "same" padding folds into it (MobileNet's stride-2 pads).
 * A linear Dense's bias folds into the bias of a Dense right after it
   (W2 (W1 x + b1) + b2), the last pair of a chain first.
 * Dropout and the other training-only layers are no ops at all.
@@ -25,6 +28,7 @@ import math
 from typing import Any
 
 import keras
+import numpy as np
 
 from tfnas.cost._graph import Graph
 from tfnas.cost._layers import activation_name
@@ -102,6 +106,26 @@ def act_of(op: Any) -> str | None:
     return None
 
 
+def _rescaling_folds(op: Any, reader: Any) -> bool:
+    """Whether a Rescaling folds into the conv/dense reading it: an offset would also shift the zero padding."""
+    return getattr(reader, "padding", "valid") != "same" or not np.any(np.asarray(op.offset) != 0)
+
+
+def _pad_is_same(pad: Any, conv: Any, call: Any, graph: Graph) -> bool:
+    """Whether ZeroPadding2D `pad` (call `call`) adds exactly the "same" padding of the valid 2D conv reading it."""
+    formats = {getattr(layer, "data_format", "channels_last") for layer in (pad, conv)}
+    if conv.padding != "valid" or formats != {"channels_last"}:
+        return False
+    in_shape = graph.shapes[call.inputs[0]]
+    for axis in range(2):
+        size, k, s = in_shape[axis], conv.kernel_size[axis], conv.strides[axis]
+        k = (k - 1) * conv.dilation_rate[axis] + 1
+        total = max((-(-size // s) - 1) * s + k - size, 0)
+        if tuple(pad.padding[axis]) != (total // 2, total - total // 2):
+            return False
+    return True
+
+
 class Lowerer:
     """Builds a `Lowered` graph: the fusion plan first, then ops appended one layer call at a time."""
 
@@ -149,8 +173,10 @@ class Lowerer:
             nxt = self.g.calls[j].op if j is not None else None
             if isinstance(op, L.BatchNormalization) and isinstance(nxt, L.Dense) and nxt.use_bias:
                 self._fold(j, i)  # scale and offset fold into the next dense layer's weights and bias
-            elif isinstance(op, L.Rescaling) and isinstance(nxt, CONV2D + (L.Dense,)):
+            elif isinstance(op, L.Rescaling) and isinstance(nxt, CONV2D + (L.Dense,)) and _rescaling_folds(op, nxt):
                 self._fold(j, i)
+            elif isinstance(op, L.ZeroPadding2D) and isinstance(nxt, CONV2D) and _pad_is_same(op, nxt, call, self.g):
+                self.absorbed[i] = j  # the conv pads by itself ("same")
             elif isinstance(op, (L.MaxPooling2D, L.AveragePooling2D)) and act_of(nxt) in ("relu", "relu6"):
                 self.absorbed[j] = i  # the quantized range after pooling already clamps
             elif isinstance(op, CONV2D + CONV1D + (L.Dense, L.BatchNormalization)) or type(op) in BINARY_OPS:

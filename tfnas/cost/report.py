@@ -9,7 +9,7 @@ arena). Only a layer without a rule is sent to the profiler, with a warning.
 Example:
     >>> report = tfnas.cost.profile(model)
     >>> report.to_dict()
-    {'macs': 1234, 'flops': 2600, 'params': 456, 'tflite_bytes': 3400, 'peak_ram_bytes': 2048}
+    {'macs': 1234, 'flops': 2600, 'params': 456, 'tflite_bytes': 3400, 'peak_ram_bytes': 2048, 'arena_bytes': 4800}
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from tfnas.cost._graph import flatten_model
 from tfnas.cost._layers import layer_costs
 from tfnas.cost._lower import lower
 from tfnas.cost._memory import peak_ram_bytes
+from tfnas.cost._persistent import persistent_arena_bytes
 from tfnas.cost._size import tflite_bytes
 from tfnas.cost.profiler import node_flops
 
-COST_METRICS: tuple[str, ...] = ("macs", "flops", "params", "tflite_bytes", "peak_ram_bytes")
+COST_METRICS: tuple[str, ...] = ("macs", "flops", "params", "tflite_bytes", "peak_ram_bytes", "arena_bytes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +69,10 @@ class CostReport:
         tflite_bytes: Estimated size of the full-int8 `.tflite` file.
         peak_ram_bytes: Estimated TFLite Micro arena for int8 activations
             (non-persistent part: tensors and kernel scratch buffers).
+        arena_bytes: Estimated total TFLite Micro arena: `peak_ram_bytes` plus
+            `persistent_arena_bytes`, what the microcontroller must hold.
+        persistent_arena_bytes: Estimated persistent part of that arena (tensor
+            and node structs, per-channel quantization, kernel op data).
         layers: Per-layer costs in Keras execution order (a tuple, so the report stays immutable).
     """
 
@@ -77,10 +82,12 @@ class CostReport:
     params: int
     tflite_bytes: int
     peak_ram_bytes: int
+    arena_bytes: int = 0
+    persistent_arena_bytes: int = 0
     layers: tuple[LayerCost, ...] = ()
 
     def to_dict(self, layers: bool = False) -> dict[str, Any]:
-        """The five metrics as a dict of Python ints (YAML/JSON-dumpable); `layers=True` adds the breakdown."""
+        """The `COST_METRICS` as a dict of Python ints (YAML/JSON-dumpable); `layers=True` adds the breakdown."""
         result: dict[str, Any] = {metric: int(getattr(self, metric)) for metric in COST_METRICS}
         if layers:
             result["layers"] = [
@@ -101,7 +108,8 @@ class CostReport:
         lines = ["  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
                  for r in [header, *rows]]  # fmt: skip
         lines.insert(1, "-" * len(lines[0]))
-        footer = f"tflite_bytes ~ {self.tflite_bytes:,}   peak_ram_bytes ~ {self.peak_ram_bytes:,}"
+        footer = (f"tflite_bytes ~ {self.tflite_bytes:,}   peak_ram_bytes ~ {self.peak_ram_bytes:,}   "
+                  f"arena_bytes ~ {self.arena_bytes:,} ({self.persistent_arena_bytes:,} persistent)")
         return "\n".join(lines + [footer])
 
     def __str__(self) -> str:
@@ -137,7 +145,8 @@ def profile(model: Any) -> CostReport:
     batch-norm arithmetic, average pooling, elementwise merges are counted,
     ReLU/sigmoid/tanh and max reductions are not), within 1% of
     `profiler_flops(model)`. `tflite_bytes` and `peak_ram_bytes` estimate the
-    full-int8 `.tflite` file and the TFLite Micro arena of its activations.
+    full-int8 `.tflite` file and the TFLite Micro arena of its activations;
+    `arena_bytes` adds TFLite Micro's persistent structures to the latter.
 
     A layer without a rule is not counted as zero: a warning names its class
     and the TensorFlow profiler counts that layer alone (slow, MACs are its
@@ -157,12 +166,15 @@ def profile(model: Any) -> CostReport:
     graph = flatten_model(model)
     layers = [_layer_cost(graph, call) for call in graph.calls]
     lowered = lower(graph)
+    head, tail = peak_ram_bytes(lowered), persistent_arena_bytes(lowered)
     return CostReport(
         model_name=model.name,
         macs=sum(layer.macs for layer in layers),
         flops=sum(layer.flops for layer in layers),
         params=sum(layer.params for layer in layers),
         tflite_bytes=tflite_bytes(lowered),
-        peak_ram_bytes=peak_ram_bytes(lowered),
+        peak_ram_bytes=head,
+        arena_bytes=head + tail,
+        persistent_arena_bytes=tail,
         layers=tuple(layers),
     )

@@ -9,6 +9,12 @@ yet they cover Sequential and functional models, branches (residual `Add`,
 padding, strides, `use_bias=False`, and every layer class the cost model has
 a rule for.
 
+`APPLICATION_NAMES` adds three Keras Applications at 96x96x3 (random
+weights, BatchNormalization settled on one batch): MobileNet alpha 0.25,
+MobileNetV2 alpha 0.35 and MobileNetV3Small alpha 0.75 minimalistic. They
+take a few seconds each to build and convert, so `cost_zoo()` leaves them
+out unless asked (`cost_zoo(applications=True)`, or `build(name)`).
+
 Their biases and BatchNormalization statistics are set to non-zero values,
 as in a trained model: the converter drops a zero bias or a zero BN offset,
 and the cost model estimates the deployed (trained) model.
@@ -194,6 +200,15 @@ _BUILDERS: dict[str, Callable[[], keras.Model]] = {
 
 ZOO_NAMES: tuple[str, ...] = tuple(_BUILDERS)
 
+_APPLICATIONS: dict[str, Callable[[], keras.Model]] = {
+    "mobilenet_a025": lambda: keras.applications.MobileNet((96, 96, 3), alpha=0.25, weights=None),
+    "mobilenet_v2_a035": lambda: keras.applications.MobileNetV2((96, 96, 3), alpha=0.35, weights=None),
+    "mobilenet_v3_small_a075": lambda: keras.applications.MobileNetV3Small(
+        (96, 96, 3), alpha=0.75, minimalistic=True, weights=None
+    ),
+}
+APPLICATION_NAMES: tuple[str, ...] = tuple(_APPLICATIONS)
+
 
 def trained_like(model: keras.Model, seed: int = 0) -> keras.Model:
     """Gives a model non-zero biases and BatchNormalization statistics, as training would.
@@ -215,14 +230,78 @@ def trained_like(model: keras.Model, seed: int = 0) -> keras.Model:
     return model
 
 
+def settle_batchnorm(model: keras.Model, seed: int = 0, batch: int = 8) -> keras.Model:
+    """Sets every BatchNormalization's moving statistics to those of one standard-normal batch, in order.
+
+    Random weights with the initial statistics (mean 0, variance 1) shrink the
+    activations layer after layer until the int8 scales collapse; one batch
+    of real statistics keeps them in range, as training would. Works on
+    single-input functional models (the Keras Applications).
+
+    Args:
+        model: A built single-input Keras 3 functional model (changed in place).
+        seed: Seed of the batch.
+        batch: Samples in the batch.
+
+    Returns:
+        The same model.
+    """
+    x = np.random.default_rng(seed).standard_normal((batch, *model.input_shape[1:])).astype("float32")
+    norms = [layer for layer in model.layers if isinstance(layer, L.BatchNormalization)]
+    for layer in norms:
+        act = keras.ops.convert_to_numpy(keras.Model(model.input, layer.input)(x, training=False))
+        axes = tuple(range(act.ndim - 1))
+        layer.moving_mean.assign(act.mean(axis=axes))
+        layer.moving_variance.assign(act.var(axis=axes) + 1e-3)
+    return model
+
+
 def build(name: str, seed: int = 0) -> keras.Model:
-    """Builds one zoo model by name (fresh layers, trained-like weights)."""
+    """Builds one zoo model or Keras Application by name (fresh layers, trained-like weights)."""
+    if name in _APPLICATIONS:
+        keras.utils.set_random_seed(seed)
+        return settle_batchnorm(_APPLICATIONS[name](), seed)
     return trained_like(_BUILDERS[name](), seed)
 
 
-def cost_zoo() -> dict[str, keras.Model]:
-    """Returns every zoo model, freshly built, as an ordered dict name -> model."""
-    return {name: build(name) for name in _BUILDERS}
+# One input shape per space of `tfnas.spaces.SPACES` for the random-model checks of the cost model.
+FAMILY_SHAPES: dict[str, tuple[int, ...]] = {
+    "mlp": (20,), "dscnn1d": (49, 10), "mobilenet": (32, 32, 3), "cnn1d": (64, 3), "cnn2d": (16, 16, 1),
+    "dscnn2d": (49, 10, 1), "images": (32, 32, 3), "signals": (64, 3), "spectrograms": (49, 10, 1),
+}  # fmt: skip
+
+
+def family_model(space: str, seed: int) -> keras.Model:
+    """A random model of one of tfnas's spaces (`FAMILY_SHAPES`), with trained-like weights.
+
+    The hyperparameters are drawn as keras-tuner's random search draws them;
+    biases and BatchNormalization gains get trained-like values, and the
+    moving statistics are settled on one batch.
+
+    Args:
+        space: A key of `FAMILY_SHAPES` (a name of `tfnas.spaces.SPACES`).
+        seed: Seed of the draw and of the weights.
+
+    Returns:
+        The built (compiled) model.
+    """
+    from tfnas.spaces import SPACES
+    from tfnas.testing.hps import random_hps
+
+    hypermodel = SPACES[space]().configure(FAMILY_SHAPES[space], 4, "classification")
+    keras.utils.set_random_seed(seed)
+    model = hypermodel.build(random_hps(hypermodel, seed))
+    return settle_batchnorm(trained_like(model, seed), seed)
+
+
+def cost_zoo(applications: bool = False) -> dict[str, keras.Model]:
+    """Returns every zoo model, freshly built, as an ordered dict name -> model.
+
+    Args:
+        applications: Also build the Keras Applications of `APPLICATION_NAMES` (seconds each).
+    """
+    names = ZOO_NAMES + (APPLICATION_NAMES if applications else ())
+    return {name: build(name) for name in names}
 
 
 def convert_int8(model: keras.Model, num_samples: int = 16, seed: int = 0) -> bytes:

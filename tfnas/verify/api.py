@@ -56,7 +56,7 @@ def verify(
             input scale and zero point for int8 models.
         y: Labels (class ids) or regression targets.
         model: The float Keras model (Keras 3 or tf_keras), for its accuracy
-            and, for Keras 3, the cost model's `peak_ram_bytes`.
+            and, for Keras 3, the cost model's `peak_ram_bytes` and `arena_bytes`.
         task: "classification" or "regression"; inferred from `y` (`Task.resolve`).
         latency_runs: `invoke()` calls timed on LiteRT (default delegates).
         arena_size: Arena given to TFLite Micro (an upper bound).
@@ -97,7 +97,7 @@ def verify(
             micro_error = str(e)
     else:
         micro_error = f"TFLite Micro has no kernel for {sorted(missing)}"
-    predicted = _predicted_peak_ram(model)
+    predicted, predicted_total = _predicted_arena(model)
     agreement = max_diff = micro_value = None
     if micro is not None:
         micro_value = task.score(dequantize(micro.outputs, out), y)
@@ -123,10 +123,14 @@ def verify(
         litert_latency_ms=median_latency_ms(interpreter(tflite_path, kernels="default"), raw_inputs[0], runs=latency_runs),
         micro_error=micro_error,
         litert_kernels="reference",
+        predicted_arena_bytes=predicted_total,
+        arena_total_vs_prediction=(micro.total / predicted_total) if micro and predicted_total else None,
     )
 
 
-def _predicted_peak_ram(model: Any) -> int | None:
+def _predicted_arena(model: Any) -> tuple[int | None, int | None]:
+    """The cost model's activation arena and total arena of a Keras 3 model, (None, None) without one."""
     if model is None or not _compat.is_keras3_model(model):
-        return None
-    return int(profile(model).peak_ram_bytes)
+        return None, None
+    report = profile(model)
+    return int(report.peak_ram_bytes), int(report.arena_bytes)

@@ -89,3 +89,27 @@ def median_latency_ms(interp: Any, sample: np.ndarray, runs: int = 200, warmup: 
         interp.invoke()
         times.append(time.perf_counter() - start)
     return float(np.median(times) * 1e3)
+
+
+def file_macs(path: str) -> int:
+    """Multiply-accumulates of one inference of a `.tflite` file, counted from its ops and tensor shapes.
+
+    The same convention as `tfnas.cost.profile`: CONV_2D (output elements x
+    kernel height x width x input channels), DEPTHWISE_CONV_2D (output
+    elements x kernel height x width) and FULLY_CONNECTED (output elements x
+    input features) count; no other op does. It checks a cost target on the
+    exported file itself rather than on the model it came from.
+    """
+    from tfnas._litert_compat import ops_details
+
+    interp = interpreter(path, kernels="reference")
+    shapes = {t["index"]: tuple(int(d) for d in t["shape"]) for t in interp.get_tensor_details()}
+    total = 0
+    for op in ops_details(interp):
+        kind, inputs, outputs = op["op_name"], op["inputs"], op["outputs"]
+        if kind not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        out, weights = int(np.prod(shapes[outputs[0]])), shapes[inputs[1]]
+        per_output = weights[1] * weights[2] if kind == "DEPTHWISE_CONV_2D" else int(np.prod(weights[1:]))
+        total += out * per_output
+    return total

@@ -40,6 +40,9 @@ class VerifyReport:
         micro_error: why TFLite Micro could not run the model, or None.
         litert_kernels: the LiteRT kernels behind `litert_value`, `agreement`
             and `max_output_diff`: "reference" (`OpResolverType.BUILTIN_REF`).
+        predicted_arena_bytes: the cost model's `arena_bytes` (head plus
+            persistent part), when a Keras model was given.
+        arena_total_vs_prediction: arena_total_bytes / predicted_arena_bytes.
     """
 
     path: str
@@ -61,6 +64,8 @@ class VerifyReport:
     litert_latency_ms: float
     micro_error: str | None = None
     litert_kernels: str = "reference"
+    predicted_arena_bytes: int | None = None
+    arena_total_vs_prediction: float | None = None
 
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Prints the report in a few lines."""
@@ -76,9 +81,10 @@ class VerifyReport:
         )
         if self.arena_total_bytes is not None:
             predicted = f" (cost model predicted {self.predicted_peak_ram_bytes:,})" if self.predicted_peak_ram_bytes else ""
+            total = f" (cost model predicted {self.predicted_arena_bytes:,})" if self.predicted_arena_bytes else ""
             print_fn(
-                f"TFLite Micro arena: {self.arena_total_bytes:,} bytes = {self.arena_head_bytes:,} activations{predicted} "
-                f"+ {self.arena_tail_bytes:,} persistent"
+                f"TFLite Micro arena: {self.arena_total_bytes:,} bytes{total} = {self.arena_head_bytes:,} activations"
+                f"{predicted} + {self.arena_tail_bytes:,} persistent"
             )
         print_fn(f"LiteRT median latency (default delegates, XNNPACK): {self.litert_latency_ms:.3f} ms")
         if self.micro_error:

@@ -1,0 +1,178 @@
+"""Compress to a budget: the shares of filters whose channel-pruned model meets cost limits by the cost model.
+
+`compress(target={"max_macs": 8000})` needs, per prunable group of filters,
+the share to remove. Two allocations:
+
+* "uniform": one share for every group, the smallest that meets the target
+  (bisection on the share).
+* "sensitivity": each group is first pruned alone at a few shares and the
+  drop in accuracy measured on samples of the fine-tuning data, batch norm
+  re-estimated on them first (the sensitivity analysis of Han et al. 2015,
+  with EagleEye's adaptive batch norm); then one tolerated drop is
+  bisected, and each group gives up the largest share whose drop stays within
+  it, so the groups that hurt least give up most.
+
+Either way every candidate is priced by `tfnas.cost.profile`, exactly as the
+search prices its candidates, so the shares found meet the target by the
+cost model (and, the cost model being exact, in the exported file).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tfnas.compress.channel_graph import PRODUCERS
+from tfnas.compress.channels import plan_channels
+from tfnas.compress.channels import prunable_groups
+from tfnas.compress.channels import prune_channels
+from tfnas.compress.channels import recalibrate_batchnorm
+from tfnas.errors import TfnasInputError
+
+MAX_SHARE = 0.95  # compress-to-budget never removes more of a group's filters than this
+ALLOCATIONS = ("uniform", "sensitivity")
+SENSITIVITY_SHARES = (0.25, 0.5, 0.75, 0.9)  # shares each group is pruned alone at to measure its sensitivity
+# Added to every drop per unit of share: groups whose measured drops tie (often at 0, within one sample of the
+# data) then give up equal shares as the tolerated drop grows, instead of all jumping to the largest share at once.
+TIE_SLOPE = 1e-4
+BISECTION_STEPS = 14
+
+
+@dataclasses.dataclass
+class Pruning:
+    """How channel pruning prunes: what stays whole, how filters are ranked, and the ranking's data.
+
+    Attributes:
+        keep: Layers whose filters all stay (None: the first and last weighted layers).
+        criterion: See `channels.plan_channels`.
+        data: `(x, y)` samples of the fine-tuning data, for the "taylor" criterion and the "sensitivity" allocation.
+        task: The `Task`, to score accuracy for the "sensitivity" allocation.
+    """
+
+    keep: Sequence[str] | None = None
+    criterion: str = "l1"
+    data: tuple[Any, Any] | None = None
+    task: Any = None
+
+    def prune(self, model: Any, shares: float | dict[str, float]) -> Any:
+        """`model` with `shares` of its prunable filters removed (batch norm re-estimated on `data` when given)."""
+        pruned = prune_channels(model, plan_channels(model, shares, self.keep, self.criterion, self.data))
+        return pruned if self.data is None else recalibrate_batchnorm(pruned, self.data[0])
+
+
+def shares_for_target(model: Any, target: Any, pruning: Pruning, allocation: str = "uniform") -> dict[str, float]:
+    """Shares of filters to remove, by producer layer, whose pruned model meets `target` by the cost model.
+
+    Args:
+        model: A Keras 3 model.
+        target: A `Constraints`.
+        pruning: What stays, how filters are ranked.
+        allocation: "uniform" or "sensitivity" (see the module docstring).
+
+    Returns:
+        `{layer name: share}` for `plan_channels` (one name per group); empty when `model` already meets `target`.
+
+    Raises:
+        TfnasInputError: a bad allocation, or even `MAX_SHARE` of every prunable group does not meet the target.
+    """
+    if allocation not in ALLOCATIONS:
+        raise TfnasInputError(f"channel_allocation={allocation!r} must be one of {ALLOCATIONS}.")
+    groups = [members[0] for members in prunable_groups(model, pruning.keep)]
+
+    def violations(shares: dict[str, float]) -> list[str]:
+        from tfnas.cost import profile
+
+        pruned = pruning.prune(model, shares) if shares else model
+        return target.violations(profile(pruned).to_dict())
+
+    if not violations({}):
+        return {}
+    most = {name: MAX_SHARE for name in groups}
+    if not groups or violations(most):
+        left = "; ".join(violations(most)) if groups else "no layer it may prune"
+        raise TfnasInputError(
+            f"Channel pruning cannot meet target {target.to_dict()}: with {MAX_SHARE:.0%} of the filters of every prunable "
+            f"layer removed it still has {left}. Relax the target, pass keep=[] to prune the first and last layers too, "
+            "or search a smaller model."
+        )
+    if allocation == "uniform":
+        pick = lambda level: {name: level for name in groups}  # noqa: E731
+        low, high = 0.0, MAX_SHARE
+    else:
+        curves = sensitivity(model, groups, pruning)
+        pick = lambda level: {name: share for name, share in _within(curves, level).items() if share > 0}  # noqa: E731
+        low, high = 0.0, max(drops[-1] for _, drops in curves.values()) + 1e-9
+    for _ in range(BISECTION_STEPS):
+        middle = (low + high) / 2
+        low, high = (low, middle) if not violations(pick(middle)) else (middle, high)
+    return pick(high)
+
+
+def sensitivity(model: Any, groups: Sequence[str], pruning: Pruning) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per group (named by a producer), the shares it was pruned alone at and the accuracy drops measured.
+
+    The drops are made increasing in the share (a noisy curve must not
+    reward cutting more; `TIE_SLOPE` breaks ties), and start at (0, 0).
+    """
+    if pruning.data is None or pruning.task is None:
+        raise TfnasInputError("channel_allocation='sensitivity' measures each layer's accuracy drop: it needs data and a task.")
+    x, y = pruning.data
+    base = pruning.task.quality(model, x, y)
+    sign = 1.0 if pruning.task.higher_is_better else -1.0
+    curves = {}
+    for name in groups:
+        drops = [0.0]
+        for share in SENSITIVITY_SHARES:
+            drops.append(max(drops[-1], sign * (base - pruning.task.quality(pruning.prune(model, {name: share}), x, y))))
+        grid = np.asarray((0.0, *SENSITIVITY_SHARES))
+        curves[name] = (grid, np.asarray(drops) + TIE_SLOPE * grid)
+    return curves
+
+
+def _within(curves: dict[str, tuple[np.ndarray, np.ndarray]], level: float) -> dict[str, float]:
+    """The largest share of each group whose (linearly interpolated) drop stays within `level`."""
+    shares = {}
+    for name, (grid, drops) in curves.items():
+        above = np.nonzero(drops > level)[0]
+        if not len(above):
+            shares[name] = float(grid[-1])
+            continue
+        i = int(above[0])  # drops[i - 1] <= level < drops[i]
+        rise = drops[i] - drops[i - 1]
+        shares[name] = float(grid[i - 1] + (grid[i] - grid[i - 1]) * (level - drops[i - 1]) / rise)
+    return shares
+
+
+def keep_for_target(model: Any, target: Any, pruning: Pruning) -> tuple[Sequence[str] | None, str | None]:
+    """What stays whole for a target: the default (first and last layers), or the last layer alone when only that meets it.
+
+    A residual network ties every block's output channels to its first
+    layer's (the stem): keeping the stem whole then keeps them all, and a
+    target of half the MACs can be out of reach. When the user did not name
+    `keep`, the target cannot be met with the default and it can with the
+    first layer pruned too, the first layer is pruned, and a note says so.
+
+    Returns:
+        The `keep` to use, and the note (None when the default stands).
+    """
+    if pruning.keep is not None:
+        return pruning.keep, None
+    weighted = [layer.name for layer in model.layers if type(layer).__name__ in PRODUCERS]
+    if len(weighted) < 2:
+        return None, None
+    from tfnas.cost import profile
+
+    def reachable(keep: Sequence[str] | None) -> bool:
+        shares = {members[0]: MAX_SHARE for members in prunable_groups(model, keep)}
+        trial = dataclasses.replace(pruning, keep=keep)
+        return bool(shares) and not target.violations(profile(trial.prune(model, shares)).to_dict())
+
+    if reachable(None) or not reachable([weighted[-1]]):
+        return None, None
+    return [weighted[-1]], (
+        f"the target {target.to_dict()} cannot be met with the first layer's filters kept (residual connections tie "
+        f"other layers to them), so {weighted[0]!r} was pruned too; pass keep= to choose what stays."
+    )
