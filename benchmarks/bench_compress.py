@@ -77,7 +77,13 @@ PATHS = {
     "channels 50%": {"channels": 0.5},
     "channels 50% + QAT": {"channels": 0.5, "qat": True},
     "budget 50% MACs + QAT": "budget",
+    "budget 50% MACs, Taylor + QAT": "budget taylor",
     "budget 50% MACs, sensitivity + QAT": "budget sensitivity",
+}
+BUDGET_ROWS = {  # the share of MACs to keep is fixed at half; how the filters are ranked and the shares allocated
+    "budget": {},
+    "budget taylor": {"channel_criterion": "taylor"},
+    "budget sensitivity": {"channel_allocation": "sensitivity", "channel_criterion": "taylor"},
 }
 
 
@@ -111,9 +117,8 @@ def run_seed(dataset: str, seed: int, epochs: int, finetune_epochs: int, folder:
         if kwargs is None:
             source, fine_tuned = model, None
         else:
-            if kwargs in ("budget", "budget sensitivity"):
-                allocation = {"channel_allocation": "sensitivity", "channel_criterion": "taylor"} if kwargs != "budget" else {}
-                kwargs = {"target": {"max_macs": profile(model).macs // 2}, "qat": True, **allocation}
+            if isinstance(kwargs, str) and kwargs in BUDGET_ROWS:
+                kwargs = {"target": {"max_macs": profile(model).macs // 2}, "qat": True, **BUDGET_ROWS[kwargs]}
             if kwargs == "distill":
                 if teacher is None:
                     keras.utils.set_random_seed(seed)

@@ -264,3 +264,26 @@ def _check(recipe: Training) -> None:
             problems.append(f"{name}={value!r} must be a number in [0, {high})")
     if problems:
         raise TfnasInputError(f"Bad training recipe: {'; '.join(problems)}.")
+
+
+def recalibrate_batchnorm(model: Any, x: Any) -> Any:
+    """Sets every BatchNormalization's moving mean and variance to the statistics of `x` through `model`, in place.
+
+    Removing filters (channel pruning) or cutting a sub-network out of a
+    supernet shifts the statistics the layers see; with them re-estimated on
+    a few hundred training samples, the smaller model's accuracy before any
+    fine-tuning is a far better guide to its accuracy after it (adaptive
+    batch norm, Li et al., EagleEye, ECCV 2020). One
+    training-mode call with momentum 0 does it: each layer then normalizes
+    with, and stores, the statistics of exactly this batch.
+    """
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    try:
+        for layer in norms:
+            layer.momentum = 0.0
+        model(np.asarray(x, np.float32), training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
+    return model

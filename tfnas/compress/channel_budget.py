@@ -29,8 +29,8 @@ from tfnas.compress.channel_graph import PRODUCERS
 from tfnas.compress.channels import plan_channels
 from tfnas.compress.channels import prunable_groups
 from tfnas.compress.channels import prune_channels
-from tfnas.compress.channels import recalibrate_batchnorm
 from tfnas.errors import TfnasInputError
+from tfnas.training import recalibrate_batchnorm
 
 MAX_SHARE = 0.95  # compress-to-budget never removes more of a group's filters than this
 ALLOCATIONS = ("uniform", "sensitivity")

@@ -137,30 +137,6 @@ def prune_channels(model: Any, plan: ChannelPlan) -> Any:
     return pruned
 
 
-def recalibrate_batchnorm(model: Any, x: Any) -> Any:
-    """Sets every BatchNormalization's moving mean and variance to the statistics of `x` through `model`, in place.
-
-    Removing filters shifts the statistics the layers after them see; with
-    them re-estimated on a few hundred training samples, a pruned model's
-    accuracy before any fine-tuning is a far better guide to its accuracy
-    after it (adaptive batch norm, Li et al., EagleEye, ECCV 2020). One
-    training-mode call with momentum 0 does it: each layer then normalizes
-    with, and stores, the statistics of exactly this batch.
-    """
-    import keras
-
-    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    momenta = [layer.momentum for layer in norms]
-    try:
-        for layer in norms:
-            layer.momentum = 0.0
-        model(np.asarray(x, np.float32), training=True)
-    finally:
-        for layer, momentum in zip(norms, momenta):
-            layer.momentum = momentum
-    return model
-
-
 def _scores(model: Any, groups: Groups, gid: int, criterion: str) -> np.ndarray:
     """One score per channel of a group: higher stays."""
     if criterion == "bn" and groups.norms[gid]:

@@ -27,6 +27,7 @@ from tfnas.compress.stage import StageContext
 from tfnas.constraints import Constraints
 from tfnas.errors import TfnasInputError
 from tfnas.task import Task
+from tfnas.training import recalibrate_batchnorm
 
 
 class LowRank(Stage):
@@ -140,7 +141,7 @@ class Channels(Stage):
             return None
         context.changed[self.name] = sorted(n for n, kept in plan.keep.items() if len(kept) < plan.sizes[n])
         pruned = channels_lib.prune_channels(model, plan)
-        return pruned if context.samples is None else channels_lib.recalibrate_batchnorm(pruned, context.samples[0])
+        return pruned if context.samples is None else recalibrate_batchnorm(pruned, context.samples[0])
 
     def stats_model(self, model: Any, context: StageContext) -> Any:
         """The smaller Keras 3 model, as `apply` built it."""

@@ -1,0 +1,29 @@
+"""Weight-sharing (one-shot) search: a supernet whose sub-networks share weights, its training, their extraction.
+
+A sub-network is a dict of the space's own hp values, so the same
+`kt.HyperParameters` describe a trial-trained candidate and a sub-network.
+"""
+
+from tfnas.oneshot.extract import extract
+from tfnas.oneshot.sandwich import largest
+from tfnas.oneshot.sandwich import random_subnet
+from tfnas.oneshot.sandwich import sandwich_losses
+from tfnas.oneshot.sandwich import smallest
+from tfnas.oneshot.subnet import Subnet
+from tfnas.oneshot.subnet import resolve
+from tfnas.oneshot.supernet import Supernet
+from tfnas.oneshot.train import SupernetHistory
+from tfnas.oneshot.train import train_supernet
+
+__all__ = [
+    "Subnet",
+    "Supernet",
+    "SupernetHistory",
+    "extract",
+    "largest",
+    "random_subnet",
+    "resolve",
+    "sandwich_losses",
+    "smallest",
+    "train_supernet",
+]

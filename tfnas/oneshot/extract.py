@@ -1,0 +1,63 @@
+"""Extracting a sub-network of a `Supernet` as a standalone Keras 3 model of ordinary layers.
+
+The model is built by the space's own `build(hp)` from the sub-network's hp
+values, so it is exactly a candidate the search could have trained: the cost
+model profiles it, the constraints are checked on it, and it compresses and
+exports like any other. The supernet's shared weights are then sliced in (OFA
+style: first channels, centre of kernels, first entries of the batch-norm
+statistics), and batch norm is optionally re-estimated on a few hundred
+training samples, since a sub-network's activations no longer match the
+statistics the shared layers gathered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+
+from tfnas.training import recalibrate_batchnorm
+from tfnas.errors import TfnasError
+from tfnas.oneshot.subnet import Subnet
+from tfnas.oneshot.supernet import Supernet
+
+
+def extract(supernet: Supernet, values: Mapping[str, Any] | Subnet, x_calibration: Any = None) -> keras.Model:
+    """Builds the standalone model of a sub-network, with the supernet's weights sliced in.
+
+    Example:
+        ```python
+        model = extract(supernet, {"num_blocks": 2, "block1_filters": 16}, x_train[:500])
+        model.evaluate(x_val, y_val)
+        ```
+
+    Args:
+        supernet: The trained supernet.
+        values: The sub-network, as the space's hp values (missing ones take
+            their defaults), or a resolved `Subnet`.
+        x_calibration: Samples to re-estimate every BatchNormalization's
+            moving statistics on (one training-mode call with momentum 0).
+            Defaults to None: keep the supernet's statistics, so the model
+            computes exactly what the supernet does with that sub-network.
+
+    Returns:
+        A compiled Keras 3 model built by `supernet.space.build`.
+
+    Raises:
+        TfnasInputError: A value is not a choice of the space.
+    """
+    net = supernet.resolve(values)
+    model = supernet.space.build(net.hyperparameters())
+    weights = supernet.subnet_weights(net)
+    weighted = {layer.name for layer in model.layers if layer.weights}
+    if weighted != set(weights):
+        raise TfnasError(
+            f"the supernet's sub-network does not match the space's model: layers with weights {sorted(weighted)}, "
+            f"supernet slices {sorted(weights)} (values {dict(net.values)})."
+        )
+    for name, arrays in weights.items():
+        model.get_layer(name).set_weights(arrays)
+    if x_calibration is not None:
+        recalibrate_batchnorm(model, x_calibration)
+    return model
