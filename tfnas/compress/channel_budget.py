@@ -62,6 +62,14 @@ class Pruning:
         pruned = prune_channels(model, plan_channels(model, shares, self.keep, self.criterion, self.data))
         return pruned if self.data is None else recalibrate_batchnorm(pruned, self.data[0])
 
+    def costs(self, model: Any, shares: float | dict[str, float]) -> dict[str, int]:
+        """The cost model's figures of `model` with `shares` removed: which filters go does not change them,
+        so they are ranked by L1, without data and without re-estimating batch norm."""
+        from tfnas.cost import profile
+
+        pruned = prune_channels(model, plan_channels(model, shares, self.keep, "l1")) if shares else model
+        return profile(pruned).to_dict()
+
 
 def shares_for_target(model: Any, target: Any, pruning: Pruning, allocation: str = "uniform") -> dict[str, float]:
     """Shares of filters to remove, by producer layer, whose pruned model meets `target` by the cost model.
@@ -83,10 +91,7 @@ def shares_for_target(model: Any, target: Any, pruning: Pruning, allocation: str
     groups = [members[0] for members in prunable_groups(model, pruning.keep)]
 
     def violations(shares: dict[str, float]) -> list[str]:
-        from tfnas.cost import profile
-
-        pruned = pruning.prune(model, shares) if shares else model
-        return target.violations(profile(pruned).to_dict())
+        return target.violations(pruning.costs(model, shares))
 
     if not violations({}):
         return {}
@@ -163,12 +168,9 @@ def keep_for_target(model: Any, target: Any, pruning: Pruning) -> tuple[Sequence
     weighted = [layer.name for layer in model.layers if type(layer).__name__ in PRODUCERS]
     if len(weighted) < 2:
         return None, None
-    from tfnas.cost import profile
-
     def reachable(keep: Sequence[str] | None) -> bool:
         shares = {members[0]: MAX_SHARE for members in prunable_groups(model, keep)}
-        trial = dataclasses.replace(pruning, keep=keep)
-        return bool(shares) and not target.violations(profile(trial.prune(model, shares)).to_dict())
+        return bool(shares) and not target.violations(dataclasses.replace(pruning, keep=keep).costs(model, shares))
 
     if reachable(None) or not reachable([weighted[-1]]):
         return None, None
