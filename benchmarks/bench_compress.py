@@ -150,7 +150,7 @@ def run_seed(dataset: str, seed: int, epochs: int, finetune_epochs: int, folder:
             "arena_total": checked.arena_total_bytes,
             "arena_head": checked.arena_head_bytes,
             "predicted_peak_ram": checked.predicted_peak_ram_bytes,
-            "predicted_arena_total": getattr(profile(twin), "arena_bytes", None),
+            "predicted_arena_total": checked.predicted_arena_bytes,
             "file_macs": file_macs(path),
             "latency_ms": checked.litert_latency_ms,
             "seconds": time.perf_counter() - start,
