@@ -42,6 +42,8 @@ def test_wrong_type_names_the_path_and_the_expected_type(tmp_path):
         load_config(_write(tmp_path, "data: digits\nsearch: {epochs: many}\n"))
     with pytest.raises(TfnasInputError, match=r"'search.overwrite' .* must be true or false"):
         load_config(_write(tmp_path, "data: digits\nsearch: {overwrite: 1}\n"))
+    with pytest.raises(TfnasInputError, match=r"'export.strip_names' .* must be true or false"):
+        load_config(_write(tmp_path, "data: digits\nexport: {strip_names: 1}\n"))
     with pytest.raises(TfnasInputError, match=r"'export.quantization' .* must be one of .*Did you mean 'int8'"):
         load_config(_write(tmp_path, "data: digits\nexport: {quantization: int7}\n"))
 
@@ -65,6 +67,7 @@ def test_defaults_filled_and_yaml_round_trip(tmp_path):
     assert config.search["max_trials"] == 20 and config.oracle["name"] is None
     assert search_kwargs(config)["oracle"] == DEFAULT_ORACLE == "pso"  # the search's default strategy
     assert config.compression is None and config.export["quantization"] == "int8" and config.export["c_array"] is True
+    assert config.export["strip_names"] is False
     again = parse_config(yaml.safe_load(config.to_yaml()))
     assert again.to_dict() == config.to_dict()
     assert config.run_dir.endswith("tfnas_runs/search")

@@ -19,6 +19,9 @@ from tfnas.errors import TfnasInputError
 from tfnas.export import TFLM_OPS
 from tfnas.export import c_identifier
 from tfnas.export.flatbuffer import interpreter
+from tfnas.export.flatbuffer import strip_names
+from tfnas.verify.litert import run_litert
+from tfnas.verify.micro import run_micro
 
 
 def test_int8_export_is_batch_one_int8_and_micro_ready(digits, digits_model, tmp_path):
@@ -81,6 +84,41 @@ def test_unwritable_path_is_reported(digits_model, tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(TfnasInputError, match="pass a path you can write to"):
         tfnas.export(digits_model, str(blocker / "m.tflite"), quantization="float32")
+
+
+def test_strip_names_drops_the_names_and_keeps_the_outputs(digits, digits_model, tmp_path):
+    (x, _), _ = digits
+    full = tfnas.export(digits_model, str(tmp_path / "full.tflite"), representative_data=x[:100])
+    bare = tfnas.export(digits_model, str(tmp_path / "bare.tflite"), representative_data=x[:100], strip_names=True)
+    full_blob, blob = open(full.path, "rb").read(), open(bare.path, "rb").read()
+    assert bare.names_stripped and not full.names_stripped and yaml.safe_load(open(bare.report_path))["names_stripped"]
+    assert bare.bytes == len(blob) < full.bytes and bare.gzip_bytes == len(gzip.compress(blob, compresslevel=9))
+    assert blob == strip_names(full_blob)  # the same conversion, only the names gone
+    assert (bare.ops, bare.input, bare.output, bare.weight_zeros) == (full.ops, full.input, full.output, full.weight_zeros)
+    assert b"min_runtime_version" in blob and b"CONVERSION_METADATA" in blob and b"MLIR Converted" not in blob
+
+    from ai_edge_litert import interpreter as litert
+
+    reference = litert.OpResolverType.BUILTIN_REF  # rounds like TFLite Micro
+    interps = [litert.Interpreter(model_content=b, experimental_op_resolver_type=reference) for b in (full_blob, blob)]
+    for interp in interps:
+        interp.allocate_tensors()
+    assert any(t["name"] for t in interps[0].get_tensor_details())
+    assert {t["name"] for t in interps[1].get_tensor_details()} == {""}
+    samples = np.random.default_rng(0).integers(-128, 128, (8, 8, 8, 1)).astype(np.int8)
+    np.testing.assert_array_equal(run_litert(interps[1], samples), run_litert(interps[0], samples))
+    np.testing.assert_array_equal(run_micro(blob, samples).outputs, run_micro(full_blob, samples).outputs)
+
+
+def test_verify_runs_a_stripped_file(digits, digits_model, tmp_path):
+    (x, _), (x_test, y_test) = digits
+    runs = []
+    for strip in (False, True):
+        report = tfnas.export(digits_model, str(tmp_path / f"{strip}.tflite"), representative_data=x[:100], strip_names=strip)
+        runs.append(tfnas.verify(report.path, x_test[:100], y_test[:100], latency_runs=2))
+    assert runs[1].micro_error is None and runs[1].agreement == 1.0
+    assert (runs[1].litert_value, runs[1].micro_value) == (runs[0].litert_value, runs[0].micro_value)
+    assert runs[1].bytes < runs[0].bytes
 
 
 def test_c_identifiers_are_safe():

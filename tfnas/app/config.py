@@ -122,6 +122,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "export": {
         "quantization": {"type": str, "allowed": QUANTIZATIONS, "default": "int8"},
         "c_array": {"type": bool, "default": False},
+        "strip_names": {"type": bool, "default": False, "help": "drop tensor names from the file (saves flash)"},
         "target": {"type": str, "allowed": TARGETS, "default": None},
         "filename": {"type": str, "default": "model.tflite", "help": "written in the run directory"},
         "verify": {"type": bool, "default": True, "help": "run the file on LiteRT and TFLite Micro"},

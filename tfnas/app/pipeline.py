@@ -182,7 +182,7 @@ def deploy(config: Config, result: SearchResult, data: tuple, output_dir: str) -
     done = deploy_candidate(
         candidate, os.path.join(output_dir, export_options["filename"]), x, y, x_test, y_test,
         compress_kwargs={**options, "training": build_training(config.training)} if config.compression is not None else None,
-        export_kwargs={k: export_options[k] for k in ("quantization", "c_array", "target")},
+        export_kwargs={k: export_options[k] for k in ("quantization", "c_array", "target", "strip_names")},
         verify_file=export_options["verify"],
     )
     report: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""Reads a `.tflite` flatbuffer through LiteRT: its ops, input/output quantization and weight zeros.
+"""Reads a `.tflite` flatbuffer through LiteRT: its ops, input/output quantization and weight zeros; strips its names.
 
 Each reader takes the flatbuffer bytes or an interpreter made by `interpreter`,
 so a caller that asks several questions loads the model once.
@@ -86,3 +86,20 @@ def weight_zeros(blob: Any) -> dict[str, tuple[int, int]]:
                 continue
             result[names[index]] = (int(np.sum(values == 0)), int(values.size))
     return result
+
+
+def strip_names(blob: bytes) -> bytes:
+    """The flatbuffer without its non-essential strings, to save flash on a microcontroller.
+
+    Drops what LiteRT's `flatbuffer_utils.strip_strings` drops: the model
+    description, the subgraph names, the tensor names and the signature defs.
+    Ops, weights, quantization and the metadata entries (`min_runtime_version`,
+    `CONVERSION_METADATA`) are kept, so LiteRT and TFLite Micro run the result
+    exactly as the original. Read names (layer names in error messages, weight
+    zeros by tensor) from the original: every tensor name here is "".
+    """
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(blob))
+    flatbuffer_utils.strip_strings(model)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

@@ -27,6 +27,8 @@ class ExportReport:
         c_header: the C header written, or None.
         report_path: this report as YAML.
         notes: what the user should know.
+        names_stripped: the file was written without its tensor names,
+            description and signature defs (`export(strip_names=True)`).
     """
 
     path: str
@@ -44,6 +46,7 @@ class ExportReport:
     c_header: str | None = None
     report_path: str | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
+    names_stripped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """YAML-dumpable dict."""
