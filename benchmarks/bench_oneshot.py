@@ -91,8 +91,10 @@ def load(dataset: str, seed: int) -> tuple:
     return (x[fit], y[fit]), (x[val], y[val])
 
 
-def make_space(x: np.ndarray) -> DSCNN1DSpace:
-    return DSCNN1DSpace().configure(tuple(x.shape[1:]), 10, "classification")
+def make_space(x: np.ndarray, frame: str | None = None) -> DSCNN1DSpace:
+    """The DS-CNN space, its choices narrowed by `frame` (JSON `{range name: [choices]}`) when given."""
+    narrowed = {name: tuple(choices) for name, choices in json.loads(frame).items()} if frame else {}
+    return DSCNN1DSpace(**narrowed).configure(tuple(x.shape[1:]), 10, "classification")
 
 
 def draw(space: DSCNN1DSpace, count: int, seed: int) -> list[dict]:
@@ -114,11 +116,13 @@ def _worker_init(threads: int) -> None:
     tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
-def train_shared(dataset: str, seed: int, epochs: int, snapshots: tuple[int, ...], distill: bool = True) -> dict:
+def train_shared(
+    dataset: str, seed: int, epochs: int, snapshots: tuple[int, ...], distill: bool = True, frame: str | None = None
+) -> dict:
     """Trains the supernet on the fit split; returns its weights (final and at `snapshots` epochs) and figures."""
     (x, y), (x_val, y_val) = load(dataset, seed)
     keras.utils.set_random_seed(seed)
-    supernet = Supernet(make_space(x))
+    supernet = Supernet(make_space(x, frame))
     kept = {}
 
     def keep(epoch: int, logs: dict) -> None:
@@ -138,7 +142,8 @@ def train_shared(dataset: str, seed: int, epochs: int, snapshots: tuple[int, ...
 
 
 def train_standalone(
-    dataset: str, seed: int, index: int, values: dict, epochs: int, repeat: int, deadline: float | None = None
+    dataset: str, seed: int, index: int, values: dict, epochs: int, repeat: int, deadline: float | None = None,
+    frame: str | None = None,
 ) -> dict | None:
     """Trains one sub-network's own model from scratch with `Training()`; its last epoch's validation accuracy.
 
@@ -147,7 +152,7 @@ def train_standalone(
     if repeat and deadline is not None and time.time() > deadline:
         return None
     (x, y), (x_val, y_val) = load(dataset, seed)
-    space = make_space(x)
+    space = make_space(x, frame)
     keras.utils.set_random_seed(seed * 10_000 + index * 10 + repeat)
     model = space.build(resolve(space, values).hyperparameters())
     start = time.perf_counter()
@@ -193,15 +198,17 @@ def run(dataset: str, seed: int, args: argparse.Namespace) -> dict:
     """One seed: supernet and stand-alone trainings in the workers, then the inherited ranking here."""
     began = time.perf_counter()
     (x, _), (x_val, y_val) = load(dataset, seed)
-    space = make_space(x)
+    space = make_space(x, args.frame)
     subnets = draw(space, args.subnets, seed)
     context = multiprocessing.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     reused = reused_rows(args.standalone_from, dataset, seed, subnets) if args.standalone_from else None
     with ProcessPoolExecutor(args.jobs, mp_context=context, initializer=_worker_init, initargs=(threads,)) as pool:
-        shared = pool.submit(train_shared, dataset, seed, args.supernet_epochs, tuple(args.snapshots), not args.no_distill)
+        shared = pool.submit(train_shared, dataset, seed, args.supernet_epochs, tuple(args.snapshots), not args.no_distill,
+                             args.frame)
         deadline = time.time() + 60 * args.repeat_minutes if args.repeat_minutes else None
-        futures = [[pool.submit(train_standalone, dataset, seed, i, values, args.epochs, r, deadline)
+        futures = [[pool.submit(train_standalone, dataset, seed, i, values, args.epochs, r, deadline,
+                                 args.frame)
                     for i, values in enumerate(subnets)] for r in range(args.repeats)] if reused is None else []
         rows = reused or [standalone_row(i, v, [fs[i].result() for fs in futures]) for i, v in enumerate(subnets)]
         trained = shared.result()
@@ -311,6 +318,8 @@ def main() -> None:
     parser.add_argument("--standalone-from", default=None,
                         help="reuse the stand-alone accuracies of this results file (same seeds and sub-networks); "
                              "its runs are kept under earlier_runs")
+    parser.add_argument("--frame", default=None,
+                        help='JSON narrowing the space\'s choices, e.g. \'{"stem_strides": [2], "pooling": ["max"], "strides": [1]}\'')
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for the trainings")
     parser.add_argument("--output", default=os.path.join(RESULTS, "bench_oneshot_ranking.json"))
     args = parser.parse_args()

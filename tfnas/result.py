@@ -67,6 +67,8 @@ class SearchResult:
             went silent for `worker_timeout`; see `tfnas.heartbeat`).
         final: the front candidates retrained by `finalize`, in rank order;
             read back from `final.yaml`.
+        oneshot: a one-shot search's figures (`tfnas.oracles.OneShotOracle`):
+            supernet epochs and the trials they count as, sub-networks ranked, seconds.
     """
 
     trials: list[Candidate]
@@ -83,6 +85,7 @@ class SearchResult:
     deployed: list[DeployedCandidate] = dataclasses.field(default_factory=list)
     rerun: dict[str, str] = dataclasses.field(default_factory=dict)
     final: list[FinalCandidate] = dataclasses.field(default_factory=list)
+    oneshot: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def load(cls, project_dir: str) -> SearchResult:
@@ -114,6 +117,7 @@ class SearchResult:
             deployed=read_deployed(project_dir),
             rerun=dict(extra.get("rerun", {})),
             final=read_final(project_dir),
+            oneshot={k: v for k, v in extra.get("oneshot", {}).items() if k != "queue"},
         )
 
     @property
@@ -205,6 +209,9 @@ class SearchResult:
             + (f", {self.screened_count} more skipped by the cost screen" if self.screened_count else "")
             + (f" (constraints {self.constraints})" if self.constraints else "")
             + "".join(f"; trial {trial_id} re-run: {why}" for trial_id, why in sorted(self.rerun.items()))
+            + (f"; one-shot: {o['ranked']} sub-networks ranked ({o['ranked_feasible']} within the limits) on a supernet "
+               f"of {o['supernet_epochs']} epochs, counted as {o['supernet_trials']} of {o['budget_trials']} trials"
+               if (o := self.oneshot) else "")
         )
 
     def summary(self, print_fn: Callable[[str], None] = print, counts: bool = True) -> None:

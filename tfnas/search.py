@@ -114,7 +114,9 @@ def search(
         oracle: a strategy name from `tfnas.oracles.ORACLES`: `"pso"`
             (particle swarm, the default: best median hypervolume in
             benchmarks/bench_strategies.py), `"evolution"`, `"random"`,
-            `"nsga2"`, `"bayesian"`, `"hyperband"`, `"rl"`, `"greedy"`; a
+            `"nsga2"`, `"bayesian"`, `"hyperband"`, `"rl"`, `"greedy"`,
+            `"oneshot"` (a weight-sharing supernet, `space="dscnn1d"`;
+            its training counts against `max_trials`); a
             dict `{"name": "pso", "num_particles": 6}` with the strategy's
             own arguments; or a `kt.Oracle` instance (its own `max_trials`
             applies; a `MultiObjectiveOracle` adopts the search's objective

@@ -30,6 +30,7 @@ from tfnas import atomic
 from tfnas import distributed
 from tfnas.cost import profile
 from tfnas.constraints import Constraints
+from tfnas.errors import TfnasInputError
 from tfnas.errors import TrialFailedError
 from tfnas.heartbeat import beating
 from tfnas.oracles.base import MultiObjectiveOracle
@@ -176,13 +177,32 @@ class EdgeTuner(kt.Tuner):
         return self.last_metrics
 
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
-        """Runs the search; on a distributed search's chief, serves the Oracle until every worker is done."""
+        """Runs the search; on a distributed search's chief, serves the Oracle until every worker is done.
+
+        An oracle with a `prepare` method (the one-shot search) is prepared
+        first, on the training data: it may hand back the hypermodel the
+        trials build from (sub-networks starting from a supernet's weights).
+        """
+        if callable(getattr(self.oracle, "prepare", None)):
+            self._prepare_oracle(fit_args, fit_kwargs)
         if not distributed.is_chief():
             super().search(*fit_args, **fit_kwargs)
             return
         self.oracle.verbose = fit_kwargs.get("verbose", 1)  # what keras-tuner's chief does
         self.save()
         distributed.serve(self.oracle, on_trial_end=self._on_worker_trial_end, worker_timeout=self.worker_timeout)
+
+    def _prepare_oracle(self, fit_args: tuple, fit_kwargs: dict[str, Any]) -> None:
+        if distributed.role():
+            raise TfnasInputError(
+                f"{type(self.oracle).__name__} does not run distributed yet: run the search in one process."
+            )
+        x, y = fit_args[:2]  # what tfnas.search passes: its training arrays
+        hypermodel = self.oracle.prepare(
+            self.hypermodel, x, y, validation_data=fit_kwargs.get("validation_data"), training=self.training,
+            directory=self.project_dir,
+        )
+        self.hypermodel = self.pricer.hypermodel = hypermodel or self.hypermodel
 
     def _on_worker_trial_end(self, trial: kt.engine.trial.Trial) -> None:
         """On the chief: a worker ended `trial`; its failure message, if any, is in the shared folder."""

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import keras
+import keras_tuner as kt
 
 from tfnas.training import recalibrate_batchnorm
 from tfnas.errors import TfnasError
@@ -61,3 +62,28 @@ def extract(supernet: Supernet, values: Mapping[str, Any] | Subnet, x_calibratio
     if x_calibration is not None:
         recalibrate_batchnorm(model, x_calibration)
     return model
+
+
+class InheritedSpace(kt.HyperModel):
+    """The space's hypermodel, but each model it builds starts from the supernet's shared weights.
+
+    A one-shot search trains its chosen sub-networks as ordinary trials;
+    built through this, a trial fine-tunes from the inherited weights instead
+    of training from scratch (Once-for-All's fine-tuning step). `fit` is the
+    space's own.
+
+    Args:
+        supernet: The trained supernet (its space is the hypermodel wrapped).
+        x_calibration: Training samples batch norm is re-estimated on after the weights are copied in.
+    """
+
+    def __init__(self, supernet: Supernet, x_calibration: Any) -> None:
+        super().__init__(name=supernet.space.name, tunable=supernet.space.tunable)
+        self.supernet = supernet
+        self.x_calibration = x_calibration
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        return extract(self.supernet, hp.values, self.x_calibration)
+
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        return self.supernet.space.fit(hp, model, *args, **kwargs)

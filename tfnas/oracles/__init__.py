@@ -6,6 +6,7 @@ from tfnas.oracles.evolution import EvolutionOracle
 from tfnas.oracles.greedy import GreedyOracle
 from tfnas.oracles.hyperband import HyperbandOracle
 from tfnas.oracles.nsga2 import NSGA2Oracle
+from tfnas.oracles.oneshot import OneShotOracle
 from tfnas.oracles.pso import PSOOracle
 from tfnas.oracles.random_search import RandomOracle
 from tfnas.oracles.resolve import DEFAULT_ORACLE
@@ -22,6 +23,7 @@ __all__ = [
     "HyperbandOracle",
     "MultiObjectiveOracle",
     "NSGA2Oracle",
+    "OneShotOracle",
     "PSOOracle",
     "RLOracle",
     "RandomOracle",

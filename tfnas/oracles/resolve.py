@@ -18,6 +18,7 @@ from tfnas.oracles.evolution import EvolutionOracle
 from tfnas.oracles.greedy import GreedyOracle
 from tfnas.oracles.hyperband import HyperbandOracle
 from tfnas.oracles.nsga2 import NSGA2Oracle
+from tfnas.oracles.oneshot import OneShotOracle
 from tfnas.oracles.pso import PSOOracle
 from tfnas.oracles.random_search import RandomOracle
 from tfnas.oracles.rl import RLOracle
@@ -32,6 +33,7 @@ ORACLES = {
     "greedy": GreedyOracle,
     "hyperband": HyperbandOracle,
     "nsga2": NSGA2Oracle,
+    "oneshot": OneShotOracle,
     "pso": PSOOracle,
     "random": RandomOracle,
     "rl": RLOracle,
@@ -96,12 +98,15 @@ def get_oracle(
     if cls is HyperbandOracle and "max_epochs" not in arguments:
         arguments["max_epochs"] = epochs
     try:
-        return cls(
+        oracle = cls(
             objective=objective, constraints=constraints, reward=reward, cost_function=cost_function,
             warm_start=warm_start, **kwargs, **arguments,
         )
     except TypeError as e:
         raise TfnasInputError(f"oracle {name!r}: {e}. See the arguments of tfnas.oracles.{cls.__name__}.") from None
+    if cls is OneShotOracle and epochs is not None:
+        oracle.adopt(epochs=epochs)  # the supernet's share of the budget is counted in trials of `epochs`
+    return oracle
 
 
 def _name_and_arguments(spec: Any) -> tuple[str, dict[str, Any]]:

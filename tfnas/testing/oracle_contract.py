@@ -13,9 +13,14 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from tfnas.oracles import ORACLES
 from tfnas.oracles.base import MultiObjectiveOracle
 from tfnas.tuner import CandidatePricer
 from tfnas.tuner import EdgeTuner
+
+# The strategies that propose from trials alone, which the contract drives by hand. An oracle with a `prepare`
+# step (the one-shot search: it proposes only what its trained supernet ranked) has its own tests, on real data.
+TRIAL_BASED = sorted(name for name, cls in ORACLES.items() if not hasattr(cls, "prepare"))
 
 
 class TinySpace(kt.HyperModel):

@@ -1,0 +1,185 @@
+"""`oracle="oneshot"`: supernet, ranking and trials inside `tfnas.search`, within the limits, resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import yaml
+
+import tfnas
+from tfnas.constraints import Constraints
+from tfnas.cost import profile
+from tfnas.errors import TfnasInputError
+from tfnas.oneshot import Supernet
+from tfnas.oneshot import extract
+from tfnas.oneshot.extract import InheritedSpace
+from tfnas.oneshot.rank import evolve
+from tfnas.oracles import OneShotOracle
+from tfnas.rewards import get_reward
+from tfnas.spaces import DSCNN1DSpace
+from tfnas.testing.processes import child_env
+from tfnas.testing.processes import stop
+
+LIMIT = 6_000
+ORACLE = {"name": "oneshot", "supernet_epochs": 2, "num_ranked": 30, "population_size": 10}
+
+
+def signals(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Three classes of noisy sines of different frequency, random phase."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    frequency = np.array([0.04, 0.12, 0.3])[y][:, None]
+    x = np.sin(2 * np.pi * frequency * np.arange(40) + rng.uniform(0, 2 * np.pi, (n, 1)))
+    return (x + 0.5 * rng.normal(size=(n, 40)))[..., None].astype("float32"), y
+
+
+def small_space() -> DSCNN1DSpace:
+    return DSCNN1DSpace(filters=(8, 16), num_blocks=(1, 2), kernel_sizes=(3, 5), stem_filters=(8, 16))
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    x, y = signals(300, 0)
+    directory = str(tmp_path_factory.mktemp("oneshot"))
+    result = tfnas.search(
+        x, y, space=small_space(), oracle=dict(ORACLE), constraints={"max_macs": LIMIT}, max_trials=6, epochs=2,
+        directory=directory, project_name="p", seed=0, verbose=0,
+    )
+    return result, os.path.join(directory, "p")
+
+
+def test_search_ranks_subnets_and_trains_the_best_within_the_limits(searched):
+    result, project = searched
+    # the supernet (2 epochs x 4 sub-networks a step) costs 4 trials of 2 epochs: 2 of the 6 are left
+    assert result.oneshot["supernet_trials"] == 4 and result.oneshot["budget_trials"] == 6
+    assert len(result.completed) == 2 and result.oneshot["ranked"] == 30
+    assert "30 sub-networks ranked" in result.counts()
+    with open(os.path.join(project, "oneshot", "ranked.json")) as f:
+        ranked = json.load(f)
+    assert len({json.dumps(r["values"], sort_keys=True) for r in ranked}) == 30  # distinct
+    scored = [r for r in ranked if r["score"] is not None]
+    assert 0 < len(scored) < 30 and result.oneshot["ranked_feasible"] == len(scored)
+    assert all(r["costs"]["macs"] <= LIMIT for r in scored)
+    assert all(r["costs"]["macs"] > LIMIT for r in ranked if r["score"] is None)
+    frame = result.oneshot["frame"]  # strides and pooling fixed in the supernet, so in every candidate
+    assert frame["stem_strides"] != [1] and all(r["values"]["stem_strides"] == frame["stem_strides"][0] for r in ranked)
+    for trial in result.completed:  # every proposed candidate meets the limit, measured on the trained model
+        assert trial.metrics["macs"] <= LIMIT
+        assert (trial.hyperparameters["stem_strides"], trial.hyperparameters["pooling"]) == (
+            frame["stem_strides"][0], frame["pooling"][0])
+        assert profile(keras.models.load_model(trial.model_path)).macs == trial.metrics["macs"]
+    # the trials are the head of the reward's order of the ranked sub-networks (Pareto front first)
+    reward = get_reward("pareto").bind("val_accuracy", "max", {"max_macs": LIMIT})
+    keys = reward.rank([{"val_accuracy": r["score"], **r["costs"]} for r in scored])
+    best = scored[max(range(len(scored)), key=lambda i: keys[i])]["values"]
+    first = next(t for t in result.trials if t.trial_id == "0")
+    assert {k: first.hyperparameters[k] for k in best} == best
+
+
+def test_resumed_search_neither_retrains_nor_reranks(searched):
+    result, project = searched
+    ranked_file = os.path.join(project, "oneshot", "ranked.json")
+    checkpoint = os.path.join(project, "oneshot", "supernet", "supernet_checkpoint.npz")
+    mtimes = [os.stat(p).st_mtime_ns for p in (ranked_file, checkpoint)]
+    x, y = signals(300, 0)
+    again = tfnas.search(
+        x, y, space=small_space(), oracle=dict(ORACLE), constraints={"max_macs": LIMIT}, max_trials=6, epochs=2,
+        directory=os.path.dirname(project), project_name="p", seed=0, verbose=0,
+    )
+    assert [os.stat(p).st_mtime_ns for p in (ranked_file, checkpoint)] == mtimes
+    assert [t.trial_id for t in again.completed] == [t.trial_id for t in result.completed]
+
+
+def test_inherited_space_builds_the_extracted_model():
+    space = small_space().configure((40, 1), 3, "classification")
+    supernet = Supernet(space)
+    x, _ = signals(64, 1)
+    values = {"num_blocks": 2, "block1_filters": 8, "block2_kernel": 5, "stem_filters": 16}
+    built = InheritedSpace(supernet, x).build(supernet.resolve(values).hyperparameters())
+    expected = extract(supernet, values, x_calibration=x)
+    for a, b in zip(built.get_weights(), expected.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_evolution_resumed_from_its_records_ranks_what_the_uninterrupted_run_did():
+    space = small_space().configure((40, 1), 3, "classification")
+    keras.utils.set_random_seed(0)
+    supernet = Supernet(space)
+    x, y = signals(96, 2)
+    reward = get_reward("pareto").bind("val_accuracy", "max", {})
+    settings = dict(rank_fn=reward.rank, objective="val_accuracy", population_size=4, sample_size=2, seed=3,
+                    constraints=Constraints(max_macs=LIMIT))
+    whole = evolve(supernet, x[:64], x[64:], y[64:], count=12, **settings)
+    half = evolve(supernet, x[:64], x[64:], y[64:], count=6, **settings)
+    resumed = evolve(supernet, x[:64], x[64:], y[64:], count=12, done=half, **settings)
+    assert [r.values for r in resumed] == [r.values for r in whole]
+    assert len({json.dumps(r.values, sort_keys=True) for r in whole}) == 12
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"space": "cnn1d"}, "space='dscnn1d'"),
+        ({"max_trials": 4}, "Raise max_trials"),
+        ({"oracle": {**ORACLE, "num_ranked": 0}}, "num_ranked must be"),
+    ],
+)
+def test_bad_settings_are_refused_before_any_training(tmp_path, kwargs, match):
+    x, y = signals(120, 0)
+    settings = {"space": small_space(), "oracle": dict(ORACLE), "max_trials": 6, "epochs": 2, **kwargs}
+    with pytest.raises(TfnasInputError, match=match):
+        tfnas.search(x, y, directory=str(tmp_path), project_name="p", verbose=0, **settings)
+    assert not os.path.exists(os.path.join(tmp_path, "p", "oneshot", "supernet"))
+
+
+def test_oracle_counts_the_supernet_in_trials_of_the_search_epochs():
+    oracle = OneShotOracle(max_trials=20, supernet_epochs=30, num_random=2)
+    oracle.adopt(epochs=30)
+    assert (oracle.supernet_trials(), oracle.max_trials) == (4, 16)
+
+
+SCRIPT = """
+import sys, numpy as np, tfnas
+sys.path.insert(0, {tests!r})
+from test_oneshot_oracle import ORACLE, signals, small_space
+x, y = signals(300, 0)
+tfnas.search(x, y, space=small_space(), oracle={{**ORACLE, "supernet_epochs": 6}}, max_trials=14, epochs=2,
+             directory={directory!r}, project_name="p", seed=0, verbose=0)
+print("DONE")
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_during_supernet_training_then_resume(tmp_path):
+    script = SCRIPT.format(tests=os.path.dirname(__file__), directory=str(tmp_path))
+    history = tmp_path / "p" / "oneshot" / "supernet" / "supernet_history.yaml"
+    first = subprocess.Popen([sys.executable, "-c", script], env=child_env(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and first.poll() is None:
+            if history.exists() and yaml.safe_load(history.read_text() or "{}").get("epochs", 0) >= 2:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"the supernet never checkpointed 2 epochs (exit {first.poll()})")
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    finally:
+        stop([first])
+    killed_at = yaml.safe_load(history.read_text())["epochs"]
+    assert 2 <= killed_at < 6 and not (tmp_path / "p" / "oneshot" / "ranked.json").exists()
+    second = subprocess.run([sys.executable, "-c", script], env=child_env(), capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0 and "DONE" in second.stdout, second.stdout[-2000:] + second.stderr[-2000:]
+    resumed = yaml.safe_load(history.read_text())
+    assert resumed["epochs"] == 6 and resumed["resumed_from"] == killed_at
+    result = tfnas.SearchResult.load(str(tmp_path / "p"))
+    assert result.oneshot["supernet_epochs"] == 6 and len(result.completed) == 14 - 12

@@ -1,0 +1,223 @@
+"""One-shot search (Once-for-All style): train one supernet, rank thousands of sub-networks, train the best as trials.
+
+Before the first trial (`prepare`, called by `EdgeTuner.search`), the oracle
+trains a weight-sharing supernet of the space (`tfnas.oneshot`) on the
+search's training data with the search's recipe, then runs regularized
+evolution over its sub-networks, each extracted with the shared weights,
+priced exactly by the cost model and, within the constraints, scored on the
+validation data. The ranked sub-networks are ordered by the search's reward
+(Pareto front first), and the head of that order becomes ordinary
+keras-tuner trials, which fine-tune from the inherited weights (or, with
+`inherit=False`, train from scratch). So `SearchResult`, resume, `compress`,
+`export` and `verify` work unchanged.
+
+Budget: training the supernet costs `supernet_epochs` x (sub-networks per
+step) single-model epochs, counted against `max_trials` x the search's
+`epochs`: the oracle trains that many fewer trials. The supernet checkpoint
+and the ranked sub-networks are saved under the project's `oneshot/`, so a
+killed search resumes without training or ranking again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from tfnas import atomic
+from tfnas.errors import TfnasInputError
+from tfnas.oracles.base import MultiObjectiveOracle
+
+RANKED_FILENAME = "ranked.json"
+
+
+class OneShotOracle(MultiObjectiveOracle):
+    """Trains a supernet once, ranks sub-networks by inherited-weight accuracy, and trains the best as trials.
+
+    Works with `DSCNN1DSpace` (the space the supernet covers today).
+
+    Example:
+
+    ```python
+    result = tfnas.search(x, y, space="dscnn1d", oracle={"name": "oneshot", "num_ranked": 2000},
+                          constraints={"max_macs": 20_000}, max_trials=20, epochs=30)
+    ```
+
+    Args:
+        supernet_epochs: Epochs the supernet trains. Defaults to the search's
+            `epochs` (one full training of the supernet).
+        num_random: Random sub-networks per supernet step besides the largest and smallest. Defaults to 2.
+        distill: Whether the smaller sub-networks learn from the largest's outputs. Defaults to False
+            (on MNIST-1D, distillation ranked sub-networks worse: benchmarks/bench_oneshot.py).
+        num_ranked: Distinct sub-networks ranked with inherited weights. Defaults to 1000.
+        population_size: Evolution's population (see `tfnas.oneshot.rank.evolve`). Defaults to 100.
+        inherit: Whether trials fine-tune from the supernet's weights (True) or train from scratch. Defaults to True.
+        calibration_samples: Training samples batch norm is re-estimated on per sub-network. Defaults to 256.
+        learning_rate: The supernet's peak learning rate. Defaults to the space's default `learning_rate`.
+        frame: The strides and pooling the supernet holds fixed (`tfnas.oneshot.frame`), e.g.
+            `{"stem_strides": 2, "pooling": "max", "strides": 1}`. "auto" (default): the
+            highest resolution at which half of the random sub-networks meet the constraints.
+            None: strides and pooling stay elastic too (ranks worse: see `tfnas.oneshot.frame`).
+        **kwargs: The arguments of `MultiObjectiveOracle`; `max_trials` is the
+            whole budget, supernet included.
+    """
+
+    def __init__(
+        self,
+        supernet_epochs: int | None = None,
+        num_random: int = 2,
+        distill: bool = False,
+        num_ranked: int = 1000,
+        population_size: int = 100,
+        inherit: bool = True,
+        calibration_samples: int = 256,
+        learning_rate: float | None = None,
+        frame: Mapping[str, Any] | str | None = "auto",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        for name, value, low in (("supernet_epochs", supernet_epochs, 1), ("num_random", num_random, 0),
+                                 ("num_ranked", num_ranked, 1), ("population_size", population_size, 2),
+                                 ("calibration_samples", calibration_samples, 1)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+                raise TfnasInputError(f"{name} must be an integer >= {low}. Received: {name}={value!r}")
+        self.supernet_epochs = supernet_epochs
+        self.num_random = num_random
+        self.distill = bool(distill)
+        self.num_ranked = num_ranked
+        self.population_size = population_size
+        self.inherit = bool(inherit)
+        self.calibration_samples = calibration_samples
+        if learning_rate is not None and not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
+            raise TfnasInputError(f"learning_rate must be a positive number. Received: learning_rate={learning_rate!r}")
+        self.learning_rate = learning_rate
+        if not (frame is None or frame == "auto" or isinstance(frame, Mapping)):
+            raise TfnasInputError(f"frame must be 'auto', None or a dict of strides and pooling. Received: frame={frame!r}")
+        self.frame = frame
+        self.budget_trials = self.max_trials  # the whole budget; `max_trials` becomes what is left after the supernet
+        self.search_epochs: int | None = None
+        self.queue: list[dict[str, Any]] = []  # ranked sub-networks still to propose, best first
+        self.report: dict[str, Any] = {}
+
+    def adopt(self, *, epochs: int | None = None, **kwargs: Any) -> None:
+        """The base's `adopt`; the search's `epochs` sizes the supernet's share of the budget."""
+        if epochs is not None:
+            self.search_epochs = int(epochs)
+            self.supernet_epochs = self.supernet_epochs or int(epochs)
+            self.max_trials = self.budget_trials - self.supernet_trials()
+            if self.max_trials < 1:
+                raise TfnasInputError(
+                    f"oracle 'oneshot': the supernet ({self.supernet_epochs} epochs x {2 + self.num_random} "
+                    f"sub-networks a step) costs {self.supernet_trials()} trials of {epochs} epochs, the whole "
+                    f"max_trials={self.budget_trials}. Raise max_trials or lower supernet_epochs."
+                )
+        super().adopt(**kwargs)
+
+    def supernet_trials(self) -> int:
+        """Trials of the search's `epochs` the supernet costs: its epochs x sub-networks trained per step."""
+        return math.ceil(self.supernet_epochs * (2 + self.num_random) / self.search_epochs)
+
+    # ----- before the first trial -----------------------------------------------
+    def prepare(self, hypermodel: Any, x: Any, y: Any, *, validation_data: Any, training: Any, directory: str) -> Any:
+        """Trains the supernet and ranks sub-networks (or reads both back); returns the hypermodel trials build from."""
+        from tfnas.oneshot import Supernet
+        from tfnas.oneshot import train_supernet
+        from tfnas.oneshot.extract import InheritedSpace
+        from tfnas.oneshot.frame import choose_frame
+        from tfnas.oneshot.frame import narrow
+        from tfnas.spaces import DSCNN1DSpace
+
+        if not isinstance(hypermodel, DSCNN1DSpace):
+            raise TfnasInputError(
+                f"oracle 'oneshot' needs a space its supernet covers: space='dscnn1d' (a DSCNN1DSpace). "
+                f"Received: {type(hypermodel).__name__}."
+            )
+        if not isinstance(x, np.ndarray) or not isinstance(validation_data, tuple):
+            raise TfnasInputError("oracle 'oneshot' trains its supernet on arrays: pass x, y as numpy arrays, not a tf.data.Dataset.")
+        x_val, y_val = validation_data
+        folder = os.path.join(directory, "oneshot")
+        frame = self.report.get("frame") or self.frame  # a resumed search keeps the frame it chose
+        if frame == "auto":
+            frame = choose_frame(hypermodel, self.constraints, seed=self.seed or 0)
+        frame = {key: list(value) if isinstance(value, (list, tuple)) else [value] for key, value in (frame or {}).items()}
+        supernet = Supernet(narrow(hypermodel, frame))
+        start = time.perf_counter()
+        history = train_supernet(
+            supernet, x, y, epochs=self.supernet_epochs, training=training, learning_rate=self.learning_rate,
+            validation_data=validation_data,
+            num_random=self.num_random, distill=self.distill, seed=self.seed or 0,
+            directory=os.path.join(folder, "supernet"), calibration_samples=self.calibration_samples,
+        )
+        x_calibration = x[: self.calibration_samples]
+        ranked = self._rank(supernet, x_calibration, x_val, y_val, folder)
+        if not self.queue and not self.report:
+            self.queue = self._order(ranked)
+        feasible = [r for r in ranked if r.feasible]
+        self.report = {
+            "supernet_epochs": history.epochs, "supernet_subnet_epochs": history.subnet_epochs,
+            "supernet_trials": self.supernet_trials(), "budget_trials": self.budget_trials,
+            "supernet_seconds": history.seconds, "ranked": len(ranked), "ranked_feasible": len(feasible),
+            "ranking_seconds": float(sum(r.seconds for r in ranked)),
+            "prepare_seconds": time.perf_counter() - start, "inherit": self.inherit, "frame": frame,
+        }
+        self.save()
+        return InheritedSpace(supernet, x_calibration) if self.inherit else hypermodel
+
+    def _rank(self, supernet: Any, x_calibration: Any, x_val: Any, y_val: Any, folder: str) -> list:
+        """Ranks `num_ranked` sub-networks, going on from `ranked.json` (rewritten every 50 sub-networks)."""
+        from tfnas.oneshot.rank import Ranked
+        from tfnas.oneshot.rank import evolve
+
+        path = os.path.join(folder, RANKED_FILENAME)
+        done = []
+        if os.path.exists(path):
+            with open(path) as f:
+                done = [Ranked.from_dict(row) for row in json.load(f)]
+        progress = list(done)
+
+        def keep(result: Ranked) -> None:
+            progress.append(result)
+            if len(progress) % 50 == 0:
+                atomic.write_json(path, [r.to_dict() for r in progress])
+
+        ranked = evolve(
+            supernet, x_calibration, x_val, y_val, count=self.num_ranked, rank_fn=self.reward.rank,
+            objective=self.objective.name, constraints=self.constraints, population_size=self.population_size,
+            seed=self.seed or 0, done=done, on_ranked=keep,
+        )
+        if len(ranked) > len(done):
+            atomic.write_json(path, [r.to_dict() for r in ranked])
+        return ranked
+
+    def _order(self, ranked: list) -> list[dict[str, Any]]:
+        """The feasible sub-networks' values, best first by the reward (for `Pareto`: the front first)."""
+        feasible = [r for r in ranked if r.feasible]
+        keys = self.reward.rank([r.metrics(self.objective.name) for r in feasible])
+        order = sorted(range(len(feasible)), key=lambda i: keys[i], reverse=True)
+        return [dict(feasible[i].values) for i in order]
+
+    # ----- the strategy ---------------------------------------------------------
+    def propose(self, trial_id: str) -> dict[str, Any] | None:
+        """The best-ranked sub-network not yet tried (as the space's full hp values); None when none is left."""
+        while self.queue:
+            values = self.complete_values(self.queue.pop(0))
+            if self.is_new(values):
+                return values
+        return None
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        state["tfnas"]["oneshot"] = {**self.report, "queue": self.queue}
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        saved = dict(state.get("tfnas", {}).get("oneshot", {}))
+        self.queue = list(saved.pop("queue", []))
+        self.report = saved
+
