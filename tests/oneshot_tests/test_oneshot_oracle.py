@@ -50,7 +50,7 @@ def searched(tmp_path_factory):
     x, y = signals(300, 0)
     directory = str(tmp_path_factory.mktemp("oneshot"))
     result = tfnas.search(
-        x, y, space=small_space(), oracle=dict(ORACLE), constraints={"max_macs": LIMIT}, max_trials=6, epochs=2,
+        x, y, space=small_space(), oracle=dict(ORACLE), constraints={"max_macs": LIMIT}, max_trials=8, epochs=2,
         directory=directory, project_name="p", seed=0, verbose=0,
     )
     return result, os.path.join(directory, "p")
@@ -58,9 +58,9 @@ def searched(tmp_path_factory):
 
 def test_search_ranks_subnets_and_trains_the_best_within_the_limits(searched):
     result, project = searched
-    # the supernet (2 epochs x 4 sub-networks a step) costs 4 trials of 2 epochs: 2 of the 6 are left
-    assert result.oneshot["supernet_trials"] == 4 and result.oneshot["budget_trials"] == 6
-    assert len(result.completed) == 2 and result.oneshot["ranked"] == 30
+    # the supernet (2 epochs x 4 sub-networks a step) costs 4 trials of 2 epochs: 4 of the 8 are left
+    assert result.oneshot["supernet_trials"] == 4 and result.oneshot["budget_trials"] == 8
+    assert len(result.completed) == 4 and result.oneshot["ranked"] == 30
     assert "30 sub-networks ranked" in result.counts()
     with open(os.path.join(project, "oneshot", "ranked.json")) as f:
         ranked = json.load(f)
@@ -79,9 +79,18 @@ def test_search_ranks_subnets_and_trains_the_best_within_the_limits(searched):
     # the trials are the head of the reward's order of the ranked sub-networks (Pareto front first)
     reward = get_reward("pareto").bind("val_accuracy", "max", {"max_macs": LIMIT})
     keys = reward.rank([{"val_accuracy": r["score"], **r["costs"]} for r in scored])
-    best = scored[max(range(len(scored)), key=lambda i: keys[i])]["values"]
-    first = next(t for t in result.trials if t.trial_id == "0")
-    assert {k: first.hyperparameters[k] for k in best} == best
+    order = sorted(range(len(scored)), key=lambda i: keys[i], reverse=True)
+    best, second = (scored[i]["values"] for i in order[:2])
+    trials = sorted(result.completed, key=lambda t: int(t.trial_id))
+    architecture = [k for k in best if k not in ("learning_rate", "dropout")]
+    # the first three train the best-ranked architecture with each learning rate of the space (the probe) ...
+    assert all({k: t.hyperparameters[k] for k in architecture} == {k: best[k] for k in architecture} for t in trials[:3])
+    assert [t.hyperparameters["learning_rate"] for t in trials[:3]] == [1e-3, 3e-3, 1e-2]
+    # ... the fourth the second-ranked one, with the learning rate of the best of them
+    assert {k: trials[3].hyperparameters[k] for k in second if k != "learning_rate"} == {
+        k: v for k, v in second.items() if k != "learning_rate"}
+    top = max(trials[:3], key=lambda t: t.metrics["val_accuracy"])
+    assert trials[3].hyperparameters["learning_rate"] == top.hyperparameters["learning_rate"]
 
 
 def test_resumed_search_neither_retrains_nor_reranks(searched):
@@ -91,7 +100,7 @@ def test_resumed_search_neither_retrains_nor_reranks(searched):
     mtimes = [os.stat(p).st_mtime_ns for p in (ranked_file, checkpoint)]
     x, y = signals(300, 0)
     again = tfnas.search(
-        x, y, space=small_space(), oracle=dict(ORACLE), constraints={"max_macs": LIMIT}, max_trials=6, epochs=2,
+        x, y, space=small_space(), oracle=dict(ORACLE), constraints={"max_macs": LIMIT}, max_trials=8, epochs=2,
         directory=os.path.dirname(project), project_name="p", seed=0, verbose=0,
     )
     assert [os.stat(p).st_mtime_ns for p in (ranked_file, checkpoint)] == mtimes
@@ -130,6 +139,7 @@ def test_evolution_resumed_from_its_records_ranks_what_the_uninterrupted_run_did
         ({"space": "cnn1d"}, "space='dscnn1d'"),
         ({"max_trials": 4}, "Raise max_trials"),
         ({"oracle": {**ORACLE, "num_ranked": 0}}, "num_ranked must be"),
+        ({"oracle": {**ORACLE, "probe": ("num_blocks",)}}, "probe takes training hps"),
     ],
 )
 def test_bad_settings_are_refused_before_any_training(tmp_path, kwargs, match):

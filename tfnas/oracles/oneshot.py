@@ -8,7 +8,10 @@ priced exactly by the cost model and, within the constraints, scored on the
 validation data. The ranked sub-networks are ordered by the search's reward
 (Pareto front first), and the head of that order becomes ordinary
 keras-tuner trials, which fine-tune from the inherited weights (or, with
-`inherit=False`, train from scratch). So `SearchResult`, resume, `compress`,
+`inherit=False`, train from scratch). The training hps (`learning_rate`) are
+not architecture, so the supernet cannot rank them: the first trials train
+the best-ranked sub-network with each learning rate, and the later ones use
+the best trial's. So `SearchResult`, resume, `compress`,
 `export` and `verify` work unchanged.
 
 Budget: training the supernet costs `supernet_epochs` x (sub-networks per
@@ -63,6 +66,10 @@ class OneShotOracle(MultiObjectiveOracle):
             `{"stem_strides": 2, "pooling": "max", "strides": 1}`. "auto" (default): the
             highest resolution at which half of the random sub-networks meet the constraints.
             None: strides and pooling stay elastic too (ranks worse: see `tfnas.oneshot.frame`).
+        probe: Training hps the supernet cannot rank (they are not architecture): the first trials
+            train the best-ranked sub-network with each of their choices, and every later trial
+            takes the values of the best trial so far. Defaults to ("learning_rate",); () keeps
+            the space's defaults.
         **kwargs: The arguments of `MultiObjectiveOracle`; `max_trials` is the
             whole budget, supernet included.
     """
@@ -78,6 +85,7 @@ class OneShotOracle(MultiObjectiveOracle):
         calibration_samples: int = 256,
         learning_rate: float | None = None,
         frame: Mapping[str, Any] | str | None = "auto",
+        probe: tuple[str, ...] = ("learning_rate",),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -99,9 +107,15 @@ class OneShotOracle(MultiObjectiveOracle):
         if not (frame is None or frame == "auto" or isinstance(frame, Mapping)):
             raise TfnasInputError(f"frame must be 'auto', None or a dict of strides and pooling. Received: frame={frame!r}")
         self.frame = frame
+        from tfnas.oneshot.sandwich import TRAINING_HPS
+
+        if isinstance(probe, str) or not set(probe) <= set(TRAINING_HPS):
+            raise TfnasInputError(f"probe takes training hps among {TRAINING_HPS}. Received: probe={probe!r}")
+        self.probe = tuple(probe)
         self.budget_trials = self.max_trials  # the whole budget; `max_trials` becomes what is left after the supernet
         self.search_epochs: int | None = None
         self.queue: list[dict[str, Any]] = []  # ranked sub-networks still to propose, best first
+        self.probes: list[dict[str, Any]] = []  # the best-ranked sub-network with each `probe` value, proposed first
         self.report: dict[str, Any] = {}
 
     def adopt(self, *, epochs: int | None = None, **kwargs: Any) -> None:
@@ -157,6 +171,7 @@ class OneShotOracle(MultiObjectiveOracle):
         ranked = self._rank(supernet, x_calibration, x_val, y_val, folder)
         if not self.queue and not self.report:
             self.queue = self._order(ranked)
+            self.probes = self._probes()
         feasible = [r for r in ranked if r.feasible]
         self.report = {
             "supernet_epochs": history.epochs, "supernet_subnet_epochs": history.subnet_epochs,
@@ -203,21 +218,49 @@ class OneShotOracle(MultiObjectiveOracle):
 
     # ----- the strategy ---------------------------------------------------------
     def propose(self, trial_id: str) -> dict[str, Any] | None:
-        """The best-ranked sub-network not yet tried (as the space's full hp values); None when none is left."""
+        """The next probe of the training hps, else the best-ranked sub-network not yet tried, trained with the
+        training hps of the best trial so far; None when none is left."""
+        while self.probes:
+            values = self.complete_values(self.probes.pop(0))
+            if self.is_new(values):
+                return values
         while self.queue:
-            values = self.complete_values(self.queue.pop(0))
+            values = self.complete_values({**self.queue.pop(0), **self._best_training_values()})
             if self.is_new(values):
                 return values
         return None
 
+    def _probes(self) -> list[dict[str, Any]]:
+        """The best-ranked sub-network once with every choice of each `probe` hp (the others at their defaults)."""
+        if not self.queue:
+            return []
+        top = self.queue[0]
+        probes = []
+        for name in self.probe:
+            hp = next((hp for hp in self.hyperparameters.space if hp.name == name), None)
+            for value in getattr(hp, "values", ()):
+                if {**top, name: value} not in probes:
+                    probes.append({**top, name: value})
+        return probes
+
+    def _best_training_values(self) -> dict[str, Any]:
+        """The `probe` hps of the completed trial with the best objective (none yet: the defaults)."""
+        done = [t for t in self.completed_trials() if self.objective.name in t.metrics.metrics]
+        if not done:
+            return {}
+        sign = 1.0 if self.objective.direction == "max" else -1.0
+        best = max(done, key=lambda t: sign * t.metrics.get_last_value(self.objective.name))
+        return {name: best.hyperparameters.values[name] for name in self.probe if name in best.hyperparameters.values}
+
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
-        state["tfnas"]["oneshot"] = {**self.report, "queue": self.queue}
+        state["tfnas"]["oneshot"] = {**self.report, "queue": self.queue, "probes": self.probes}
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
         saved = dict(state.get("tfnas", {}).get("oneshot", {}))
         self.queue = list(saved.pop("queue", []))
+        self.probes = list(saved.pop("probes", []))
         self.report = saved
 
