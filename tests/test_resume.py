@@ -2,10 +2,8 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import pytest
@@ -15,6 +13,7 @@ from tfnas.demo import load_digits_images
 from tfnas.result import SearchResult
 from tfnas.testing.processes import SEARCH_SCRIPT
 from tfnas.testing.processes import child_env
+from tfnas.testing.processes import kill_when
 from tfnas.testing.processes import stop
 
 MAX_TRIALS = 3
@@ -48,19 +47,15 @@ def test_sigkill_mid_trial_then_resume_trains_only_what_is_missing(tmp_path):
         first = subprocess.Popen(
             [*command, "--train-log", first_log], env=child_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
+    def next_one_training() -> bool:  # one trial done, the next one is training now
+        states = trial_states(project_dir)
+        completed = [i for i, s in states.items() if s == "COMPLETED"]
+        running = [i for i, s in states.items() if s == "RUNNING"]
+        return bool(completed and running and trainings(first_log) > len(completed))
+
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and first.poll() is None:
-            states = trial_states(project_dir)
-            completed = [i for i, s in states.items() if s == "COMPLETED"]
-            running = [i for i, s in states.items() if s == "RUNNING"]
-            if completed and running and trainings(first_log) > len(completed):
-                break  # one trial done, the next one is training now
-            time.sleep(0.2)
-        else:
+        if not kill_when(first, next_one_training):
             pytest.fail(f"no trial completed with the next one training (exit {first.poll()}): {(tmp_path / 'first.out').read_text()[-2000:]}")
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait()
     finally:
         stop([first])
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -25,20 +23,15 @@ from tfnas.oneshot.rank import evolve
 from tfnas.oracles import OneShotOracle
 from tfnas.rewards import get_reward
 from tfnas.spaces import DSCNN1DSpace
+from tfnas.testing.signals import noisy_sines
 from tfnas.testing.processes import child_env
+from tfnas.testing.processes import kill_when
 from tfnas.testing.processes import stop
 
 LIMIT = 6_000
 ORACLE = {"name": "oneshot", "supernet_epochs": 2, "num_ranked": 30, "population_size": 10}
 
 
-def signals(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Three classes of noisy sines of different frequency, random phase."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 3, n)
-    frequency = np.array([0.04, 0.12, 0.3])[y][:, None]
-    x = np.sin(2 * np.pi * frequency * np.arange(40) + rng.uniform(0, 2 * np.pi, (n, 1)))
-    return (x + 0.5 * rng.normal(size=(n, 40)))[..., None].astype("float32"), y
 
 
 def small_space() -> DSCNN1DSpace:
@@ -47,7 +40,7 @@ def small_space() -> DSCNN1DSpace:
 
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory):
-    x, y = signals(300, 0)
+    x, y = noisy_sines(300, 0)
     directory = str(tmp_path_factory.mktemp("oneshot"))
     result = tfnas.search(
         x, y, space=small_space(), oracle=dict(ORACLE), constraints={"max_macs": LIMIT}, max_trials=8, epochs=2,
@@ -98,7 +91,7 @@ def test_resumed_search_neither_retrains_nor_reranks(searched):
     ranked_file = os.path.join(project, "oneshot", "ranked.json")
     checkpoint = os.path.join(project, "oneshot", "supernet", "supernet_checkpoint.npz")
     mtimes = [os.stat(p).st_mtime_ns for p in (ranked_file, checkpoint)]
-    x, y = signals(300, 0)
+    x, y = noisy_sines(300, 0)
     again = tfnas.search(
         x, y, space=small_space(), oracle=dict(ORACLE), constraints={"max_macs": LIMIT}, max_trials=8, epochs=2,
         directory=os.path.dirname(project), project_name="p", seed=0, verbose=0,
@@ -110,7 +103,7 @@ def test_resumed_search_neither_retrains_nor_reranks(searched):
 def test_inherited_space_builds_the_extracted_model():
     space = small_space().configure((40, 1), 3, "classification")
     supernet = Supernet(space)
-    x, _ = signals(64, 1)
+    x, _ = noisy_sines(64, 1)
     values = {"num_blocks": 2, "block1_filters": 8, "block2_kernel": 5, "stem_filters": 16}
     built = InheritedSpace(supernet, x).build(supernet.resolve(values).hyperparameters())
     expected = extract(supernet, values, x_calibration=x)
@@ -122,7 +115,7 @@ def test_evolution_resumed_from_its_records_ranks_what_the_uninterrupted_run_did
     space = small_space().configure((40, 1), 3, "classification")
     keras.utils.set_random_seed(0)
     supernet = Supernet(space)
-    x, y = signals(96, 2)
+    x, y = noisy_sines(96, 2)
     reward = get_reward("pareto").bind("val_accuracy", "max", {})
     settings = dict(rank_fn=reward.rank, objective="val_accuracy", population_size=4, sample_size=2, seed=3,
                     constraints=Constraints(max_macs=LIMIT))
@@ -143,7 +136,7 @@ def test_evolution_resumed_from_its_records_ranks_what_the_uninterrupted_run_did
     ],
 )
 def test_bad_settings_are_refused_before_any_training(tmp_path, kwargs, match):
-    x, y = signals(120, 0)
+    x, y = noisy_sines(120, 0)
     settings = {"space": small_space(), "oracle": dict(ORACLE), "max_trials": 6, "epochs": 2, **kwargs}
     with pytest.raises(TfnasInputError, match=match):
         tfnas.search(x, y, directory=str(tmp_path), project_name="p", verbose=0, **settings)
@@ -159,8 +152,9 @@ def test_oracle_counts_the_supernet_in_trials_of_the_search_epochs():
 SCRIPT = """
 import sys, numpy as np, tfnas
 sys.path.insert(0, {tests!r})
-from test_oneshot_oracle import ORACLE, signals, small_space
-x, y = signals(300, 0)
+from test_oneshot_oracle import ORACLE, small_space
+from tfnas.testing.signals import noisy_sines
+x, y = noisy_sines(300, 0)
 tfnas.search(x, y, space=small_space(), oracle={{**ORACLE, "supernet_epochs": 6}}, max_trials=14, epochs=2,
              directory={directory!r}, project_name="p", seed=0, verbose=0)
 print("DONE")
@@ -173,16 +167,13 @@ def test_sigkill_during_supernet_training_then_resume(tmp_path):
     history = tmp_path / "p" / "oneshot" / "supernet" / "supernet_history.yaml"
     first = subprocess.Popen([sys.executable, "-c", script], env=child_env(), stdout=subprocess.DEVNULL,
                              stderr=subprocess.STDOUT, start_new_session=True)
+
+    def two_epochs_saved() -> bool:
+        return history.exists() and yaml.safe_load(history.read_text() or "{}").get("epochs", 0) >= 2
+
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and first.poll() is None:
-            if history.exists() and yaml.safe_load(history.read_text() or "{}").get("epochs", 0) >= 2:
-                break
-            time.sleep(0.1)
-        else:
+        if not kill_when(first, two_epochs_saved):
             pytest.fail(f"the supernet never checkpointed 2 epochs (exit {first.poll()})")
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait()
     finally:
         stop([first])
     killed_at = yaml.safe_load(history.read_text())["epochs"]

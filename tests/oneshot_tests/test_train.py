@@ -18,6 +18,7 @@ from tfnas.oneshot import sandwich_losses
 from tfnas.oneshot import smallest
 from tfnas.oneshot import train_supernet
 from tfnas.spaces import DSCNN1DSpace
+from tfnas.testing.signals import noisy_sines
 from tfnas.task import Task
 
 EPOCHS = 3
@@ -28,13 +29,6 @@ class Killed(Exception):
     """Stands for a SIGKILL right after an epoch's checkpoint is written."""
 
 
-def _signals(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Three classes of noisy sines of different frequency, random phase: learnable by convs and global pooling."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 3, n)
-    frequency = np.array([0.04, 0.12, 0.3])[y][:, None]
-    x = np.sin(2 * np.pi * frequency * np.arange(40) + rng.uniform(0, 2 * np.pi, (n, 1)))
-    return (x + 0.5 * rng.normal(size=(n, 40)))[..., None].astype("float32"), y
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +38,7 @@ def space() -> DSCNN1DSpace:
 
 @pytest.fixture(scope="module")
 def data():
-    return _signals(320, 0), _signals(200, 1)
+    return noisy_sines(320, 0), noisy_sines(200, 1)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from collections.abc import Iterable
 
 import tfnas
@@ -35,6 +36,19 @@ def stop(processes: Iterable[subprocess.Popen]) -> None:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def kill_when(process: subprocess.Popen, ready: Callable[[], bool], timeout: float = 300.0) -> bool:
+    """SIGKILLs `process` as soon as `ready()` holds (polled every 0.1 s); False, nothing killed, when the
+    process exits or `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if ready():
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def run_distributed(
