@@ -117,7 +117,7 @@ class SearchResult:
             deployed=read_deployed(project_dir),
             rerun=dict(extra.get("rerun", {})),
             final=read_final(project_dir),
-            oneshot={k: v for k, v in extra.get("oneshot", {}).items() if k != "queue"},
+            oneshot={k: v for k, v in extra.get("oneshot", {}).items() if k not in ("queue", "probes")},
         )
 
     @property

@@ -55,6 +55,7 @@ def test_search_ranks_subnets_and_trains_the_best_within_the_limits(searched):
     assert result.oneshot["supernet_trials"] == 4 and result.oneshot["budget_trials"] == 8
     assert len(result.completed) == 4 and result.oneshot["ranked"] == 30
     assert "30 sub-networks ranked" in result.counts()
+    assert not {"queue", "probes"} & result.oneshot.keys()  # the oracle's working lists stay in oracle.json
     with open(os.path.join(project, "oneshot", "ranked.json")) as f:
         ranked = json.load(f)
     assert len({json.dumps(r["values"], sort_keys=True) for r in ranked}) == 30  # distinct
