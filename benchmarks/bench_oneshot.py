@@ -18,7 +18,10 @@ Setup, per seed:
   supernet holds them: `tfnas.oneshot.frame`). Seed 0, 30 sub-networks,
   without distillation: tau 0.48 over the whole space (MACs 0.59), 0.57 in
   that frame (MACs 0.52, noise ceiling 0.64):
-  `benchmarks/results/bench_oneshot_ranking.json` and `..._frame.json`.
+  `benchmarks/results/bench_oneshot_ranking.json` and `..._frame.json`. In
+  that frame seeds 1 and 2 (`--repeats 1`, `..._frame_seed1.json`,
+  `..._frame_seed2.json`) gave tau 0.33 and 0.23 (MACs 0.33 and 0.34): a
+  median of 0.33 over seeds 0-2, no better than MACs.
 - The supernet (`tfnas.oneshot.Supernet`) is trained on the fit split with
   `train_supernet` (sandwich rule, in-place distillation, the default
   `Training()` recipe) for `--supernet-epochs`; `--no-distill` trains the
