@@ -111,14 +111,14 @@ def _forward(
 ) -> tuple[list[Any], list[Any], Any]:
     """The sandwich losses, the students' outputs and the targets."""
     task = Task(supernet.space.task)
-    target = _targets(task, y, supernet.space.num_outputs)
+    target = targets(task, y, supernet.space.num_outputs)
     teacher = supernet(x, training=training, values=largest(supernet.space))
-    losses = [_loss(task, target, teacher, smoothing)]
+    losses = [loss(task, target, teacher, smoothing)]
     soft = ops.stop_gradient(teacher) if distill else target
     outputs = []
     for values in students:
         output = supernet(x, training=training, values=values)
-        losses.append(_loss(task, soft, output, 0.0))
+        losses.append(loss(task, soft, output, 0.0))
         outputs.append(output)
     return losses, outputs, target
 
@@ -152,9 +152,9 @@ def sandwich_step(
     logs = {"loss_largest": float(losses[0])}
     if students:
         logs["loss_smallest"] = float(losses[1])
-        logs["label_loss_smallest"] = float(_loss(Task(supernet.space.task), target, outputs[0], 0.0))
+        logs["label_loss_smallest"] = float(loss(Task(supernet.space.task), target, outputs[0], 0.0))
     if len(students) > 1:
-        logs["loss_random"] = float(np.mean([float(loss) for loss in losses[2:]]))
+        logs["loss_random"] = float(np.mean([float(value) for value in losses[2:]]))
     return logs
 
 
@@ -183,14 +183,14 @@ class GraphApply:
         return tf.function(apply, autograph=False)
 
 
-def _targets(task: Task, y: Any, classes: int) -> Any:
+def targets(task: Task, y: Any, classes: int) -> Any:
     """One-hot rows for class labels, float rows for regression targets."""
     if task.is_classification:
         return ops.one_hot(ops.cast(ops.reshape(y, (-1,)), "int32"), classes)
     return ops.reshape(ops.cast(y, "float32"), (-1, classes))
 
 
-def _loss(task: Task, target: Any, output: Any, smoothing: float) -> Any:
+def loss(task: Task, target: Any, output: Any, smoothing: float) -> Any:
     """Mean cross-entropy against (soft) class probabilities, or mean squared error."""
     if task.is_classification:
         return ops.mean(keras.losses.categorical_crossentropy(target, output, label_smoothing=smoothing))

@@ -1,0 +1,247 @@
+"""A compiled sandwich step: in a fixed frame, every sub-network is the largest with channel, tap and depth masks.
+
+`Supernet.call` slices the shared weights for the sub-network it runs, so
+each sub-network is another graph and a training step runs eagerly, op by
+op, from Python. Once the frame is fixed (one stem stride, one pooling, one
+block stride, one head: `tfnas.oneshot.frame`), every sub-network has the
+largest's shapes, and what tells them apart can be tensors instead:
+
+- a width is a 0/1 mask over the widest layer's channels, applied after each
+  ReLU (and to the batch-norm statistics it updates);
+- a kernel size is a 0/1 mask over the taps of the largest kernel: with
+  "same" padding, a kernel whose outer taps are zero computes exactly what
+  its centre does, as long as the padding is not clipped at zero (checked by
+  `compilable`);
+- depth is a 0/1 gate per block that passes its input through unchanged;
+- a residual Add is a 0/1 factor on the shortcut.
+
+So one `tf.function` trains any sub-networks, and `CompiledSandwich` runs a
+whole sandwich step (the largest, then the students, then one optimizer
+update) as one graph, traced once. It computes what `sandwich_step` does
+within float tolerance (a test checks the updated weights); masked channels
+cost compute (every sub-network runs at the largest's width), but graph
+execution is still several times faster than eager slicing on a CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from tfnas.oneshot.sandwich import largest
+from tfnas.oneshot.sandwich import loss
+from tfnas.oneshot.sandwich import targets
+from tfnas.oneshot.subnet import Subnet
+from tfnas.oneshot.supernet import ElasticBatchNorm
+from tfnas.oneshot.supernet import Supernet
+from tfnas.spaces.blocks import clamp_stride
+from tfnas.spaces.blocks import same_out
+from tfnas.task import Task
+
+Masks = dict[str, np.ndarray]
+
+
+def compilable(supernet: Supernet) -> bool:
+    """Whether every sub-network of `supernet` can run as the masked largest (a fixed frame, unclipped padding).
+
+    That needs one stem stride, one pooling, one block stride and one head;
+    blocks a shallower sub-network drops must keep the length (stride 1);
+    kernel sizes must differ from the largest by even numbers of taps, and
+    no strided "same" conv may have its padding clipped at zero for the
+    smallest kernel (then the centre of the largest would see other samples).
+    """
+    r = supernet.space.ranges
+    if any(len(r[name]) != 1 for name in ("stem_strides", "pooling", "strides", "head")):
+        return False
+    kernels = r["kernel_sizes"]
+    if any((max(kernels) - k) % 2 for k in kernels):
+        return False
+    length = supernet.space.input_shape[0]
+    stride = clamp_stride(r["stem_strides"][0], length)
+    if not _unclipped(length, stride, min(kernels)):
+        return False
+    length = same_out(length, stride)
+    if r["pooling"][0] != "none" and length >= 2:
+        length = same_out(length, 2)
+    for i in range(1, max(r["num_blocks"]) + 1):
+        stride = clamp_stride(r["strides"][0], length)
+        if (i > min(r["num_blocks"]) and stride != 1) or not _unclipped(length, stride, min(kernels)):
+            return False
+        length = same_out(length, stride)
+    return True
+
+
+def _unclipped(length: int, stride: int, kernel: int) -> bool:
+    """Whether "same" padding of a `kernel`-tap conv at `stride` over `length` steps is at least zero."""
+    return stride == 1 or (same_out(length, stride) - 1) * stride + kernel - length >= 0
+
+
+def subnet_masks(supernet: Supernet, values: Mapping[str, Any] | Subnet) -> Masks:
+    """The masks that make the largest sub-network compute `values`'s (float32 arrays, fixed shapes).
+
+    Keys: `stem_taps` (K,), `stem_channels` (stem width,), `block_active`
+    (B,), `block_taps` (B, K), `block_channels` (B, widest), `block_add` (B,)
+    and `dropout` (): K is the largest kernel and B the most blocks.
+    """
+    net = supernet.resolve(values)
+    r = supernet.space.ranges
+    size, depth, width = max(r["kernel_sizes"]), max(r["num_blocks"]), max(r["filters"])
+    masks = {
+        "stem_taps": _taps(size, net.stem_kernel),
+        "stem_channels": _first(max(r["stem_filters"]), net.stem_filters),
+        "block_active": np.zeros(depth, np.float32),
+        "block_taps": np.zeros((depth, size), np.float32),
+        "block_channels": np.zeros((depth, width), np.float32),
+        "block_add": np.zeros(depth, np.float32),
+        "dropout": np.float32(net.values["dropout"]),
+    }
+    for i, block in enumerate(net.blocks):
+        masks["block_active"][i] = 1.0
+        masks["block_taps"][i] = _taps(size, block.kernel)
+        masks["block_channels"][i] = _first(width, block.filters)
+        masks["block_add"][i] = float(block.add)
+    return masks
+
+
+def _taps(size: int, kernel: int) -> np.ndarray:
+    start = (size - kernel) // 2
+    out = np.zeros(size, np.float32)
+    out[start : start + kernel] = 1.0
+    return out
+
+
+def _first(size: int, count: int) -> np.ndarray:
+    out = np.zeros(size, np.float32)
+    out[:count] = 1.0
+    return out
+
+
+def masked_call(supernet: Supernet, x: Any, masks: Mapping[str, Any], training: bool = False, seed: Any = None) -> Any:
+    """The supernet's output for the sub-network `masks` select (see `subnet_masks`): `supernet(x, values=...)`'s.
+
+    Args:
+        supernet: A supernet for which `compilable` holds.
+        x: A batch of inputs.
+        masks: The sub-network's masks, as arrays or tensors.
+        training: Training mode: batch statistics, moving statistics of the
+            active channels updated, dropout at the mask's rate.
+        seed: A `keras.random.SeedGenerator` for dropout. Defaults to the supernet's.
+    """
+    net = supernet.resolve(largest(supernet.space))
+    taps = ops.reshape(masks["stem_taps"], (-1, 1, 1))
+    x = ops.conv(x, supernet.stem_conv.kernel * taps, strides=net.stem_stride, padding="same")
+    channels = masks["stem_channels"]
+    x = ops.relu(_norm(supernet.stem_bn, x, channels, training)) * channels
+    if net.pooling != "none":
+        pool = ops.max_pool if net.pooling == "max" else ops.average_pool
+        x = pool(x, 2, strides=2, padding="same")
+    for i, (block, (dw, dw_bn, pw, pw_bn)) in enumerate(zip(net.blocks, supernet.blocks)):
+        active = masks["block_active"][i]  # 1 for the first block: `resolve` refuses num_blocks < 1
+        taps = ops.reshape(masks["block_taps"][i], (-1, 1, 1))
+        h = ops.depthwise_conv(x, dw.kernel * taps, strides=block.stride, padding="same")
+        h = ops.relu(_norm(dw_bn, h, channels, training, active)) * channels
+        out = masks["block_channels"][i]
+        h = ops.conv(h, pw.kernel, strides=1, padding="same")
+        h = ops.relu(_norm(pw_bn, h, out, training, active)) * out
+        h = h + masks["block_add"][i] * _widen(x, out.shape[-1])
+        if i == 0:  # the first block can change the width (stem -> blocks); it is always active
+            x, channels = h, out
+        else:
+            x, channels = active * h + (1.0 - active) * x, active * out + (1.0 - active) * channels
+    x = ops.mean(x, axis=1) if net.head == "gap" else ops.reshape(x, (-1, net.length * x.shape[-1]))
+    if training:
+        keep = ops.cast(keras.random.uniform(ops.shape(x), seed=seed or supernet._dropout_seed) >= masks["dropout"], x.dtype)
+        x = x * keep / (1.0 - masks["dropout"])
+    head = supernet._head(net)
+    kernel = head.kernel if head.length is None else ops.reshape(head.kernel, (-1, head.kernel.shape[-1]))
+    return supernet._activation(ops.add(ops.matmul(x, kernel), head.bias))
+
+
+def _widen(x: Any, channels: int) -> Any:
+    """`x` cut or zero-padded to `channels` channels (a shortcut from the stem, whose widest layer may differ)."""
+    have = x.shape[-1]
+    if have == channels:
+        return x
+    if have > channels:
+        return x[..., :channels]
+    return ops.pad(x, [[0, 0]] * (len(x.shape) - 1) + [[0, channels - have]])
+
+
+def _norm(layer: ElasticBatchNorm, x: Any, mask: Any, training: bool, active: Any = 1.0) -> Any:
+    """`layer` over the widest channels; in training, only the moving statistics of `mask`'s channels move (if `active`)."""
+    if training:
+        mean, variance = ops.moments(x, axes=list(range(len(x.shape) - 1)))
+        moves = mask * active
+        for stat, batch in ((layer.moving_mean, mean), (layer.moving_variance, variance)):
+            updated = stat * layer.momentum + batch * (1.0 - layer.momentum)
+            stat.assign(moves * updated + (1.0 - moves) * stat)
+    else:
+        mean, variance = layer.moving_mean, layer.moving_variance
+    return ops.batch_normalization(x, mean, variance, axis=-1, offset=layer.beta, scale=layer.gamma,
+                                   epsilon=layer.epsilon)
+
+
+class CompiledSandwich:
+    """`sandwich_step` as one TensorFlow graph: the largest, `students` and one optimizer update, traced once.
+
+    Example:
+        ```python
+        step = CompiledSandwich(supernet, optimizer, students=3)
+        logs = step(x_batch, y_batch, [smallest(space), random_subnet(space, rng), random_subnet(space, rng)])
+        ```
+
+    Args:
+        supernet: A supernet for which `compilable` holds.
+        optimizer: A Keras 3 optimizer built on the supernet's trainable variables.
+        students: How many sub-networks besides the largest each step trains (fixed: it is part of the graph).
+        label_smoothing: Label smoothing of the largest's cross-entropy. Defaults to 0.
+        distill: Whether students learn from the largest's outputs (True) or from the labels. Defaults to True.
+    """
+
+    def __init__(
+        self, supernet: Supernet, optimizer: keras.optimizers.Optimizer, students: int,
+        label_smoothing: float = 0.0, distill: bool = True,
+    ) -> None:
+        self.supernet, self.optimizer, self.students = supernet, optimizer, students
+        self.smoothing, self.distill = label_smoothing, distill
+        self._teacher = subnet_masks(supernet, largest(supernet.space))
+        self._step = tf.function(self._graph, autograph=False)
+
+    def __call__(self, x: Any, y: Any, students: Sequence[Mapping[str, Any] | Subnet]) -> dict[str, float]:
+        """One update; returns the logs `sandwich_step` does."""
+        if len(students) != self.students:
+            raise ValueError(f"this step trains {self.students} students; received {len(students)}.")
+        masks = [self._teacher, *(subnet_masks(self.supernet, values) for values in students)]
+        stacked = {key: np.stack([m[key] for m in masks]) for key in self._teacher}
+        losses, label_loss = self._step(ops.convert_to_tensor(x, "float32"), ops.convert_to_tensor(y), stacked)
+        losses = [float(value) for value in losses]
+        logs = {"loss_largest": losses[0]}
+        if self.students:
+            logs["loss_smallest"] = losses[1]
+            logs["label_loss_smallest"] = float(label_loss)
+        if self.students > 1:
+            logs["loss_random"] = float(np.mean(losses[2:]))
+        return logs
+
+    def _graph(self, x: Any, y: Any, masks: Mapping[str, Any]) -> tuple[Any, Any]:
+        task = Task(self.supernet.space.task)
+        target = targets(task, y, self.supernet.space.num_outputs)
+        variables = self.supernet.trainable_variables
+        with tf.GradientTape() as tape:
+            pick = [{key: value[i] for key, value in masks.items()} for i in range(self.students + 1)]
+            teacher = masked_call(self.supernet, x, pick[0], training=True)
+            losses = [loss(task, target, teacher, self.smoothing)]
+            soft = ops.stop_gradient(teacher) if self.distill else target
+            outputs = [masked_call(self.supernet, x, m, training=True) for m in pick[1:]]
+            losses += [loss(task, soft, output, 0.0) for output in outputs]
+            total = ops.sum(ops.stack(losses))
+        pairs = [(g, v) for g, v in zip(tape.gradient(total, variables), variables) if g is not None]
+        self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        label_loss = loss(task, target, outputs[0], 0.0) if outputs else ops.zeros(())
+        return ops.stack(losses), label_loss
