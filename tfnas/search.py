@@ -115,8 +115,10 @@ def search(
             (particle swarm, the default: best median hypervolume in
             benchmarks/bench_strategies.py), `"evolution"`, `"random"`,
             `"nsga2"`, `"bayesian"`, `"hyperband"`, `"rl"`, `"greedy"`,
-            `"oneshot"` (a weight-sharing supernet, `space="dscnn1d"`;
-            its training counts against `max_trials`); a
+            `"oneshot"` (a weight-sharing supernet searched by evolution,
+            `space="dscnn1d"`; its training counts against `max_trials`),
+            `"dnas"` (the same supernet searched by gradient, DARTS/FBNet
+            style, with an expected-MACs penalty); a
             dict `{"name": "pso", "num_particles": 6}` with the strategy's
             own arguments; or a `kt.Oracle` instance (its own `max_trials`
             applies; a `MultiObjectiveOracle` adopts the search's objective

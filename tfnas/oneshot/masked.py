@@ -8,10 +8,10 @@ largest's shapes, and what tells them apart can be tensors instead:
 
 - a width is a 0/1 mask over the widest layer's channels, applied after each
   ReLU (and to the batch-norm statistics it updates);
-- a kernel size is a 0/1 mask over the taps of the largest kernel: with
-  "same" padding, a kernel whose outer taps are zero computes exactly what
-  its centre does, as long as the padding is not clipped at zero (checked by
-  `compilable`);
+- a block's kernel size is a 0/1 mask over the taps of the largest kernel:
+  with "same" padding, a kernel whose outer taps are zero computes exactly
+  what its centre does, as long as the padding is not clipped at zero
+  (checked by `compilable`); the stem runs each kernel size and keeps one;
 - depth is a 0/1 gate per block that passes its input through unchanged;
 - a residual Add is a 0/1 factor on the shortcut.
 
@@ -53,8 +53,9 @@ def compilable(supernet: Supernet) -> bool:
     That needs one stem stride, one pooling, one block stride and one head;
     blocks a shallower sub-network drops must keep the length (stride 1);
     kernel sizes must differ from the largest by even numbers of taps, and
-    no strided "same" conv may have its padding clipped at zero for the
-    smallest kernel (then the centre of the largest would see other samples).
+    no strided block's "same" padding may be clipped at zero for the
+    smallest kernel (then the centre of the largest would see other samples;
+    the stem, whose input is narrow, runs each kernel size as its own conv).
     """
     r = supernet.space.ranges
     if any(len(r[name]) != 1 for name in ("stem_strides", "pooling", "strides", "head")):
@@ -63,10 +64,7 @@ def compilable(supernet: Supernet) -> bool:
     if any((max(kernels) - k) % 2 for k in kernels):
         return False
     length = supernet.space.input_shape[0]
-    stride = clamp_stride(r["stem_strides"][0], length)
-    if not _unclipped(length, stride, min(kernels)):
-        return False
-    length = same_out(length, stride)
+    length = same_out(length, clamp_stride(r["stem_strides"][0], length))  # (the stem runs each kernel size apart)
     if r["pooling"][0] != "none" and length >= 2:
         length = same_out(length, 2)
     for i in range(1, max(r["num_blocks"]) + 1):
@@ -85,7 +83,7 @@ def _unclipped(length: int, stride: int, kernel: int) -> bool:
 def subnet_masks(supernet: Supernet, values: Mapping[str, Any] | Subnet) -> Masks:
     """The masks that make the largest sub-network compute `values`'s (float32 arrays, fixed shapes).
 
-    Keys: `stem_taps` (K,), `stem_channels` (stem width,), `block_active`
+    Keys: `stem_kernel` (one-hot over the kernel sizes), `stem_channels` (stem width,), `block_active`
     (B,), `block_taps` (B, K), `block_channels` (B, widest), `block_add` (B,)
     and `dropout` (): K is the largest kernel and B the most blocks.
     """
@@ -93,8 +91,8 @@ def subnet_masks(supernet: Supernet, values: Mapping[str, Any] | Subnet) -> Mask
     r = supernet.space.ranges
     size, depth, width = max(r["kernel_sizes"]), max(r["num_blocks"]), max(r["filters"])
     masks = {
-        "stem_taps": _taps(size, net.stem_kernel),
-        "stem_channels": _first(max(r["stem_filters"]), net.stem_filters),
+        "stem_kernel": np.array([float(k == net.stem_kernel) for k in r["kernel_sizes"]], np.float32),
+        "stem_channels": channel_mask(max(r["stem_filters"]), net.stem_filters),
         "block_active": np.zeros(depth, np.float32),
         "block_taps": np.zeros((depth, size), np.float32),
         "block_channels": np.zeros((depth, width), np.float32),
@@ -103,26 +101,30 @@ def subnet_masks(supernet: Supernet, values: Mapping[str, Any] | Subnet) -> Mask
     }
     for i, block in enumerate(net.blocks):
         masks["block_active"][i] = 1.0
-        masks["block_taps"][i] = _taps(size, block.kernel)
-        masks["block_channels"][i] = _first(width, block.filters)
+        masks["block_taps"][i] = tap_mask(size, block.kernel)
+        masks["block_channels"][i] = channel_mask(width, block.filters)
         masks["block_add"][i] = float(block.add)
     return masks
 
 
-def _taps(size: int, kernel: int) -> np.ndarray:
+def tap_mask(size: int, kernel: int) -> np.ndarray:
+    """1 on the centre `kernel` of `size` taps, 0 elsewhere."""
     start = (size - kernel) // 2
     out = np.zeros(size, np.float32)
     out[start : start + kernel] = 1.0
     return out
 
 
-def _first(size: int, count: int) -> np.ndarray:
+def channel_mask(size: int, count: int) -> np.ndarray:
+    """1 on the first `count` of `size` channels, 0 elsewhere."""
     out = np.zeros(size, np.float32)
     out[:count] = 1.0
     return out
 
 
-def masked_call(supernet: Supernet, x: Any, masks: Mapping[str, Any], training: bool = False, seed: Any = None) -> Any:
+def masked_call(
+    supernet: Supernet, x: Any, masks: Mapping[str, Any], training: bool = False, seed: Any = None, moving: bool = True,
+) -> Any:
     """The supernet's output for the sub-network `masks` select (see `subnet_masks`): `supernet(x, values=...)`'s.
 
     Args:
@@ -132,12 +134,15 @@ def masked_call(supernet: Supernet, x: Any, masks: Mapping[str, Any], training: 
         training: Training mode: batch statistics, moving statistics of the
             active channels updated, dropout at the mask's rate.
         seed: A `keras.random.SeedGenerator` for dropout. Defaults to the supernet's.
+        moving: Whether training mode moves the moving statistics. Defaults to True.
     """
     net = supernet.resolve(largest(supernet.space))
-    taps = ops.reshape(masks["stem_taps"], (-1, 1, 1))
-    x = ops.conv(x, supernet.stem_conv.kernel * taps, strides=net.stem_stride, padding="same")
+    kernels, inputs = supernet.space.ranges["kernel_sizes"], x.shape[-1]
+    x = sum(masks["stem_kernel"][j] * ops.conv(x, supernet.stem_conv.sliced(k, inputs, supernet.stem_conv.kernel.shape[-1]),
+                                                strides=net.stem_stride, padding="same")
+            for j, k in enumerate(kernels))
     channels = masks["stem_channels"]
-    x = ops.relu(_norm(supernet.stem_bn, x, channels, training)) * channels
+    x = ops.relu(_norm(supernet.stem_bn, x, channels, training, moving=moving)) * channels
     if net.pooling != "none":
         pool = ops.max_pool if net.pooling == "max" else ops.average_pool
         x = pool(x, 2, strides=2, padding="same")
@@ -145,10 +150,10 @@ def masked_call(supernet: Supernet, x: Any, masks: Mapping[str, Any], training: 
         active = masks["block_active"][i]  # 1 for the first block: `resolve` refuses num_blocks < 1
         taps = ops.reshape(masks["block_taps"][i], (-1, 1, 1))
         h = ops.depthwise_conv(x, dw.kernel * taps, strides=block.stride, padding="same")
-        h = ops.relu(_norm(dw_bn, h, channels, training, active)) * channels
+        h = ops.relu(_norm(dw_bn, h, channels, training, active, moving)) * channels
         out = masks["block_channels"][i]
         h = ops.conv(h, pw.kernel, strides=1, padding="same")
-        h = ops.relu(_norm(pw_bn, h, out, training, active)) * out
+        h = ops.relu(_norm(pw_bn, h, out, training, active, moving)) * out
         h = h + masks["block_add"][i] * _widen(x, out.shape[-1])
         if i == 0:  # the first block can change the width (stem -> blocks); it is always active
             x, channels = h, out
@@ -173,12 +178,14 @@ def _widen(x: Any, channels: int) -> Any:
     return ops.pad(x, [[0, 0]] * (len(x.shape) - 1) + [[0, channels - have]])
 
 
-def _norm(layer: ElasticBatchNorm, x: Any, mask: Any, training: bool, active: Any = 1.0) -> Any:
+def _norm(
+    layer: ElasticBatchNorm, x: Any, mask: Any, training: bool, active: Any = 1.0, moving: bool = True
+) -> Any:
     """`layer` over the widest channels; in training, only the moving statistics of `mask`'s channels move (if `active`)."""
     if training:
         mean, variance = ops.moments(x, axes=list(range(len(x.shape) - 1)))
         moves = mask * active
-        for stat, batch in ((layer.moving_mean, mean), (layer.moving_variance, variance)):
+        for stat, batch in ((layer.moving_mean, mean), (layer.moving_variance, variance)) if moving else ():
             updated = stat * layer.momentum + batch * (1.0 - layer.momentum)
             stat.assign(moves * updated + (1.0 - moves) * stat)
     else:

@@ -2,6 +2,7 @@
 
 from tfnas.oracles.base import MultiObjectiveOracle
 from tfnas.oracles.bayesian import BayesianOracle
+from tfnas.oracles.dnas import DNASOracle
 from tfnas.oracles.evolution import EvolutionOracle
 from tfnas.oracles.greedy import GreedyOracle
 from tfnas.oracles.hyperband import HyperbandOracle
@@ -18,6 +19,7 @@ __all__ = [
     "DEFAULT_ORACLE",
     "ORACLES",
     "BayesianOracle",
+    "DNASOracle",
     "EvolutionOracle",
     "GreedyOracle",
     "HyperbandOracle",

@@ -126,15 +126,24 @@ class OneShotOracle(MultiObjectiveOracle):
             self.max_trials = self.budget_trials - self.supernet_trials()
             if self.max_trials < 1:
                 raise TfnasInputError(
-                    f"oracle 'oneshot': the supernet ({self.supernet_epochs} epochs x {2 + self.num_random} "
-                    f"sub-networks a step) costs {self.supernet_trials()} trials of {epochs} epochs, the whole "
-                    f"max_trials={self.budget_trials}. Raise max_trials or lower supernet_epochs."
+                    f"oracle {self.strategy_name!r}: the supernet ({self._cost_text()}) costs {self.supernet_trials()} "
+                    f"trials of {epochs} epochs, the whole max_trials={self.budget_trials}. Raise max_trials or "
+                    f"lower supernet_epochs."
                 )
         super().adopt(**kwargs)
 
+    strategy_name = "oneshot"
+
+    def supernet_epochs_spent(self) -> int:
+        """Single-model epochs the supernet costs: its epochs x sub-networks trained per step."""
+        return self.supernet_epochs * (2 + self.num_random)
+
     def supernet_trials(self) -> int:
-        """Trials of the search's `epochs` the supernet costs: its epochs x sub-networks trained per step."""
-        return math.ceil(self.supernet_epochs * (2 + self.num_random) / self.search_epochs)
+        """Trials of the search's `epochs` the supernet costs (`supernet_epochs_spent`, rounded up)."""
+        return math.ceil(self.supernet_epochs_spent() / self.search_epochs)
+
+    def _cost_text(self) -> str:
+        return f"{self.supernet_epochs} epochs x {2 + self.num_random} sub-networks a step"
 
     # ----- before the first trial -----------------------------------------------
     def prepare(self, hypermodel: Any, x: Any, y: Any, *, validation_data: Any, training: Any, directory: str) -> Any:
@@ -148,11 +157,11 @@ class OneShotOracle(MultiObjectiveOracle):
 
         if not isinstance(hypermodel, DSCNN1DSpace):
             raise TfnasInputError(
-                f"oracle 'oneshot' needs a space its supernet covers: space='dscnn1d' (a DSCNN1DSpace). "
+                f"oracle {self.strategy_name!r} needs a space its supernet covers: space='dscnn1d' (a DSCNN1DSpace). "
                 f"Received: {type(hypermodel).__name__}."
             )
         if not isinstance(x, np.ndarray) or not isinstance(validation_data, tuple):
-            raise TfnasInputError("oracle 'oneshot' trains its supernet on arrays: pass x, y as numpy arrays, not a tf.data.Dataset.")
+            raise TfnasInputError(f"oracle {self.strategy_name!r} trains its supernet on arrays: pass x, y as numpy arrays, not a tf.data.Dataset.")
         x_val, y_val = validation_data
         folder = os.path.join(directory, "oneshot")
         frame = self.report.get("frame") or self.frame  # a resumed search keeps the frame it chose
@@ -160,6 +169,7 @@ class OneShotOracle(MultiObjectiveOracle):
             frame = choose_frame(hypermodel, self.constraints, seed=self.seed or 0)
         frame = {key: list(value) if isinstance(value, (list, tuple)) else [value] for key, value in (frame or {}).items()}
         supernet = Supernet(narrow(hypermodel, frame))
+        self._check_supernet(supernet)
         start = time.perf_counter()
         history = train_supernet(
             supernet, x, y, epochs=self.supernet_epochs, training=training, learning_rate=self.learning_rate,
@@ -168,23 +178,31 @@ class OneShotOracle(MultiObjectiveOracle):
             directory=os.path.join(folder, "supernet"), calibration_samples=self.calibration_samples,
         )
         x_calibration = x[: self.calibration_samples]
-        ranked = self._rank(supernet, x_calibration, x_val, y_val, folder)
+        ranked = self._rank(supernet, (x, y), x_calibration, x_val, y_val, folder, training)
         if not self.queue and not self.report:
             self.queue = self._order(ranked)
             self.probes = self._probes()
         feasible = [r for r in ranked if r.feasible]
         self.report = {
             "supernet_epochs": history.epochs, "supernet_subnet_epochs": history.subnet_epochs,
+            "charged_epochs": self.supernet_epochs_spent(),
             "supernet_trials": self.supernet_trials(), "budget_trials": self.budget_trials,
             "supernet_seconds": history.seconds, "ranked": len(ranked), "ranked_feasible": len(feasible),
             "ranking_seconds": float(sum(r.seconds for r in ranked)),
             "prepare_seconds": time.perf_counter() - start, "inherit": self.inherit, "frame": frame,
+            **self._extra_report(),
         }
         self.save()
         return InheritedSpace(supernet, x_calibration) if self.inherit else hypermodel
 
-    def _rank(self, supernet: Any, x_calibration: Any, x_val: Any, y_val: Any, folder: str) -> list:
-        """Ranks `num_ranked` sub-networks, going on from `ranked.json` (rewritten every 50 sub-networks)."""
+    def _rank(
+        self, supernet: Any, train: tuple, x_calibration: Any, x_val: Any, y_val: Any, folder: str, training: Any
+    ) -> list:
+        """Ranks `num_ranked` sub-networks, going on from `ranked.json` (rewritten every 50 sub-networks).
+
+        `train` (the training arrays) and `training` (the recipe) are for
+        strategies that train the supernet further (`DNASOracle`); evolution only scores.
+        """
         from tfnas.oneshot.rank import Ranked
         from tfnas.oneshot.rank import evolve
 
@@ -208,6 +226,13 @@ class OneShotOracle(MultiObjectiveOracle):
         if len(ranked) > len(done):
             atomic.write_json(path, [r.to_dict() for r in ranked])
         return ranked
+
+    def _check_supernet(self, supernet: Any) -> None:
+        """Refuses, before any training, a supernet this strategy cannot search (any will do for evolution)."""
+
+    def _extra_report(self) -> dict[str, Any]:
+        """What a subclass adds to `report` (and `SearchResult.oneshot`)."""
+        return {}
 
     def _order(self, ranked: list) -> list[dict[str, Any]]:
         """The feasible sub-networks' values, best first by the reward (for `Pareto`: the front first)."""

@@ -14,6 +14,7 @@ from tfnas.errors import TfnasInputError
 from tfnas.oracles.base import CostFunction
 from tfnas.oracles.base import MultiObjectiveOracle
 from tfnas.oracles.bayesian import BayesianOracle
+from tfnas.oracles.dnas import DNASOracle
 from tfnas.oracles.evolution import EvolutionOracle
 from tfnas.oracles.greedy import GreedyOracle
 from tfnas.oracles.hyperband import HyperbandOracle
@@ -29,6 +30,7 @@ DEFAULT_ORACLE = "pso"
 
 ORACLES = {
     "bayesian": BayesianOracle,
+    "dnas": DNASOracle,
     "evolution": EvolutionOracle,
     "greedy": GreedyOracle,
     "hyperband": HyperbandOracle,
@@ -104,7 +106,7 @@ def get_oracle(
         )
     except TypeError as e:
         raise TfnasInputError(f"oracle {name!r}: {e}. See the arguments of tfnas.oracles.{cls.__name__}.") from None
-    if cls is OneShotOracle and epochs is not None:
+    if issubclass(cls, OneShotOracle) and epochs is not None:
         oracle.adopt(epochs=epochs)  # the supernet's share of the budget is counted in trials of `epochs`
     return oracle
 
