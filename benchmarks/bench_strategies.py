@@ -32,11 +32,39 @@ Setup, the same for every method:
   the limit, as their users would run them. `tfnas:random` isolates what
   the limit alone is worth.
 
+What a user is handed (`--int8-test`): hypervolume scores the whole front on
+validation figures; a user deploys one model. After a method's run, its
+chosen model is the one with the highest validation accuracy (ties: fewer
+MACs) among the models it trained within the MACs limit above; never the
+best test figure. It is retrained by the same function, seed and data as in
+the search, for a full training (`EPOCHS`; a multi-fidelity method's lower
+rung is retrained to full epochs), keeping the weights of the best epoch by
+validation accuracy (the epoch the search scored; its number is recorded
+and the retrained validation accuracy is checked against the recorded one).
+Those weights are exported to full-int8 TFLite with `tfnas.export`
+(calibrated on the first 200 fit-split inputs) and run with `tfnas.verify`
+on the held-out test split of the data set (MNIST-1D's 1000 test signals,
+digits' 450 test images; never seen in the search) on TFLite Micro (the
+interpreter, in a child process): `int8_test_accuracy_micro`, beside the
+float model's test accuracy, LiteRT's (reference kernels), the file's bytes
+and TFLite Micro's arena. Each method's per-seed entry keeps the hp values
+of every model it trained (`values`, aligned with `points`; None for the
+one-shot supernet's row), so a finished run with `values` gains `int8` on a
+rerun with `--int8-test`.
+
 Run: `python benchmarks/bench_strategies.py --dataset mnist1d [--seeds 0 1 2 3 4]`;
 `--report` prints the table and draws the plot from the results files.
 Writes one `benchmarks/results/bench_strategies_<dataset>_seed<N>.json` per seed (a rerun
 resumes: finished methods are kept, so seeds can be spread over processes), and `--report`
-merges them into `bench_strategies_<dataset>.json` (the table) and `.png`.
+merges them into `bench_strategies_<dataset>.json` (the table) and `.png` (a (method, seed)
+found in two files is taken once, from a file without int8 figures first).
+The int8 test, in its own files so the table's are untouched:
+`python benchmarks/bench_strategies.py --dataset mnist1d --seeds 0 1 2 --methods tfnas:oneshot
+tfnas:pso keras-tuner:random --oneshot-lr 0.01 --int8-test --tag _int8 --cache /tmp/int8_cache`
+writes `bench_strategies_<dataset>_seed<N>_int8.json` and, at the end (or alone with
+`--int8-report --tag _int8`), `bench_strategies_<dataset>_int8_int8.json`: per method the
+median over seeds of the int8 TFLite Micro test accuracy, the per-seed figures, the chosen
+models' MACs and the hypervolume. An `--int8-test` run never rewrites the table.
 """
 
 from __future__ import annotations
@@ -45,6 +73,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -80,11 +109,24 @@ class BudgetSpent(kt.errors.FatalError):
 
 
 # ----- one training function for every method ----------------------------------
+class BestWeights(keras.callbacks.Callback):
+    """Keeps the weights of the epoch with the highest `val_accuracy` (the first of equals, as `argmax`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.best, self.epoch, self.weights = -np.inf, None, None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        accuracy = float(np.nan_to_num((logs or {}).get("val_accuracy", np.nan)))
+        if accuracy > self.best:
+            self.best, self.epoch, self.weights = accuracy, epoch + 1, self.model.get_weights()
+
+
 class Evaluator:
     """Trains a candidate with the shared recipe; memoises (values, epochs) -> (val_error, macs)."""
 
     def __init__(self, dataset: str, seed: int, epochs: int, cache_dir: str | None):
-        (x, y), _ = load_digits_images() if dataset == "digits" else load_mnist1d()
+        (x, y), self.test = load_digits_images() if dataset == "digits" else load_mnist1d()
         self.data = prepare(x, y, validation_split=0.2, seed=0, batch_size=BATCH_SIZES[dataset])
         space_class = MobileNetSpace if dataset == "digits" else DSCNN1DSpace
         self.space = space_class().configure(self.data.spec.input_shape, self.data.spec.num_outputs, "classification")
@@ -112,30 +154,72 @@ class Evaluator:
         if key in self.cache:
             self.hits += 1
             return self.cache[key]
-        arch_key = hashlib.sha256(json.dumps(arch, default=str).encode()).hexdigest()
-        keras.backend.clear_session(free_memory=False)
-        keras.utils.set_random_seed((self.seed * 1_000_003 + int(arch_key[:8], 16)) % 2**31)
-        model = self.model(arch)
-        row: dict[str, Any] = {"key": key, "macs": int(profile(model).macs), "epochs": epochs}
-        if epochs:
-            start = time.perf_counter()
-            history = model.fit(*self.data.fit_args, epochs=epochs, verbose=0, **self.data.fit_kwargs)
-            accuracy = np.nan_to_num(np.array(history.history["val_accuracy"], dtype=float))
-            row.update(val_error=float(1.0 - accuracy.max()), seconds=time.perf_counter() - start)
-            self.trainings += 1
+        _, trained, _ = self.train(arch, epochs)
+        row: dict[str, Any] = {"key": key, **trained}
         self.cache[key] = row
         if self.path:
             with open(self.path, "a") as f:
                 f.write(json.dumps(row) + "\n")
         return row
 
+    def train(self, values: dict[str, Any], epochs: int, keep_best: bool = False) -> tuple[keras.Model, dict, int | None]:
+        """The one training recipe: `(model, {"macs", "epochs"[, "val_error", "seconds"]}, best epoch)`.
+
+        The seed depends on the run's seed and the candidate's values only.
+        `val_error` is that of the best epoch by validation accuracy; with
+        `keep_best` the returned model holds that epoch's weights (else the
+        last epoch's). The best epoch counts from 1 (None without training).
+        """
+        arch = {k: v for k, v in sorted(values.items()) if k not in TUNER_KEYS}
+        arch_key = hashlib.sha256(json.dumps(arch, default=str).encode()).hexdigest()
+        keras.backend.clear_session(free_memory=False)
+        keras.utils.set_random_seed((self.seed * 1_000_003 + int(arch_key[:8], 16)) % 2**31)
+        model = self.model(arch)
+        row: dict[str, Any] = {"macs": int(profile(model).macs), "epochs": epochs}
+        best_epoch = None
+        if epochs:
+            best = BestWeights() if keep_best else None
+            start = time.perf_counter()
+            history = model.fit(*self.data.fit_args, epochs=epochs, verbose=0, callbacks=[best] if best else None,
+                                **self.data.fit_kwargs)
+            accuracy = np.nan_to_num(np.array(history.history["val_accuracy"], dtype=float))
+            row.update(val_error=float(1.0 - accuracy.max()), seconds=time.perf_counter() - start)
+            best_epoch = int(np.argmax(accuracy)) + 1
+            self.trainings += 1
+            if best is not None and best.weights is not None:
+                model.set_weights(best.weights)
+        return model, row, best_epoch
+
+    def int8_test(self, values: dict[str, Any], path: str) -> dict[str, Any]:
+        """Retrains `values` for a full training, keeps its best epoch, exports it to int8 and tests it on TFLite Micro."""
+        from tfnas.export import export
+        from tfnas.verify import verify
+
+        start = time.perf_counter()
+        model, row, best_epoch = self.train(values, self.full_epochs, keep_best=True)
+        x_val, y_val = self.data.fit_kwargs["validation_data"]
+        restored = self.data.spec.task.quality(model, np.asarray(x_val, np.float32), np.asarray(y_val))
+        exported = export(model, path, representative_data=np.asarray(self.data.fit_args[0], np.float32))
+        x_test, y_test = self.test
+        checked = verify(path, np.asarray(x_test, np.float32), np.asarray(y_test), model=model, latency_runs=20)
+        return {
+            "macs_retrained": row["macs"], "val_accuracy_retrained": 1.0 - row["val_error"], "best_epoch": best_epoch,
+            "epochs": self.full_epochs, "val_accuracy_best_weights": restored, "test_samples": checked.samples,
+            "float_test_accuracy": checked.float_value, "int8_test_accuracy_litert": checked.litert_value,
+            "int8_test_accuracy_micro": checked.micro_value, "micro_litert_agreement": checked.agreement,
+            "micro_error": checked.micro_error, "tflite_bytes": exported.bytes, "ops": exported.ops,
+            "arena_bytes": checked.arena_total_bytes, "arena_head_bytes": checked.arena_head_bytes,
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+
 
 class Run:
-    """What one method did in one seed: a (val_error, macs, epochs charged) row per trained model."""
+    """What one method did in one seed: a (val_error, macs, epochs charged) row per trained model, and its hp values."""
 
     def __init__(self, evaluator: Evaluator, budget_epochs: int):
         self.evaluator, self.budget = evaluator, budget_epochs
         self.rows: list[tuple[float, int, int]] = []
+        self.values: list[dict[str, Any] | None] = []  # aligned with rows; None for a row that is no model
         self.spent = 0
         self.extra: dict[str, Any] = {}  # what a method reports beside its rows (the one-shot supernet's figures)
 
@@ -147,6 +231,7 @@ class Run:
         row = self.evaluator.evaluate(values, epochs)
         self.spent += charged
         self.rows.append((row["val_error"], row["macs"], charged))
+        self.values.append({k: v for k, v in values.items() if k not in TUNER_KEYS})
         return {"val_accuracy": 1.0 - row["val_error"], "val_error": row["val_error"], "macs": float(row["macs"])}
 
 
@@ -212,41 +297,44 @@ def run_tfnas(name: str, evaluator: Evaluator, seed: int, args: argparse.Namespa
     return run
 
 
-def run_oneshot(evaluator: Evaluator, seed: int, args: argparse.Namespace) -> Run:
-    """The one-shot oracle: its supernet is charged first (its epochs x sub-networks a step), then its trials.
+def run_oneshot(evaluator: Evaluator, seed: int, args: argparse.Namespace, name: str = "oneshot") -> Run:
+    """A one-shot oracle (`oneshot`: evolution; `dnas`: gradient): its supernet is charged first, then its trials.
 
     The supernet trains on the same fit split for `args.epochs` epochs at the
     benchmark's batch size, with the benchmark's plain recipe (Adam, constant
     rate, no label smoothing or weight decay); it ranks sub-networks on the
-    same validation split the trials are scored on. Its trials are trained
-    from scratch by the shared `Evaluator` (`inherit=False`), like every
-    other method's, so a candidate two methods propose scores the same. The
-    supernet's cost enters the curve as a row that adds no hypervolume
-    (error 1.0, the reference).
+    same validation split the trials are scored on. `dnas` then runs its
+    penalty sweep (each search epoch charged as 2 epochs). The trials are
+    trained from scratch by the shared `Evaluator` (`inherit=False`), like
+    every other method's, so a candidate two methods propose scores the same.
+    The supernet's cost (the oracle's `charged_epochs`) enters the curve as a
+    row that adds no hypervolume (error 1.0, the reference).
     """
     from tfnas.training import Training
 
     if args.dataset != "mnist1d":
-        raise SystemExit("tfnas:oneshot: the supernet covers the DS-CNN 1-D space only (--dataset mnist1d)")
+        raise SystemExit(f"tfnas:{name}: the supernet covers the DS-CNN 1-D space only (--dataset mnist1d)")
     run = Run(evaluator, args.budget * args.epochs)
-    oracle = ORACLES["oneshot"](
+    extra = {"num_ranked": args.oneshot_ranked} if name == "oneshot" else {}
+    oracle = ORACLES[name](
         objective=kt.Objective("val_accuracy", "max"), max_trials=args.budget, seed=seed, inherit=False,
-        constraints={"max_macs": int(REFERENCE[args.dataset][1])}, num_ranked=args.oneshot_ranked,
-        supernet_epochs=args.oneshot_supernet_epochs or args.epochs, learning_rate=args.oneshot_lr,
+        constraints={"max_macs": int(REFERENCE[args.dataset][1])},
+        supernet_epochs=args.oneshot_supernet_epochs or args.epochs, learning_rate=args.oneshot_lr, **extra,
     )
     oracle.adopt(epochs=args.epochs)
     oracle.cost_function = lambda hps: {"macs": evaluator.macs(hps.values)}
     recipe = Training(schedule="constant", warmup_epochs=0, label_smoothing=0.0, weight_decay=0.0,
                       batch_size=BATCH_SIZES[args.dataset])
     keras.utils.set_random_seed(seed)
-    directory = os.path.join(args.directory, f"oneshot_{seed}")
+    directory = os.path.join(args.directory, f"{name}_{seed}")
     shutil.rmtree(directory, ignore_errors=True)
     (x, y), validation = evaluator.data.fit_args, evaluator.data.fit_kwargs["validation_data"]
-    tuner = BenchTuner(oracle, run, directory=args.directory, project_name=f"tfnas_oneshot_{seed}", overwrite=True)
+    tuner = BenchTuner(oracle, run, directory=args.directory, project_name=f"tfnas_{name}_{seed}", overwrite=True)
     oracle.prepare(evaluator.space, x, y, validation_data=validation, training=recipe, directory=directory)
-    charged = oracle.report["supernet_subnet_epochs"]
+    charged = oracle.report["charged_epochs"]
     run.spent += charged
     run.rows.append((1.0, 0, charged))
+    run.values.append(None)
     run.extra = {**oracle.report, "charge_rows": 1}
     _search(tuner)
     return run
@@ -313,8 +401,9 @@ def _search(tuner: kt.engine.base_tuner.BaseTuner) -> None:
 
 METHODS = {
     **{f"tfnas:{name}": (lambda name: lambda e, s, a: run_tfnas(name, e, s, a))(name) for name in sorted(ORACLES)
-       if name != "oneshot"},
+       if name not in ("oneshot", "dnas")},
     "tfnas:oneshot": run_oneshot,
+    "tfnas:dnas": lambda e, s, a: run_oneshot(e, s, a, "dnas"),
     "keras-tuner:random": lambda e, s, a: run_keras_tuner("random", e, s, a),
     "keras-tuner:bayesian": lambda e, s, a: run_keras_tuner("bayesian", e, s, a),
     "keras-tuner:hyperband": lambda e, s, a: run_keras_tuner("hyperband", e, s, a),
@@ -357,13 +446,20 @@ def report(dataset: str) -> None:
     """Merges the per-seed files into `bench_strategies_<dataset>.json`, prints the table, draws the plot."""
     runs: dict[str, list] = {}
     settings = None
+    files = []
     for name in sorted(os.listdir(RESULTS)):
         if name.startswith(f"bench_strategies_{dataset}_seed") and name.endswith(".json"):
             with open(os.path.join(RESULTS, name)) as f:
-                one = json.load(f)
-            settings = settings or {k: one[k] for k in ("dataset", "epochs", "budget", "batch_size", "reference")}
-            for method, run in one["runs"].items():
-                runs.setdefault(method, []).append({"seed": one["seed"], **run})
+                files.append((name, json.load(f)))
+    # A (method, seed) in two files (an --int8-test rerun under another tag) counts once: files without int8 first.
+    files.sort(key=lambda item: (any("int8" in run for run in item[1]["runs"].values()), item[0]))
+    for name, one in files:
+        settings = settings or {k: one[k] for k in ("dataset", "epochs", "budget", "batch_size", "reference")}
+        for method, run in one["runs"].items():
+            if any(r["seed"] == one["seed"] for r in runs.get(method, [])):
+                print(f"{name}: {method} seed {one['seed']} is already in another file: skipped")
+                continue
+            runs.setdefault(method, []).append({"seed": one["seed"], **run})
     results = {**(settings or {}), "runs": runs}
     rows = table(results)
     path = os.path.join(RESULTS, f"bench_strategies_{dataset}.json")
@@ -392,6 +488,89 @@ def report(dataset: str) -> None:
     figure.savefig(os.path.join(RESULTS, f"bench_strategies_{dataset}.png"), dpi=120, bbox_inches="tight")
 
 
+# ----- the int8 test of the model each method hands its user -------------------------------
+def chosen_row(points: list, values: list, limit: float) -> int | None:
+    """The row a user is handed: highest validation accuracy within the MACs limit (ties: fewer MACs, then earlier)."""
+    feasible = [i for i, ((_, macs), v) in enumerate(zip(points, values)) if v is not None and macs <= limit]
+    return min(feasible, key=lambda i: (points[i][0], points[i][1], i)) if feasible else None
+
+
+def int8_entry(evaluator: Evaluator, entry: dict, method: str, seed: int, args: argparse.Namespace) -> dict:
+    """The `int8` figures of one method's run: its chosen model retrained, exported to int8, tested on TFLite Micro."""
+    index = chosen_row(entry["points"], entry["values"], REFERENCE[args.dataset][1])
+    if index is None:
+        return {"values": None, "note": f"no trained model within {REFERENCE[args.dataset][1]:.0f} MACs"}
+    error, macs = entry["points"][index]
+    path = os.path.join(args.directory, "int8", f"{args.dataset}_seed{seed}_{method.replace(':', '_')}.tflite")
+    figures = evaluator.int8_test(entry["values"][index], path)
+    return {"values": entry["values"][index], "row": index, "macs": macs, "val_accuracy_recorded": 1.0 - error, **figures}
+
+
+def int8_line(dataset: str, seed: int, method: str, int8: dict) -> str:
+    if int8.get("values") is None:
+        return f"{dataset} seed {seed} {method:<26} int8: {int8.get('note')}"
+    micro = int8["int8_test_accuracy_micro"]
+    return (f"{dataset} seed {seed} {method:<26} int8 TFLM test acc {'n/a' if micro is None else f'{micro:.4f}'} "
+            f"(float {int8['float_test_accuracy']:.4f}) MACs {int8['macs']} val acc recorded "
+            f"{int8['val_accuracy_recorded']:.4f} retrained {int8['val_accuracy_retrained']:.4f} "
+            f"best epoch {int8['best_epoch']} {int8['tflite_bytes']} B arena {int8['arena_bytes']} B {int8['seconds']:.0f}s")
+
+
+def int8_report(dataset: str, tag: str) -> None:
+    """Per method over the `<tag>` per-seed files: int8 TFLite Micro test accuracy of the chosen model, its MACs, HV.
+
+    Writes `bench_strategies_<dataset>_int8<tag>.json`; never the table `bench_strategies_<dataset>.json`.
+    """
+    pattern = re.compile(rf"bench_strategies_{re.escape(dataset)}_seed(\d+){re.escape(tag)}\.json")
+    per_method: dict[str, list] = {}
+    settings = None
+    for name in sorted(os.listdir(RESULTS)):
+        if not pattern.fullmatch(name):
+            continue
+        with open(os.path.join(RESULTS, name)) as f:
+            one = json.load(f)
+        settings = settings or {k: one[k] for k in ("dataset", "epochs", "budget", "batch_size", "reference")}
+        for method, run in one["runs"].items():
+            int8 = run.get("int8") or {}
+            per_method.setdefault(method, []).append({
+                "seed": one["seed"], "hv": round(run["hv"], 4), "int8_test_accuracy_micro": int8.get("int8_test_accuracy_micro"),
+                **{k: int8.get(k) for k in ("float_test_accuracy", "int8_test_accuracy_litert", "macs", "val_accuracy_recorded",
+                                            "val_accuracy_retrained", "best_epoch", "tflite_bytes", "arena_bytes", "values")},
+            })
+
+    def median(rows: list, key: str) -> float | None:
+        found = [r[key] for r in rows if r[key] is not None]
+        return round(float(np.median(found)), 4) if found else None
+
+    table_rows = []
+    for method, rows in per_method.items():
+        rows.sort(key=lambda r: r["seed"])
+        table_rows.append({
+            "method": method, "seeds": len(rows), "int8_seeds": sum(r["int8_test_accuracy_micro"] is not None for r in rows),
+            **{f"median_{k}": median(rows, k) for k in ("int8_test_accuracy_micro", "float_test_accuracy", "macs", "hv")},
+            "per_seed": rows,
+        })
+    table_rows.sort(key=lambda r: -(r["median_int8_test_accuracy_micro"] or 0.0))
+    path = os.path.join(RESULTS, f"bench_strategies_{dataset}_int8{tag}.json")
+    with open(path, "w") as f:
+        json.dump({**(settings or {}), "tag": tag, "macs_limit": REFERENCE[dataset][1], "table": table_rows}, f, indent=1)
+
+    def fmt(v: float | None, digits: int = 4) -> str:
+        return "n/a" if v is None else f"{v:.{digits}f}"
+
+    print(f"\n{dataset}{tag}: int8 test accuracy on TFLite Micro of each method's chosen model (best validation "
+          f"accuracy within {REFERENCE[dataset][1]:.0f} MACs), medians over seeds; written to {os.path.relpath(path)}")
+    print(f"{'method':<22} {'seeds':>5} {'int8 TFLM':>9} {'per seed':<26} {'float':>7} {'MACs':>7} {'val rec/retr per seed':<44} "
+          f"{'HV':>7} {'HV per seed'}")
+    for r in table_rows:
+        rows = r["per_seed"]
+        print(f"{r['method']:<22} {r['seeds']:>5} {fmt(r['median_int8_test_accuracy_micro']):>9} "
+              f"{' '.join(fmt(x['int8_test_accuracy_micro']) for x in rows):<26} {fmt(r['median_float_test_accuracy']):>7} "
+              f"{fmt(r['median_macs'], 0):>7} "
+              f"{' '.join(fmt(x['val_accuracy_recorded'], 3) + '/' + fmt(x['val_accuracy_retrained'], 3) for x in rows):<44} "
+              f"{fmt(r['median_hv']):>7} {' '.join(fmt(x['hv']) for x in rows)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=sorted(REFERENCE), default="mnist1d")
@@ -406,10 +585,17 @@ def main() -> None:
     parser.add_argument("--oneshot-lr", type=float, default=None, help="the supernet's learning rate")
     parser.add_argument("--tag", default="", help="suffix of the per-seed file, to split one seed's methods over processes")
     parser.add_argument("--report", action="store_true", help="only print the table and draw the plot")
+    parser.add_argument("--int8-test", action="store_true",
+                        help="also retrain each method's chosen model, export it to int8 and test it on TFLite Micro")
+    parser.add_argument("--int8-report", action="store_true",
+                        help="only print and write the int8 table of the --tag files (bench_strategies_<dataset>_int8<tag>.json)")
     args = parser.parse_args()
     args.epochs = args.epochs or EPOCHS[args.dataset]
     if args.report:
         report(args.dataset)
+        return
+    if args.int8_report:
+        int8_report(args.dataset, args.tag)
         return
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -426,23 +612,37 @@ def main() -> None:
                 results["runs"] = old["runs"]  # resume: finished methods are kept
         evaluator = Evaluator(args.dataset, seed, args.epochs, args.cache)
         for method in args.methods:
-            if method in results["runs"]:
+            if method not in results["runs"]:
+                start, trainings = time.perf_counter(), evaluator.trainings
+                run = METHODS[method](evaluator, seed, args)
+                spent, hv = curve(run.rows, REFERENCE[args.dataset], args.epochs)
+                results["runs"][method] = {
+                    "hv": hv[-1] if hv else 0.0, "models": len(run.rows) - run.extra.get("charge_rows", 0), "spent": spent,
+                    "curve": hv, "points": [[e, m] for e, m, _ in run.rows], "values": run.values,
+                    "new_trainings": evaluator.trainings - trainings, "seconds": round(time.perf_counter() - start, 1),
+                    **run.extra,
+                }
+                print(f"{args.dataset} seed {seed} {method:<26} HV {results['runs'][method]['hv']:.4f} "
+                      f"models {len(run.rows)} new trainings {evaluator.trainings - trainings} "
+                      f"{time.perf_counter() - start:.0f}s load {os.getloadavg()[0]:.1f}", flush=True)
+                with open(path, "w") as f:
+                    json.dump(results, f)
+            entry = results["runs"][method]
+            if not args.int8_test:
                 continue
-            start, trainings = time.perf_counter(), evaluator.trainings
-            run = METHODS[method](evaluator, seed, args)
-            spent, hv = curve(run.rows, REFERENCE[args.dataset], args.epochs)
-            results["runs"][method] = {
-                "hv": hv[-1] if hv else 0.0, "models": len(run.rows) - run.extra.get("charge_rows", 0), "spent": spent, "curve": hv,
-                "points": [[e, m] for e, m, _ in run.rows], "new_trainings": evaluator.trainings - trainings,
-                "seconds": round(time.perf_counter() - start, 1), **run.extra,
-            }
-            print(f"{args.dataset} seed {seed} {method:<26} HV {results['runs'][method]['hv']:.4f} "
-                  f"models {len(run.rows)} new trainings {evaluator.trainings - trainings} "
-                  f"{time.perf_counter() - start:.0f}s load {os.getloadavg()[0]:.1f}", flush=True)
-            with open(path, "w") as f:
-                json.dump(results, f)
+            if "int8" not in entry:
+                if "values" not in entry:
+                    print(f"{args.dataset} seed {seed} {method:<26} int8: skipped, the run predates recorded hp values")
+                    continue
+                entry["int8"] = int8_entry(evaluator, entry, method, seed, args)
+                with open(path, "w") as f:
+                    json.dump(results, f)
+            print(int8_line(args.dataset, seed, method, entry["int8"]), flush=True)
         shutil.rmtree(os.path.join(args.directory), ignore_errors=True)
-    report(args.dataset)
+    if args.int8_test:
+        int8_report(args.dataset, args.tag)  # never the table: its files may hold other tags' runs
+    else:
+        report(args.dataset)
 
 
 if __name__ == "__main__":
