@@ -139,6 +139,7 @@ class EdgeTuner(kt.Tuner):
             oracle.adopt(cost_function=self.pricer)
         self.last_metrics: dict[str, float] = {}  # what the last trial reported (a worker's trials hold none)
         self._shared_directory_checked = False
+        self._attach_to: Any = None  # a worker's training inputs, until its one-shot oracle is attached
 
     def run_trial(self, trial: kt.engine.trial.Trial, *args: Any, **kwargs: Any) -> dict[str, float]:
         hp = trial.hyperparameters
@@ -183,8 +184,12 @@ class EdgeTuner(kt.Tuner):
         first, on the training data: it may hand back the hypermodel the
         trials build from (sub-networks starting from a supernet's weights).
         """
-        if callable(getattr(self.oracle, "prepare", None)):
-            self._prepare_oracle(fit_args, fit_kwargs)
+        oracle = getattr(self.oracle, "_oracle", self.oracle)  # a worker's oracle is keras-tuner's OracleClient
+        if callable(getattr(oracle, "prepare", None)):
+            if distributed.is_worker():
+                self._attach_to = fit_args[0]  # on the first trial: the chief has prepared by then
+            else:
+                self._prepare_oracle(fit_args, fit_kwargs)
         if not distributed.is_chief():
             super().search(*fit_args, **fit_kwargs)
             return
@@ -193,10 +198,6 @@ class EdgeTuner(kt.Tuner):
         distributed.serve(self.oracle, on_trial_end=self._on_worker_trial_end, worker_timeout=self.worker_timeout)
 
     def _prepare_oracle(self, fit_args: tuple, fit_kwargs: dict[str, Any]) -> None:
-        if distributed.role():
-            raise TfnasInputError(
-                f"{type(self.oracle).__name__} does not run distributed yet: run the search in one process."
-            )
         x, y = fit_args[:2]  # what tfnas.search passes: its training arrays
         hypermodel = self.oracle.prepare(
             self.hypermodel, x, y, validation_data=fit_kwargs.get("validation_data"), training=self.training,
@@ -243,6 +244,11 @@ class EdgeTuner(kt.Tuner):
         if not self._shared_directory_checked and distributed.is_worker():
             distributed.wait_for_shared_directory(self.project_dir)
             self._shared_directory_checked = True
+        if self._attach_to is not None:
+            oracle = self.oracle._oracle
+            self.hypermodel = self.pricer.hypermodel = oracle.attach(self.hypermodel, self._attach_to,
+                                                                     directory=self.project_dir)
+            self._attach_to = None
         self.last_metrics = {}
         super().on_trial_begin(trial)
         if self.callback is not None:

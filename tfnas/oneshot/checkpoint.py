@@ -20,7 +20,7 @@ from tfnas.atomic import replacing
 from tfnas.atomic import values_sha256
 from tfnas.atomic import write_text
 from tfnas.errors import TfnasInputError
-from tfnas.oneshot.supernet import Supernet
+from tfnas.oneshot.supernet import BaseSupernet
 from tfnas.training import Training
 
 FILE = "supernet_checkpoint.npz"
@@ -28,7 +28,7 @@ HISTORY_FILE = "supernet_history.yaml"
 
 
 def fingerprint(
-    supernet: Supernet, recipe: Training, peak: float, batch: int, samples: int, num_random: int, distill: bool,
+    supernet: BaseSupernet, recipe: Training, peak: float, batch: int, samples: int, num_random: int, distill: bool,
     seed: int,
 ) -> str:
     """A hash of every setting a resumed run must share with the run that wrote the checkpoint (not `epochs`)."""
@@ -54,7 +54,7 @@ class Checkpoint:
         self.history_path = os.path.join(directory, HISTORY_FILE)
         self.key = key
 
-    def save(self, supernet: Supernet, optimizer: keras.optimizers.Optimizer, history: dict[str, Any]) -> None:
+    def save(self, supernet: BaseSupernet, optimizer: keras.optimizers.Optimizer, history: dict[str, Any]) -> None:
         """Writes the weights (moving statistics included), the optimizer's variables and the history."""
         arrays = {f"w{i}": np.asarray(v) for i, v in enumerate(supernet.weights)}
         arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)})
@@ -64,7 +64,7 @@ class Checkpoint:
             np.savez(temporary, meta=np.array(json.dumps(meta)), **arrays)
         write_text(self.history_path, yaml.safe_dump(history, sort_keys=False))
 
-    def restore(self, supernet: Supernet, optimizer: keras.optimizers.Optimizer) -> dict[str, Any] | None:
+    def restore(self, supernet: BaseSupernet, optimizer: keras.optimizers.Optimizer) -> dict[str, Any] | None:
         """Loads the checkpoint into `supernet` and the built `optimizer`; returns its history, or None without one.
 
         Raises:
@@ -84,3 +84,25 @@ class Checkpoint:
                 for i, variable in enumerate(variables):
                     variable.assign(data[f"{prefix}{i}"])
         return meta["history"]
+
+
+def load_weights(directory: str, supernet: BaseSupernet) -> dict[str, Any]:
+    """Loads only the weights of the checkpoint in `directory` into `supernet`; returns its history.
+
+    For a process that uses a supernet another one trained (a distributed
+    search's worker): no optimizer, no fingerprint to match, only the same supernet.
+
+    Raises:
+        TfnasInputError: No checkpoint there, or one of another supernet.
+    """
+    path = os.path.join(directory, FILE)
+    if not os.path.exists(path):
+        raise TfnasInputError(f"no supernet checkpoint at {path}: the chief writes it before it proposes trials; "
+                              "check that every process sees the same run directory.")
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        if meta["weights"] != len(supernet.weights):
+            raise TfnasInputError(f"{path} holds another supernet ({meta['weights']} weights, not {len(supernet.weights)}).")
+        for i, variable in enumerate(supernet.weights):
+            variable.assign(data[f"w{i}"])
+    return meta["history"]

@@ -293,8 +293,7 @@ def differentiable_search(
             drawn = {name: space_choices[name][int(rng.choice(len(p), p=p))] for name, p in probabilities.items()}
             index = order[i : i + batch_size]
             train_losses.append(float(weight_step(x[index], y[index], subnet_masks(supernet, drawn))))
-            v = (j * batch_size) % len(x_val)
-            val_index = val_order[v : v + batch_size]
+            val_index = val_order[np.arange(j * batch_size, (j + 1) * batch_size) % len(x_val)]  # always full: one trace
             tau = temperature[0] * (temperature[1] / temperature[0]) ** (step / max(steps - 1, 1))
             cross_entropy, cost = arch_step(x_val[val_index], y_val[val_index], np.float32(tau))
             val_losses.append(float(cross_entropy))

@@ -1,4 +1,4 @@
-"""Extracting a sub-network of a `Supernet` as a standalone Keras 3 model of ordinary layers.
+"""Extracting a sub-network of a supernet as a standalone Keras 3 model of ordinary layers.
 
 The model is built by the space's own `build(hp)` from the sub-network's hp
 values, so it is exactly a candidate the search could have trained: the cost
@@ -20,11 +20,11 @@ import keras_tuner as kt
 
 from tfnas.training import recalibrate_batchnorm
 from tfnas.errors import TfnasError
-from tfnas.oneshot.subnet import Subnet
-from tfnas.oneshot.supernet import Supernet
+from tfnas.oneshot.family import BaseSubnet
+from tfnas.oneshot.supernet import BaseSupernet
 
 
-def extract(supernet: Supernet, values: Mapping[str, Any] | Subnet, x_calibration: Any = None) -> keras.Model:
+def extract(supernet: BaseSupernet, values: Mapping[str, Any] | BaseSubnet, x_calibration: Any = None) -> keras.Model:
     """Builds the standalone model of a sub-network, with the supernet's weights sliced in.
 
     Example:
@@ -36,7 +36,7 @@ def extract(supernet: Supernet, values: Mapping[str, Any] | Subnet, x_calibratio
     Args:
         supernet: The trained supernet.
         values: The sub-network, as the space's hp values (missing ones take
-            their defaults), or a resolved `Subnet`.
+            their defaults), or a resolved sub-network (`supernet.resolve(values)`).
         x_calibration: Samples to re-estimate every BatchNormalization's
             moving statistics on (one training-mode call with momentum 0).
             Defaults to None: keep the supernet's statistics, so the model
@@ -77,7 +77,7 @@ class InheritedSpace(kt.HyperModel):
         x_calibration: Training samples batch norm is re-estimated on after the weights are copied in.
     """
 
-    def __init__(self, supernet: Supernet, x_calibration: Any) -> None:
+    def __init__(self, supernet: BaseSupernet, x_calibration: Any) -> None:
         super().__init__(name=supernet.space.name, tunable=supernet.space.tunable)
         self.supernet = supernet
         self.x_calibration = x_calibration

@@ -10,9 +10,13 @@ their MACs: Kendall tau 0.48 vs MACs' 0.59. With the frame fixed (stem stride
 0.52, against a noise ceiling of 0.64 (two trainings of the same sub-networks).
 
 A frame is a dict of narrowed ranges (`{"stem_strides": (2,), "pooling":
-("max",), "strides": (1,)}`); `narrow` applies it to a space, and
-`choose_frame` picks one for a search: the highest resolution at which at
-least half of the random sub-networks meet the constraints.
+("max",), "strides": (1,)}` for `DSCNN1DSpace`; `{"stem_strides": (1,),
+"strides": (2,)}` for `MobileNetSpace`, whose stages' strides are where its
+resolution drops, and `{"strides": (1,)}` for `DSCNN2DSpace`, whose stem
+stride follows the input); each space's family (`tfnas.oneshot.family`) says
+which ranges form its frame and lists its frames. `narrow` applies one to a
+space, and `choose_frame` picks one for a search: the highest resolution at
+which at least half of the random sub-networks meet the constraints.
 """
 
 from __future__ import annotations
@@ -24,38 +28,40 @@ import numpy as np
 
 from tfnas.constraints import Constraints
 from tfnas.errors import TfnasInputError
+from tfnas.oneshot.family import family_of
 from tfnas.oneshot.sandwich import random_subnet
 from tfnas.oneshot.subnet import resolve
-from tfnas.spaces import DSCNN1DSpace
+from tfnas.spaces import EdgeSpace
 
+# The DS-CNN 1-D family's frame ranges (`family_of(space).frame_ranges` gives any space's).
 FRAME_RANGES = ("stem_strides", "pooling", "strides")
 
 
-def frames(space: DSCNN1DSpace) -> list[dict[str, tuple]]:
-    """Every frame of the space, blocks at their smallest stride, highest resolution first.
+def frames(space: EdgeSpace) -> list[dict[str, tuple]]:
+    """Every frame of the space, highest resolution first.
 
-    A frame is `{"stem_strides": (s,), "pooling": (p,), "strides": (min stride,)}`;
-    the order is by the downsampling before the blocks (stem stride, x2 with
-    pooling), then stride before pooling (fewer MACs in the stem).
+    For `DSCNN1DSpace`: `{"stem_strides": (s,), "pooling": (p,), "strides": (min stride,)}`,
+    ordered by the downsampling before the blocks (stem stride, x2 with
+    pooling), then stride before pooling (fewer MACs in the stem). For the
+    MobileNet family: every stem stride and stage stride, ordered by the
+    feature-map area of the deepest sub-network (`tfnas.oneshot.mobilenet.MobileNetFamily.frames`).
+
+    Raises:
+        TfnasInputError: No supernet covers the space.
     """
-    r = space.ranges
-    found = [
-        {"stem_strides": (stride,), "pooling": (pooling,), "strides": (min(r["strides"]),)}
-        for stride in r["stem_strides"] for pooling in r["pooling"]
-    ]
-    return sorted(found, key=lambda f: (f["stem_strides"][0] * (1 if f["pooling"][0] == "none" else 2),
-                                        f["pooling"][0] != "none"))
+    return family_of(space).frames(space)
 
 
-def narrow(space: DSCNN1DSpace, frame: Mapping[str, Any]) -> DSCNN1DSpace:
+def narrow(space: EdgeSpace, frame: Mapping[str, Any]) -> EdgeSpace:
     """A copy of the configured `space` whose frame ranges are those of `frame` (each a tuple of one choice or more).
 
     Raises:
         TfnasInputError: A key that is not a frame range, or a value the space does not have.
     """
-    unknown = sorted(set(frame) - set(FRAME_RANGES))
+    keys = family_of(space).frame_ranges
+    unknown = sorted(set(frame) - set(keys))
     if unknown:
-        raise TfnasInputError(f"frame keys must be among {FRAME_RANGES}; received: {unknown}.")
+        raise TfnasInputError(f"frame keys must be among {keys}; received: {unknown}.")
     ranges = space.ranges
     narrowed = {}
     for key, value in frame.items():
@@ -67,7 +73,7 @@ def narrow(space: DSCNN1DSpace, frame: Mapping[str, Any]) -> DSCNN1DSpace:
 
 
 def choose_frame(
-    space: DSCNN1DSpace, constraints: Constraints | None, samples: int = 24, seed: int = 0
+    space: EdgeSpace, constraints: Constraints | None, samples: int = 24, seed: int = 0
 ) -> dict[str, tuple]:
     """The highest-resolution frame where at least half of `samples` random sub-networks meet `constraints`.
 

@@ -47,16 +47,19 @@ from tfnas.task import Task
 Masks = dict[str, np.ndarray]
 
 
-def compilable(supernet: Supernet) -> bool:
+def compilable(supernet: Any) -> bool:
     """Whether every sub-network of `supernet` can run as the masked largest (a fixed frame, unclipped padding).
 
-    That needs one stem stride, one pooling, one block stride and one head;
+    Only a DS-CNN 1-D `Supernet` can (False for any other supernet). That
+    needs one stem stride, one pooling, one block stride and one head;
     blocks a shallower sub-network drops must keep the length (stride 1);
     kernel sizes must differ from the largest by even numbers of taps, and
     no strided block's "same" padding may be clipped at zero for the
     smallest kernel (then the centre of the largest would see other samples;
     the stem, whose input is narrow, runs each kernel size as its own conv).
     """
+    if not isinstance(supernet, Supernet):
+        return False
     r = supernet.space.ranges
     if any(len(r[name]) != 1 for name in ("stem_strides", "pooling", "strides", "head")):
         return False

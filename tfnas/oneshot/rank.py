@@ -28,7 +28,7 @@ from tfnas.oneshot.extract import extract
 from tfnas.oneshot.sandwich import TRAINING_HPS
 from tfnas.oneshot.sandwich import random_subnet
 from tfnas.oneshot.subnet import choices
-from tfnas.oneshot.supernet import Supernet
+from tfnas.oneshot.supernet import BaseSupernet
 from tfnas.task import Task
 
 # Mutations in a row that gave sub-networks already ranked before a random one is drawn instead: a parent that wins
@@ -71,7 +71,7 @@ class Ranked:
 
 
 def score_subnet(
-    supernet: Supernet, values: Mapping[str, Any], x_calibration: Any, x_val: Any, y_val: Any,
+    supernet: BaseSupernet, values: Mapping[str, Any], x_calibration: Any, x_val: Any, y_val: Any,
     constraints: Constraints | None = None,
 ) -> Ranked:
     """Extracts, prices and (when within `constraints`) scores one sub-network with the shared weights."""
@@ -89,7 +89,7 @@ def score_subnet(
 
 
 def evolve(
-    supernet: Supernet,
+    supernet: BaseSupernet,
     x_calibration: Any,
     x_val: Any,
     y_val: Any,
@@ -157,7 +157,7 @@ def evolve(
 
 def _mutate(values: Mapping[str, Any], options: Mapping[str, Sequence[Any]], rng: np.random.Generator) -> dict[str, Any]:
     """`values` with one of its architecture hps changed to another choice (a block switched on by a larger
-    `num_blocks` takes its defaults; hps with one choice are never drawn)."""
+    depth (`num_blocks`, `num_stages`, `stage{i}_blocks`) takes its defaults; hps with one choice are never drawn)."""
     child = dict(values)
     names = [name for name, allowed in options.items() if len(allowed) > 1 and name in values]
     name = names[int(rng.integers(len(names)))]

@@ -22,50 +22,36 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfnas.oneshot.subnet import Subnet
+from tfnas.oneshot.family import BaseSubnet
+from tfnas.oneshot.family import family_of
 from tfnas.oneshot.subnet import choices
-from tfnas.oneshot.supernet import Supernet
-from tfnas.spaces import DSCNN1DSpace
+from tfnas.oneshot.supernet import BaseSupernet
+from tfnas.spaces import EdgeSpace
 from tfnas.task import Task
 
 # Training hps, not architecture: a sampled sub-network keeps their defaults (one optimizer trains the supernet).
 TRAINING_HPS = ("dropout", "learning_rate")
-_LARGEST = {"stem_filters": max, "stem_kernel": max, "stem_strides": min, "num_blocks": max}
-_SMALLEST = {"stem_filters": min, "stem_kernel": min, "stem_strides": max, "num_blocks": min}
-_BLOCK = {"filters": (max, min), "kernel": (max, min), "strides": (min, max)}
 
 SampleFn = Callable[[np.random.Generator], Mapping[str, Any]]
 
 
-def largest(space: DSCNN1DSpace) -> dict[str, Any]:
-    """The hp values of the sub-network with the most compute: widest, deepest, largest kernels, stride 1, unpooled."""
+def largest(space: EdgeSpace) -> dict[str, Any]:
+    """The hp values of the most-compute sub-network: widest, deepest, largest kernels and expansions, finest strides."""
     return _extreme(space, 0)
 
 
-def smallest(space: DSCNN1DSpace) -> dict[str, Any]:
+def smallest(space: EdgeSpace) -> dict[str, Any]:
     """The hp values of the least-compute sub-network: narrowest, shallowest, smallest kernels, coarsest strides."""
     return _extreme(space, 1)
 
 
-def _extreme(space: DSCNN1DSpace, end: int) -> dict[str, Any]:
+def _extreme(space: EdgeSpace, end: int) -> dict[str, Any]:
     """Every hp at its largest (`end` 0) or smallest (`end` 1) compute; switches without an order keep their default."""
-    values = {}
-    for name, options in choices(space).items():
-        block_key = name.split("_", 1)[1] if name.startswith("block") else None
-        if name in _LARGEST:
-            values[name] = (_LARGEST if end == 0 else _SMALLEST)[name](options)
-        elif block_key in _BLOCK:
-            values[name] = _BLOCK[block_key][end](options)
-        elif name == "pooling":
-            pooled = [p for p in options if p != "none"]
-            wanted = "none" if end == 0 else (pooled[0] if pooled else "none")
-            values[name] = wanted if wanted in options else options[0]
-        else:
-            values[name] = options[0]
-    return values
+    family = family_of(space)
+    return {name: family.extreme(name, options, end) for name, options in family.choices(space).items()}
 
 
-def random_subnet(space: DSCNN1DSpace, rng: np.random.Generator) -> dict[str, Any]:
+def random_subnet(space: EdgeSpace, rng: np.random.Generator) -> dict[str, Any]:
     """A sub-network drawn uniformly from the space's choices, hp by hp (training hps keep their defaults)."""
     return {
         name: options[0] if name in TRAINING_HPS else options[int(rng.integers(len(options)))]
@@ -74,10 +60,10 @@ def random_subnet(space: DSCNN1DSpace, rng: np.random.Generator) -> dict[str, An
 
 
 def sandwich_losses(
-    supernet: Supernet,
+    supernet: BaseSupernet,
     x: Any,
     y: Any,
-    students: Sequence[Mapping[str, Any] | Subnet],
+    students: Sequence[Mapping[str, Any] | BaseSubnet],
     *,
     label_smoothing: float = 0.0,
     distill: bool = True,
@@ -107,7 +93,7 @@ def sandwich_losses(
 
 
 def _forward(
-    supernet: Supernet, x: Any, y: Any, students: Sequence[Any], smoothing: float, distill: bool, training: bool
+    supernet: BaseSupernet, x: Any, y: Any, students: Sequence[Any], smoothing: float, distill: bool, training: bool
 ) -> tuple[list[Any], list[Any], Any]:
     """The sandwich losses, the students' outputs and the targets."""
     task = Task(supernet.space.task)
@@ -124,11 +110,11 @@ def _forward(
 
 
 def sandwich_step(
-    supernet: Supernet,
+    supernet: BaseSupernet,
     optimizer: keras.optimizers.Optimizer | GraphApply,
     x: Any,
     y: Any,
-    students: Sequence[Mapping[str, Any] | Subnet],
+    students: Sequence[Mapping[str, Any] | BaseSubnet],
     *,
     label_smoothing: float = 0.0,
     distill: bool = True,

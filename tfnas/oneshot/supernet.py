@@ -1,15 +1,20 @@
-"""`Supernet`: one Keras 3 model whose weights every sub-network of a `DSCNN1DSpace` shares.
+"""Supernets: one Keras 3 model whose weights every sub-network of a space shares; `Supernet` for `DSCNN1DSpace`.
 
-As in Once-for-All, the supernet holds the largest choice of every elastic
-dimension: all `max(num_blocks)` blocks (a shallower sub-network uses the
-first ones), the widest stem and blocks (a narrower layer uses the first
-channels of the shared weights), the largest kernels (a smaller kernel is
-the centre of the largest). Every BatchNormalization spans the widest layer,
-and a narrower one uses the first entries of gamma, beta and the moving
-statistics. Strides, pooling and residual Adds hold no weights: they are
-switches. A sub-network is a dict of the space's own hp values (see
-`tfnas.oneshot.subnet`); `tfnas.oneshot.extract` turns one into a standalone
-model built by the space itself.
+As in Once-for-All, a supernet holds the largest choice of every elastic
+dimension (`tfnas.oneshot.elastic`): all of the deepest sub-network's blocks
+(a shallower sub-network uses the first ones), the widest layers (a narrower
+layer uses the first channels of the shared weights), the largest kernels (a
+smaller kernel is the centre of the largest). Every BatchNormalization spans
+the widest layer, and a narrower one uses the first entries of gamma, beta
+and the moving statistics. Strides, pooling and residual Adds hold no
+weights: they are switches. A sub-network is a dict of the space's own hp
+values (see `tfnas.oneshot.subnet`); `tfnas.oneshot.extract` turns one into a
+standalone model built by the space itself.
+
+`BaseSupernet` is what every supernet shares (the space, the active
+sub-network, the head); `Supernet` is the DS-CNN 1-D one, and
+`tfnas.oneshot.mobilenet_supernet.MobileNetSupernet` the MobileNet family's.
+`supernet_for(space)` builds the one a space's family uses.
 """
 
 from __future__ import annotations
@@ -22,105 +27,95 @@ import numpy as np
 from keras import ops
 
 from tfnas.errors import TfnasInputError
+from tfnas.oneshot.elastic import ElasticBatchNorm
+from tfnas.oneshot.elastic import ElasticConv1D
+from tfnas.oneshot.elastic import ElasticDense
+from tfnas.oneshot.family import BaseSubnet
+from tfnas.oneshot.family import family_of
 from tfnas.oneshot.subnet import Subnet
 from tfnas.oneshot.subnet import head_lengths
 from tfnas.oneshot.subnet import resolve
 from tfnas.spaces import DSCNN1DSpace
+from tfnas.spaces import EdgeSpace
 from tfnas.task import Task
 
+__all__ = ["BaseSupernet", "ElasticBatchNorm", "ElasticConv1D", "ElasticDense", "Supernet", "supernet_for"]
 
-class ElasticConv1D(keras.layers.Layer):
-    """A "same"-padded Conv1D (or DepthwiseConv1D) without bias, run at any kernel size and width up to its own.
+
+def supernet_for(space: EdgeSpace, name: str | None = None) -> BaseSupernet:
+    """The supernet of a configured space: a `Supernet` for `DSCNN1DSpace`, a `MobileNetSupernet` for
+    `MobileNetSpace` and `DSCNN2DSpace`.
+
+    Example:
+        ```python
+        supernet = supernet_for(MobileNetSpace().configure((8, 8, 1), 10, "classification"))
+        ```
+
+    Raises:
+        TfnasInputError: No supernet covers the space, or it is not configured.
+    """
+    return family_of(space).supernet(space, name=name)
+
+
+class BaseSupernet(keras.Model):
+    """What every supernet shares: its space, the active sub-network, resolving hp values, the head's activation.
+
+    A subclass builds its elastic layers in `__init__` (after calling this
+    one's), and implements `call(x, training, values)`, `subnet_weights` and
+    `batch_norms`.
 
     Args:
-        kernel_size: The largest kernel size.
-        in_channels: The widest input.
-        filters: The widest output (ignored when `depthwise`).
-        depthwise: Whether the conv is depthwise (kernel (k, in, 1)).
+        space: A configured space of the subclass's family.
+        name: Model name. Defaults to "<space name>_supernet".
     """
 
-    def __init__(self, kernel_size: int, in_channels: int, filters: int, depthwise: bool = False, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.depthwise = depthwise
-        shape = (kernel_size, in_channels, 1 if depthwise else filters)
-        self.kernel = self.add_weight(shape=shape, initializer="glorot_uniform", name="kernel")
-        self.built = True
+    def __init__(self, space: EdgeSpace, name: str | None = None) -> None:
+        super().__init__(name=name or f"{space.name}_supernet")
+        self._space = space
+        self._activation = keras.activations.get(Task(space.task).head_activation)
+        self._dropout_seed = keras.random.SeedGenerator(0)
+        self._active = resolve(space, {})
 
-    def sliced(self, kernel_size: int, in_channels: int, filters: int | None = None) -> Any:
-        """The centre `kernel_size` taps, first `in_channels` inputs and first `filters` outputs of the kernel."""
-        start = (self.kernel.shape[0] - kernel_size) // 2
-        kernel = self.kernel[start : start + kernel_size, :in_channels, :]
-        return kernel if self.depthwise else kernel[:, :, :filters]
+    @property
+    def space(self) -> Any:
+        """The space whose sub-networks this supernet holds."""
+        return self._space
 
-    def call(self, x: Any, kernel_size: int, stride: int, filters: int | None = None) -> Any:
-        kernel = self.sliced(kernel_size, x.shape[-1], filters)
-        if self.depthwise:
-            return ops.depthwise_conv(x, kernel, strides=stride, padding="same")
-        return ops.conv(x, kernel, strides=stride, padding="same")
+    @property
+    def active(self) -> Any:
+        """The sub-network a call without `values` runs."""
+        return self._active
 
+    def resolve(self, values: Mapping[str, Any] | BaseSubnet) -> Any:
+        """The sub-network that hp values select (checked against the space; see `tfnas.oneshot.subnet.resolve`)."""
+        return values if isinstance(values, BaseSubnet) else resolve(self._space, values)
 
-class ElasticBatchNorm(keras.layers.Layer):
-    """BatchNormalization over the widest layer; a narrower input uses the first entries of every statistic.
+    def activate(self, values: Mapping[str, Any] | BaseSubnet) -> Any:
+        """Makes the sub-network of `values` the one later calls run; returns it resolved."""
+        self._active = self.resolve(values)
+        return self._active
 
-    In training mode it normalizes with the batch statistics and updates only
-    the moving statistics of the active channels (momentum 0.9, as the
-    spaces' `conv_bn_relu`).
-    """
+    def subnet_weights(self, values: Mapping[str, Any] | BaseSubnet) -> dict[str, list[np.ndarray]]:
+        """The shared weights of a sub-network, sliced, by the layer names the space's `build` gives.
 
-    def __init__(self, channels: int, momentum: float = 0.9, epsilon: float = 1e-3, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.momentum, self.epsilon = momentum, epsilon
-        self.gamma = self.add_weight(shape=(channels,), initializer="ones", name="gamma")
-        self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
-        self.moving_mean = self.add_weight(shape=(channels,), initializer="zeros", name="moving_mean", trainable=False)
-        self.moving_variance = self.add_weight(
-            shape=(channels,), initializer="ones", name="moving_variance", trainable=False
-        )
-        self.built = True
+        Each entry is in the order of that layer's `get_weights()`, so
+        `model.get_layer(name).set_weights(weights)` copies it in.
+        """
+        raise NotImplementedError
 
-    def sliced(self, channels: int) -> list[Any]:
-        """gamma, beta, moving mean and moving variance of the first `channels` channels (Keras's order)."""
-        return [w[:channels] for w in (self.gamma, self.beta, self.moving_mean, self.moving_variance)]
+    def batch_norms(self) -> list[ElasticBatchNorm]:
+        """Every batch norm of the supernet (what validation re-estimates and then puts back)."""
+        raise NotImplementedError
 
-    def call(self, x: Any, training: bool = False) -> Any:
-        c = x.shape[-1]
-        gamma, beta, mean, variance = self.sliced(c)
-        if training:
-            mean, variance = ops.moments(x, axes=list(range(len(x.shape) - 1)))
-            for stat, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
-                updated = stat[:c] * self.momentum + batch * (1.0 - self.momentum)
-                stat.assign(ops.concatenate([updated, stat[c:]]))
-        return ops.batch_normalization(x, mean, variance, axis=-1, offset=beta, scale=gamma, epsilon=self.epsilon)
+    def _output(self, x: Any, net: BaseSubnet, head: ElasticDense, channels: int, training: bool) -> Any:
+        """Dropout (in training, at the sub-network's rate), the head over `channels` features, its activation."""
+        rate = net.values["dropout"]
+        if training and rate > 0:
+            x = keras.random.dropout(x, rate, seed=self._dropout_seed)
+        return self._activation(head(x, channels=channels))
 
 
-class ElasticDense(keras.layers.Layer):
-    """The Dense head over the widest features; a narrower input uses the first rows of the kernel.
-
-    With `length` set it is a head after Flatten over `length` steps: its
-    kernel is (length, channels, units), and a width keeps the first channels
-    of every step, in Flatten's order.
-    """
-
-    def __init__(self, channels: int, units: int, length: int | None = None, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.length = length
-        shape = (channels, units) if length is None else (length, channels, units)
-        self.kernel = self.add_weight(shape=shape, initializer="glorot_uniform", name="kernel")
-        self.bias = self.add_weight(shape=(units,), initializer="zeros", name="bias")
-        self.built = True
-
-    def sliced(self, channels: int) -> list[Any]:
-        """kernel and bias for `channels` input channels (per step), as a Keras Dense holds them."""
-        if self.length is None:
-            return [self.kernel[:channels], self.bias]
-        return [ops.reshape(self.kernel[:, :channels], (self.length * channels, -1)), self.bias]
-
-    def call(self, x: Any, channels: int) -> Any:
-        kernel, bias = self.sliced(channels)
-        return ops.add(ops.matmul(x, kernel), bias)
-
-
-class Supernet(keras.Model):
+class Supernet(BaseSupernet):
     """The weight-sharing supernet of a configured `DSCNN1DSpace` (Once-for-All style).
 
     Example:
@@ -146,8 +141,7 @@ class Supernet(keras.Model):
                 f"Supernet takes a configured DSCNN1DSpace (space.configure(input_shape, num_outputs, task)); "
                 f"received: {space!r}."
             )
-        super().__init__(name=name or f"{space.name}_supernet")
-        self._space = space
+        super().__init__(space, name)
         r = space.ranges
         kernel, stem, width = max(r["kernel_sizes"]), max(r["stem_filters"]), max(r["filters"])
         self.stem_conv = ElasticConv1D(kernel, space.input_shape[1], stem, name="stem_conv")
@@ -166,9 +160,6 @@ class Supernet(keras.Model):
         self.head_gap = ElasticDense(width, space.num_outputs, name="head") if "gap" in r["head"] else None
         self.flat_lengths = head_lengths(space) if "flatten" in r["head"] else ()
         self.heads_flat = [ElasticDense(width, space.num_outputs, n, name=f"head_{n}") for n in self.flat_lengths]
-        self._activation = keras.activations.get(Task(space.task).head_activation)
-        self._dropout_seed = keras.random.SeedGenerator(0)
-        self._active = resolve(space, {})
         self.built = True
 
     @property
@@ -179,15 +170,6 @@ class Supernet(keras.Model):
     @property
     def active(self) -> Subnet:
         """The sub-network a call without `values` runs."""
-        return self._active
-
-    def resolve(self, values: Mapping[str, Any] | Subnet) -> Subnet:
-        """The `Subnet` that hp values select (checked against the space; see `tfnas.oneshot.subnet.resolve`)."""
-        return values if isinstance(values, Subnet) else resolve(self._space, values)
-
-    def activate(self, values: Mapping[str, Any] | Subnet) -> Subnet:
-        """Makes the sub-network of `values` the one later calls run; returns it resolved."""
-        self._active = self.resolve(values)
         return self._active
 
     def call(self, x: Any, training: bool = False, values: Mapping[str, Any] | Subnet | None = None) -> Any:
@@ -204,10 +186,7 @@ class Supernet(keras.Model):
             if block.add:
                 x = ops.add(shortcut, x)
         x = ops.mean(x, axis=1) if net.head == "gap" else ops.reshape(x, (-1, net.length * x.shape[-1]))
-        rate = net.values["dropout"]
-        if training and rate > 0:
-            x = keras.random.dropout(x, rate, seed=self._dropout_seed)
-        return self._activation(self._head(net)(x, channels=net.blocks[-1].filters))
+        return self._output(x, net, self._head(net), net.blocks[-1].filters, training)
 
     def subnet_weights(self, values: Mapping[str, Any] | Subnet) -> dict[str, list[np.ndarray]]:
         """The shared weights of a sub-network, sliced, by the layer names `DSCNN1DSpace.build` gives.
@@ -229,6 +208,9 @@ class Supernet(keras.Model):
             channels = block.filters
         out["head"] = self._head(net).sliced(channels)
         return {name: [ops.convert_to_numpy(w) for w in weights] for name, weights in out.items()}
+
+    def batch_norms(self) -> list[ElasticBatchNorm]:
+        return [self.stem_bn, *(layer for block in self.blocks for layer in (block[1], block[3]))]
 
     def _head(self, net: Subnet) -> ElasticDense:
         if net.head == "gap":

@@ -1,4 +1,4 @@
-"""Training a `Supernet` with the sandwich rule, the search's recipe, per-epoch progress and resume after a kill.
+"""Training a supernet with the sandwich rule, the search's recipe, per-epoch progress and resume after a kill.
 
 One step trains the largest, the smallest and `num_random` random
 sub-networks (`tfnas.oneshot.sandwich`), with one optimizer on the recipe's
@@ -35,7 +35,7 @@ from tfnas.oneshot.sandwich import largest
 from tfnas.oneshot.sandwich import random_subnet
 from tfnas.oneshot.sandwich import sandwich_step
 from tfnas.oneshot.sandwich import smallest
-from tfnas.oneshot.supernet import Supernet
+from tfnas.oneshot.supernet import BaseSupernet
 from tfnas.task import Task
 from tfnas.training import Training
 
@@ -88,7 +88,7 @@ class SupernetHistory:
 
 
 def train_supernet(
-    supernet: Supernet,
+    supernet: BaseSupernet,
     x: Any,
     y: Any,
     *,
@@ -118,7 +118,7 @@ def train_supernet(
         ```
 
     Args:
-        supernet: The supernet; trained in place.
+        supernet: The supernet (`Supernet`, or any `supernet_for(space)`); trained in place.
         x: Training inputs, shaped `(n, *space.input_shape)`.
         y: Integer class labels (or regression targets), `n` of them.
         epochs: The epoch to train up to (a resumed run trains only the missing ones).
@@ -147,7 +147,8 @@ def train_supernet(
         compiled: Run each step as one graph (`tfnas.oneshot.masked.CompiledSandwich`:
             every sub-network as the largest with masks; same updates within
             float tolerance, several times faster). Defaults to None: whenever
-            the supernet's frame is fixed (`compilable`); True where it is not is refused.
+            the supernet is a DS-CNN 1-D one whose frame is fixed (`compilable`); True where it is not is
+            refused. Other supernets train eagerly, one sliced sub-network at a time.
         verbose: 1 prints one line per epoch. Defaults to 0.
 
     Returns:
@@ -164,8 +165,8 @@ def train_supernet(
     _check_sampler(supernet, sample, seed)
     if compiled and not compilable(supernet):
         raise TfnasInputError(
-            "compiled=True needs a supernet whose frame is fixed (one stem stride, pooling, block stride and head: "
-            "tfnas.oneshot.frame.narrow); pass compiled=None or False for this space."
+            "compiled=True needs a DS-CNN 1-D supernet whose frame is fixed (one stem stride, pooling, block stride "
+            "and head: tfnas.oneshot.frame.narrow); pass compiled=None or False for this space."
         )
     steps_per_epoch = math.ceil(len(x) / batch)
     peak = learning_rate if learning_rate is not None else supernet.space.ranges["learning_rate"][0]
@@ -200,7 +201,7 @@ def train_supernet(
 
 
 def _train_epoch(
-    supernet: Supernet, update: GraphApply | CompiledSandwich, x: np.ndarray, y: np.ndarray, epoch: int, seed: int, batch: int,
+    supernet: BaseSupernet, update: GraphApply | CompiledSandwich, x: np.ndarray, y: np.ndarray, epoch: int, seed: int, batch: int,
     ends: tuple, sample: SampleFn, num_random: int, distill: bool, recipe: Training,
 ) -> dict[str, float]:
     """One epoch of sandwich steps; data order and draws depend only on `seed` and `epoch` (resumable)."""
@@ -232,10 +233,10 @@ def _history(
     )
 
 
-def _validate(supernet: Supernet, ends: tuple, x_calibration: Any, x_val: Any, y_val: Any) -> dict[str, float]:
+def _validate(supernet: BaseSupernet, ends: tuple, x_calibration: Any, x_val: Any, y_val: Any) -> dict[str, float]:
     """The validation metric of the largest and smallest, batch norm re-estimated on `x_calibration` (then put back)."""
     task = Task(supernet.space.task)
-    norms = [supernet.stem_bn, *(layer for block in supernet.blocks for layer in (block[1], block[3]))]
+    norms = supernet.batch_norms()
     saved = [np.asarray(v) for v in supernet.non_trainable_variables]
     momenta = [norm.momentum for norm in norms]
     out = {}
@@ -255,11 +256,14 @@ def _validate(supernet: Supernet, ends: tuple, x_calibration: Any, x_val: Any, y
 
 
 def _check(
-    supernet: Supernet, x: Any, y: Any, epochs: Any, num_random: Any, batch: Any, validation_data: Any
+    supernet: BaseSupernet, x: Any, y: Any, epochs: Any, num_random: Any, batch: Any, validation_data: Any
 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
     """The training and validation arrays (float32 inputs), after every argument is checked (before any training)."""
-    if not isinstance(supernet, Supernet):
-        raise TfnasInputError(f"train_supernet takes a tfnas.oneshot.Supernet; received: {supernet!r}.")
+    if not isinstance(supernet, BaseSupernet):
+        raise TfnasInputError(
+            f"train_supernet takes a supernet (tfnas.oneshot.Supernet or tfnas.oneshot.supernet_for(space)); "
+            f"received: {supernet!r}."
+        )
     for name, value, low in (("epochs", epochs, 1), ("num_random", num_random, 0), ("batch_size", batch, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise TfnasInputError(f"{name} must be an integer >= {low}; received: {name}={value!r}.")
@@ -284,7 +288,7 @@ def _check(
     return x, y, (x_val, y_val)
 
 
-def _check_sampler(supernet: Supernet, sample: SampleFn, seed: int) -> None:
+def _check_sampler(supernet: BaseSupernet, sample: SampleFn, seed: int) -> None:
     """Draws once from `sample` (on a throwaway generator) and resolves the draw, so a bad sampler fails now."""
     try:
         values = sample(np.random.default_rng([seed, 2**31]))

@@ -103,7 +103,14 @@ class DNASOracle(OneShotOracle):
 
     def _check_supernet(self, supernet: Any) -> None:
         from tfnas.oneshot.masked import compilable
+        from tfnas.spaces import DSCNN1DSpace
 
+        if not isinstance(supernet.space, DSCNN1DSpace):
+            raise TfnasInputError(
+                "oracle 'dnas' needs the DS-CNN 1-D supernet (space='dscnn1d'): its compiled, masked training "
+                f"(tfnas.oneshot.masked.compilable) covers no other space. Received: {type(supernet.space).__name__}; "
+                "use oracle='oneshot' for it."
+            )
         if not compilable(supernet):
             raise TfnasInputError(
                 "oracle 'dnas' needs the supernet's frame fixed (one stem stride, pooling, block stride and head, and "

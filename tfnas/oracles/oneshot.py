@@ -42,7 +42,8 @@ RANKED_FILENAME = "ranked.json"
 class OneShotOracle(MultiObjectiveOracle):
     """Trains a supernet once, ranks sub-networks by inherited-weight accuracy, and trains the best as trials.
 
-    Works with `DSCNN1DSpace` (the space the supernet covers today).
+    Works with `DSCNN1DSpace`, `MobileNetSpace` and `DSCNN2DSpace` (the spaces a supernet covers:
+    `tfnas.oneshot.family`), each alone rather than inside a `FamilySpace`.
 
     Example:
 
@@ -148,16 +149,18 @@ class OneShotOracle(MultiObjectiveOracle):
     # ----- before the first trial -----------------------------------------------
     def prepare(self, hypermodel: Any, x: Any, y: Any, *, validation_data: Any, training: Any, directory: str) -> Any:
         """Trains the supernet and ranks sub-networks (or reads both back); returns the hypermodel trials build from."""
-        from tfnas.oneshot import Supernet
+        from tfnas.oneshot import supernet_for
         from tfnas.oneshot import train_supernet
         from tfnas.oneshot.extract import InheritedSpace
+        from tfnas.oneshot.family import COVERED
         from tfnas.oneshot.frame import choose_frame
         from tfnas.oneshot.frame import narrow
         from tfnas.spaces import DSCNN1DSpace
+        from tfnas.spaces import MobileNetSpace
 
-        if not isinstance(hypermodel, DSCNN1DSpace):
+        if not isinstance(hypermodel, (DSCNN1DSpace, MobileNetSpace)):
             raise TfnasInputError(
-                f"oracle {self.strategy_name!r} needs a space its supernet covers: space='dscnn1d' (a DSCNN1DSpace). "
+                f"oracle {self.strategy_name!r} needs a space its supernet covers: {COVERED}. "
                 f"Received: {type(hypermodel).__name__}."
             )
         if not isinstance(x, np.ndarray) or not isinstance(validation_data, tuple):
@@ -168,7 +171,7 @@ class OneShotOracle(MultiObjectiveOracle):
         if frame == "auto":
             frame = choose_frame(hypermodel, self.constraints, seed=self.seed or 0)
         frame = {key: list(value) if isinstance(value, (list, tuple)) else [value] for key, value in (frame or {}).items()}
-        supernet = Supernet(narrow(hypermodel, frame))
+        supernet = supernet_for(narrow(hypermodel, frame))
         self._check_supernet(supernet)
         start = time.perf_counter()
         history = train_supernet(
@@ -226,6 +229,29 @@ class OneShotOracle(MultiObjectiveOracle):
         if len(ranked) > len(done):
             atomic.write_json(path, [r.to_dict() for r in ranked])
         return ranked
+
+    def attach(self, hypermodel: Any, x: Any, *, directory: str) -> Any:
+        """On a distributed search's worker: the hypermodel its trials build from, once the chief has prepared.
+
+        The chief trains the supernet and ranks sub-networks (`prepare`) before
+        it serves any trial; a worker, whose first trial arrives only after
+        that, loads the chief's frame (from `oracle.json`) and supernet weights
+        (from `oneshot/supernet/`) from the shared run directory, so its trials
+        fine-tune from the same inherited weights (with `inherit=False`, the
+        space itself).
+        """
+        from tfnas.oneshot import supernet_for
+        from tfnas.oneshot.checkpoint import load_weights
+        from tfnas.oneshot.extract import InheritedSpace
+        from tfnas.oneshot.frame import narrow
+
+        if not self.inherit:
+            return hypermodel
+        with open(os.path.join(directory, "oracle.json")) as f:
+            frame = json.load(f).get("tfnas", {}).get("oneshot", {}).get("frame") or {}
+        supernet = supernet_for(narrow(hypermodel, frame))
+        load_weights(os.path.join(directory, "oneshot", "supernet"), supernet)
+        return InheritedSpace(supernet, x[: self.calibration_samples])
 
     def _check_supernet(self, supernet: Any) -> None:
         """Refuses, before any training, a supernet this strategy cannot search (any will do for evolution)."""
