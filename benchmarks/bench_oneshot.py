@@ -69,6 +69,7 @@ import os
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import keras
 import numpy as np
@@ -77,13 +78,17 @@ from scipy.stats import kendalltau
 from scipy.stats import spearmanr
 
 from tfnas.cost import profile
+from tfnas.demo import load_digits_images
 from tfnas.demo import load_mnist1d
-from tfnas.oneshot import Supernet
+from tfnas.oneshot import BaseSupernet
+from tfnas.oneshot import supernet_for
+from tfnas.oneshot.masked import compilable
 from tfnas.oneshot import extract
 from tfnas.oneshot import random_subnet
 from tfnas.oneshot import resolve
 from tfnas.oneshot import train_supernet
 from tfnas.spaces import DSCNN1DSpace
+from tfnas.spaces import MobileNetSpace
 from tfnas.training import Training
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results")
@@ -93,17 +98,19 @@ CALIBRATION = 256
 @functools.lru_cache(maxsize=None)
 def load(dataset: str, seed: int) -> tuple:
     """The fit and validation splits of the training set (last 20% of a seeded permutation is validation)."""
-    (x, y), _ = load_mnist1d()
+    (x, y), _ = load_digits_images() if dataset == "digits" else load_mnist1d()
     order = np.random.default_rng(seed).permutation(len(x))
     cut = int(round(0.8 * len(x)))
     fit, val = order[:cut], order[cut:]
     return (x[fit], y[fit]), (x[val], y[val])
 
 
-def make_space(x: np.ndarray, frame: str | None = None) -> DSCNN1DSpace:
-    """The DS-CNN space, its choices narrowed by `frame` (JSON `{range name: [choices]}`) when given."""
+def make_space(x: np.ndarray, frame: str | None = None) -> DSCNN1DSpace | MobileNetSpace:
+    """The data set's space (DS-CNN 1-D for signals, MobileNet for images), narrowed by `frame` (JSON
+    `{range name: [choices]}`) when given."""
     narrowed = {name: tuple(choices) for name, choices in json.loads(frame).items()} if frame else {}
-    return DSCNN1DSpace(**narrowed).configure(tuple(x.shape[1:]), 10, "classification")
+    space_class = MobileNetSpace if x.ndim == 4 else DSCNN1DSpace
+    return space_class(**narrowed).configure(tuple(x.shape[1:]), 10, "classification")
 
 
 def draw(space: DSCNN1DSpace, count: int, seed: int) -> list[dict]:
@@ -131,7 +138,7 @@ def train_shared(
     """Trains the supernet on the fit split; returns its weights (final and at `snapshots` epochs) and figures."""
     (x, y), (x_val, y_val) = load(dataset, seed)
     keras.utils.set_random_seed(seed)
-    supernet = Supernet(make_space(x, frame))
+    supernet = supernet_for(make_space(x, frame))
     kept = {}
 
     def keep(epoch: int, logs: dict) -> None:
@@ -194,13 +201,65 @@ def reused_rows(path: str, dataset: str, seed: int, subnets: list[dict]) -> list
     return [{key: row[key] for key in keys} for row in runs[0]["rows"]]
 
 
-def rank_inherited(supernet: Supernet, values: dict, x_cal: np.ndarray, x_val: np.ndarray, y_val: np.ndarray) -> dict:
+def rank_inherited(supernet: BaseSupernet, values: dict, x_cal: np.ndarray, x_val: np.ndarray, y_val: np.ndarray) -> dict:
     """Inherited-weight validation accuracy of one sub-network, timed from extraction to the score."""
     start = time.perf_counter()
     model = extract(supernet, values, x_calibration=x_cal)
     probabilities = keras.ops.convert_to_numpy(model(x_val, training=False))
     accuracy = float(np.mean(np.argmax(probabilities, axis=-1) == y_val))
     return {"inherited_val": accuracy, "inherited_seconds": time.perf_counter() - start}
+
+
+def finetuned_scores(
+    supernet: BaseSupernet, subnets: list[dict], x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
+    steps: int, learning_rate: float = 1e-3, batch_size: int = 32,
+) -> tuple[list[float], float]:
+    """Validation accuracy of each sub-network after `steps` Adam steps from the inherited weights (then restored).
+
+    A cheaper proxy than training from scratch, dearer than inheriting: each
+    sub-network trains alone for a few steps as the masked largest (one
+    compiled graph for all of them, `tfnas.oneshot.masked`), is extracted
+    and scored as `rank_inherited` does; the supernet's weights and a fresh
+    optimizer are put back before the next. Returns the scores and the seconds.
+    """
+    import tensorflow as tf
+
+    from tfnas.oneshot.masked import masked_call
+    from tfnas.oneshot.masked import subnet_masks
+    from tfnas.oneshot.sandwich import loss
+    from tfnas.oneshot.sandwich import targets
+    from tfnas.task import Task
+
+    task, classes = Task(supernet.space.task), supernet.space.num_outputs
+    saved = [np.asarray(v) for v in supernet.variables]
+    optimizer = keras.optimizers.Adam(learning_rate)
+    optimizer.build(supernet.trainable_variables)
+    slots = [v for v in optimizer.variables if "learning_rate" not in v.path]
+    blank = [np.zeros(v.shape, np.asarray(v).dtype) for v in slots]
+
+    @tf.function(autograph=False)
+    def step(xb: Any, yb: Any, masks: dict) -> None:
+        variables = supernet.trainable_variables
+        with tf.GradientTape() as tape:
+            value = loss(task, targets(task, yb, classes), masked_call(supernet, xb, masks, training=True), 0.0)
+        pairs = [(g, v) for g, v in zip(tape.gradient(value, variables), variables) if g is not None]
+        optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    start, scores = time.perf_counter(), []
+    rng = np.random.default_rng(0)
+    try:
+        for values in subnets:
+            for variable, value in zip([*supernet.variables, *slots], [*saved, *blank]):
+                variable.assign(value)
+            masks = subnet_masks(supernet, values)
+            for _ in range(steps):
+                index = rng.integers(0, len(x), batch_size)
+                step(x[index], y[index], masks)
+            scores.append(rank_inherited(supernet, values, x[:CALIBRATION], x_val, y_val)["inherited_val"])
+    finally:
+        for variable, value in zip(supernet.variables, saved):
+            variable.assign(value)
+    return scores, time.perf_counter() - start
 
 
 def run(dataset: str, seed: int, args: argparse.Namespace) -> dict:
@@ -223,7 +282,7 @@ def run(dataset: str, seed: int, args: argparse.Namespace) -> dict:
         trained = shared.result()
     training_seconds = time.perf_counter() - began
     snapshots = trained.pop("weights")
-    supernet = Supernet(space)
+    supernet = supernet_for(space)
     by_epoch = {}
     for epoch in sorted(snapshots):  # the final weights last: the rows keep their ranking
         for variable, value in zip(supernet.weights, snapshots[epoch]):
@@ -236,6 +295,16 @@ def run(dataset: str, seed: int, args: argparse.Namespace) -> dict:
         for row in rows:
             row[f"inherited_val_epoch{epoch}"] = row["inherited_val"]
     summary = dict(by_epoch[args.supernet_epochs])
+    if args.finetune_steps and compilable(supernet):  # (the masked step covers DS-CNN 1-D frames)
+        (x_fit, y_fit), _ = load(dataset, seed)
+        scores, seconds = finetuned_scores(supernet, subnets, x_fit, y_fit, x_val, y_val, args.finetune_steps)
+        for row, score in zip(rows, scores):
+            row["finetuned_val"] = score
+        summary.update(
+            finetune_steps=args.finetune_steps, finetune_seconds=seconds,
+            kendall_tau_finetuned=float(kendalltau(scores, [r["standalone_val"] for r in rows]).statistic),
+            finetuned_val_median=statistics.median(scores),
+        )
     summary.update(
         supernet_epochs=trained["epochs"], supernet_subnet_passes=trained["subnet_passes"],
         supernet_seconds=trained["seconds"], supernet_seconds_per_epoch=trained["seconds_per_epoch"],
@@ -287,15 +356,23 @@ def _repeat_taus(rows: list[dict], inherited: list[float]) -> dict:
     }
 
 
+def _architecture(v: dict) -> str:
+    """A sub-network in one line: stem, then each block (1-D) or stage (2-D)."""
+    if "num_blocks" in v:
+        return (f"stem {v['stem_filters']}/k{v['stem_kernel']}/s{v['stem_strides']} {v['pooling']} "
+                + " ".join(f"{v[f'block{i}_filters']}k{v[f'block{i}_kernel']}s{v[f'block{i}_strides']}"
+                           for i in range(1, v["num_blocks"] + 1)))
+    return (f"stem {v['stem_filters']}/s{v.get('stem_strides', '-')} "
+            + " ".join(f"{v[f'stage{i}_filters']}k{v[f'stage{i}_kernel']}e{v[f'stage{i}_expansion']}"
+                       f"x{v[f'stage{i}_blocks']}s{v[f'stage{i}_strides']}" for i in range(1, v["num_stages"] + 1)))
+
+
 def print_run(result: dict) -> None:
     print(f"\n{result['dataset']} seed {result['seed']}: supernet {result['supernet']['epochs']} epochs, "
           f"{result['supernet']['subnet_passes']} sub-network passes, {result['supernet']['seconds']:.0f} s")
     print(f"{'#':>3} {'macs':>8} {'params':>7} {'inherited':>9} {'standalone':>10} {'rank s':>6} {'train s':>7}  architecture")
     for row in sorted(result["rows"], key=lambda r: -r["standalone_val"]):
-        v = row["values"]
-        arch = (f"stem {v['stem_filters']}/k{v['stem_kernel']}/s{v['stem_strides']} {v['pooling']} "
-                + " ".join(f"{v[f'block{i}_filters']}k{v[f'block{i}_kernel']}s{v[f'block{i}_strides']}"
-                           for i in range(1, v["num_blocks"] + 1)))
+        arch = _architecture(row["values"])
         print(f"{row['index']:>3} {row['macs']:>8,} {row['params']:>7,} {row['inherited_val'] * 100:>8.1f}% "
               f"{row['standalone_val'] * 100:>9.1f}% {row['inherited_seconds']:>6.2f} {row['standalone_seconds']:>7.1f}  {arch}")
     s = result["summary"]
@@ -304,6 +381,9 @@ def print_run(result: dict) -> None:
         print(f"tau between two stand-alone trainings (noise ceiling, {s['subnets_trained_twice']} sub-networks) "
               f"{s['kendall_tau_standalone_repeats']:.3f}")
     print("tau by supernet epoch: " + ", ".join(f"{e}: {t:.3f}" for e, t in s["kendall_tau_by_supernet_epoch"].items()))
+    if "kendall_tau_finetuned" in s:
+        print(f"after {s['finetune_steps']} fine-tuning steps from the inherited weights: tau "
+              f"{s['kendall_tau_finetuned']:.3f} ({s['finetune_seconds']:.0f} s for {s['subnets']} sub-networks)")
     print(f"Kendall tau {s['kendall_tau']:.3f} (p {s['kendall_p']:.2g}), Spearman {s['spearman_rho']:.3f}; "
           f"MACs baseline tau {s['kendall_tau_macs']:.3f}; {s['ranked_per_minute']:.0f} sub-networks ranked/min "
           f"({s['ranked_per_minute_after_first']:.0f} after the first); stand-alone training median "
@@ -312,8 +392,8 @@ def print_run(result: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=["mnist1d"], default="mnist1d",
-                        help="the supernet covers the 1-D DS-CNN space only")
+    parser.add_argument("--dataset", choices=["mnist1d", "digits"], default="mnist1d",
+                        help="mnist1d: DS-CNN 1-D space; digits (8x8 images): MobileNet space")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--subnets", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=30, help="stand-alone training epochs per sub-network")
@@ -329,6 +409,8 @@ def main() -> None:
                              "its runs are kept under earlier_runs")
     parser.add_argument("--frame", default=None,
                         help='JSON narrowing the space\'s choices, e.g. \'{"stem_strides": [2], "pooling": ["max"], "strides": [1]}\'')
+    parser.add_argument("--finetune-steps", type=int, default=0,
+                        help="also rank by accuracy after this many Adam steps from the inherited weights (batch 32)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for the trainings")
     parser.add_argument("--output", default=os.path.join(RESULTS, "bench_oneshot_ranking.json"))
     args = parser.parse_args()
@@ -337,7 +419,8 @@ def main() -> None:
     for seed in args.seeds:
         runs.append(run(args.dataset, seed, args))
         print_run(runs[-1])
-    keys = ("kendall_tau", "spearman_rho", "kendall_tau_macs", "ranked_per_minute", "wall_seconds")
+    keys = ("kendall_tau", "spearman_rho", "kendall_tau_macs", "ranked_per_minute", "wall_seconds",
+            *(("kendall_tau_finetuned",) if args.finetune_steps else ()))
     summary = {f"median_{key}": statistics.median(r["summary"][key] for r in runs) for key in keys}
     summary["wall_seconds_total"] = time.perf_counter() - began
     if len(runs) > 1:
