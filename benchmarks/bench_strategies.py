@@ -312,8 +312,8 @@ def run_oneshot(evaluator: Evaluator, seed: int, args: argparse.Namespace, name:
     """
     from tfnas.training import Training
 
-    if args.dataset != "mnist1d":
-        raise SystemExit(f"tfnas:{name}: the supernet covers the DS-CNN 1-D space only (--dataset mnist1d)")
+    if name == "dnas" and args.dataset != "mnist1d":
+        raise SystemExit("tfnas:dnas: its masked supernet covers the DS-CNN 1-D space only (--dataset mnist1d)")
     run = Run(evaluator, args.budget * args.epochs)
     extra = {"num_ranked": args.oneshot_ranked} if name == "oneshot" else {}
     oracle = ORACLES[name](
