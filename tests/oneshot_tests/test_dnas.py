@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 
@@ -61,17 +62,21 @@ def test_one_hot_weights_are_the_sub_network_exactly(supernet, seed):
                                np.asarray(supernet(x, values=values)), atol=1e-5)
 
 
-def test_expected_macs_is_the_mean_over_sub_networks(supernet):
-    """Under independent choices the expectation is exact: it matches a Monte Carlo mean over drawn sub-networks."""
+def test_expected_macs_is_the_mean_over_every_sub_network():
+    """Under independent choices the expectation is exact: the probability-weighted sum over the whole (small) space."""
+    space = DSCNN1DSpace(**FRAME, stem_filters=(8, 16), num_blocks=(1, 2), filters=(8, 16), kernel_sizes=(3, 5),
+                         skip=(True,)).configure((40, 1), 3, "classification")
+    small = Supernet(space)
+    options = arch_choices(small)
     rng = np.random.default_rng(0)
-    probabilities = {name: rng.dirichlet(np.ones(len(o))).astype(np.float32) for name, o in arch_choices(supernet).items()}
-    draws = []
-    for _ in range(3000):
-        values = {name: o[rng.choice(len(o), p=probabilities[name] / probabilities[name].sum())]
-                  for name, o in arch_choices(supernet).items()}
-        draws.append(float(expected_macs(supernet, _one_hot(supernet, values))))
-    expected = float(expected_macs(supernet, {k: keras.ops.convert_to_tensor(v) for k, v in probabilities.items()}))
-    assert expected == pytest.approx(np.mean(draws), rel=0.03)
+    probabilities = {name: rng.dirichlet(np.ones(len(o))).astype(np.float32) for name, o in options.items()}
+    total = 0.0
+    for picks in itertools.product(*(range(len(o)) for o in options.values())):
+        values = {name: o[i] for (name, o), i in zip(options.items(), picks)}
+        weight = np.prod([probabilities[name][i] for name, i in zip(options, picks)])
+        total += weight * float(expected_macs(small, _one_hot(small, values)))
+    expected = float(expected_macs(small, {k: keras.ops.convert_to_tensor(v) for k, v in probabilities.items()}))
+    assert len(options) == 7 and expected == pytest.approx(total, rel=1e-5)
 
 
 def test_a_larger_penalty_derives_a_cheaper_architecture(supernet):
@@ -104,12 +109,13 @@ def test_bad_arguments_and_an_elastic_frame_are_refused(supernet):
 def test_dnas_search_trains_the_derived_architectures_first_within_the_limit(tmp_path):
     x, y = noisy_sines(300, 0)
     space = DSCNN1DSpace(filters=(8, 16), num_blocks=(1, 2), kernel_sizes=(3, 5), stem_filters=(8, 16))
-    oracle = {"name": "dnas", "supernet_epochs": 2, "penalties": [0.0, 0.3], "dnas_epochs": 1, "samples": 10}
-    settings = dict(x=x, y=y, space=space, oracle=oracle, constraints={"max_macs": LIMIT}, max_trials=9, epochs=2,
+    oracle = {"name": "dnas", "supernet_epochs": 1, "penalties": [0.0, 0.3], "dnas_epochs": 1, "samples": 5,
+              "frame": {"stem_strides": 4, "pooling": "none", "strides": 1}}
+    settings = dict(x=x, y=y, space=space, oracle=oracle, constraints={"max_macs": LIMIT}, max_trials=6, epochs=2,
                     directory=str(tmp_path), project_name="p", seed=0, verbose=0)
     result = tfnas.search(**settings)
-    # warm-up 2 epochs x 4 sub-networks + 2 searches x 1 epoch x 2 steps = 12 epochs: 6 trials of 2 epochs
-    assert result.oneshot["supernet_trials"] == 6 and len(result.completed) == 3
+    # warm-up 1 epoch x 4 sub-networks + 2 searches x 1 epoch x 2 steps = 8 epochs: 4 trials of 2 epochs
+    assert result.oneshot["supernet_trials"] == 4 and len(result.completed) == 2
     assert [entry["penalty"] for entry in result.oneshot["dnas"]] == [0.0, 0.3]
     with open(os.path.join(tmp_path, "p", "oneshot", "ranked.json")) as f:
         ranked = json.load(f)
