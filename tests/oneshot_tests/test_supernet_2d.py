@@ -143,7 +143,7 @@ def test_stride_switches_and_clamping():
 def test_default_dscnn2d_space_has_no_expand_layers():
     space = DSCNN2DSpace().configure((49, 10, 1), 4, "regression")
     supernet = _perturbed(space)
-    assert all(block.expand is None for stage in supernet.stages for block in stage)
+    assert all(set(block.kinds) == {False} for stage in supernet.stages for block in stage)  # separable blocks only
     assert "stem_strides" not in supernet.active.values and not compilable(supernet)
     x = np.random.default_rng(3).normal(size=(4, 49, 10, 1)).astype("float32")
     for seed in (0, 1):

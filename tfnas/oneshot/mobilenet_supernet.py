@@ -5,9 +5,9 @@ sub-network uses the first stages, and the first blocks of each), each block
 at its widest: the widest input, the largest expansion (the expand conv's
 `in_channels * expansion` outputs are the first of its widest), the largest
 depthwise kernel (a smaller one is the centre) and the widest projection.
-Expansion 1 skips the expand conv and runs the same depthwise and projection
-weights on the block's input, with a ReLU after the projection (the space's
-depthwise-separable block); above 1 the projection stays linear. Strides and
+Expansion 1 (the space's depthwise-separable block: no expand conv, a ReLU
+after the projection) and expansions above 1 (inverted residuals, linear
+projection) have a weight set each (`ElasticBlock`). Strides and
 residual Adds hold no weights: they are switches (`tfnas.oneshot.mobilenet`
 resolves them exactly as the space does).
 """
@@ -34,56 +34,72 @@ from tfnas.spaces import MobileNetSpace
 
 
 class ElasticBlock(keras.layers.Layer):
-    """One block's shared layers at their widest: expand (when an expansion above 1 exists), depthwise, project.
+    """One block's shared layers at their widest: a depthwise-separable set and an inverted-residual set.
+
+    Expansion 1 (depthwise on the block's input, ReLU after the projection)
+    and expansions above 1 (expand, depthwise on the expanded features,
+    linear projection) are different blocks: their depthwise and projection
+    layers see different inputs, so each kind has its own weights (shared
+    by every width, kernel and expansion of that kind). With one set for
+    both, the digits supernet's random sub-networks did not train (loss at
+    chance after 15 epochs; inherited accuracy ~10%).
 
     Args:
         in_channels: The widest input.
         filters: The widest output.
         kernel: The largest depthwise kernel size.
-        expansion: The largest expansion.
+        expansions: The space's expansion choices.
         name: The block's prefix in the space's model ("s1b2").
     """
 
-    def __init__(self, in_channels: int, filters: int, kernel: int, expansion: int, name: str) -> None:
+    def __init__(self, in_channels: int, filters: int, kernel: int, expansions: tuple[int, ...], name: str) -> None:
         super().__init__(name=name)
-        hidden = in_channels * expansion
-        self.expand = ElasticConv((1, 1), in_channels, hidden, name=f"{name}_expand") if expansion > 1 else None
-        self.expand_bn = ElasticBatchNorm(hidden, name=f"{name}_expand_bn") if expansion > 1 else None
-        self.dw = ElasticConv((kernel, kernel), hidden, hidden, depthwise=True, name=f"{name}_dw")
-        self.dw_bn = ElasticBatchNorm(hidden, name=f"{name}_dw_bn")
-        self.project = ElasticConv((1, 1), hidden, filters, name=f"{name}_project")
-        self.project_bn = ElasticBatchNorm(filters, name=f"{name}_project_bn")
+        self.kinds: dict[bool, dict[str, Any]] = {}
+        for inverted, hidden in ((False, in_channels), (True, in_channels * max(expansions))):
+            if (1 in expansions) if not inverted else max(expansions) > 1:
+                prefix = f"{name}_{'inverted' if inverted else 'separable'}"
+                self.kinds[inverted] = {
+                    "expand": ElasticConv((1, 1), in_channels, hidden, name=f"{prefix}_expand") if inverted else None,
+                    "expand_bn": ElasticBatchNorm(hidden, name=f"{prefix}_expand_bn") if inverted else None,
+                    "dw": ElasticConv((kernel, kernel), hidden, hidden, depthwise=True, name=f"{prefix}_dw"),
+                    "dw_bn": ElasticBatchNorm(hidden, name=f"{prefix}_dw_bn"),
+                    "project": ElasticConv((1, 1), hidden, filters, name=f"{prefix}_project"),
+                    "project_bn": ElasticBatchNorm(filters, name=f"{prefix}_project_bn"),
+                }
         self.built = True
 
     def run(self, x: Any, block: StageBlock, training: bool = False) -> Any:
         """The block's output for input `x` (`block.in_channels` wide), as the space's `_block` computes it."""
+        layers = self.kinds[block.expansion > 1]
         shortcut = x
         if block.expansion > 1:
-            x = self.expand(x, kernel_size=1, stride=1, filters=block.in_channels * block.expansion)
-            x = ops.relu(self.expand_bn(x, training=training))
+            x = layers["expand"](x, kernel_size=1, stride=1, filters=block.in_channels * block.expansion)
+            x = ops.relu(layers["expand_bn"](x, training=training))
         # As the space: TensorFlow's depthwise conv needs equal strides, and a clamped axis is 1 pixel wide.
         stride = (max(block.stride),) * 2
-        x = ops.relu(self.dw_bn(self.dw(x, kernel_size=block.kernel, stride=stride), training=training))
-        x = self.project_bn(self.project(x, kernel_size=1, stride=1, filters=block.filters), training=training)
+        x = ops.relu(layers["dw_bn"](layers["dw"](x, kernel_size=block.kernel, stride=stride), training=training))
+        x = layers["project_bn"](layers["project"](x, kernel_size=1, stride=1, filters=block.filters), training=training)
         if block.expansion == 1:
             x = ops.relu(x)
         return ops.add(shortcut, x) if block.add else x
 
     def sliced(self, block: StageBlock) -> dict[str, list[Any]]:
         """The block's weights, sliced, by the layer names the space's `_block` gives."""
+        layers = self.kinds[block.expansion > 1]
         name, hidden = block.name, block.in_channels * block.expansion
         out = {}
         if block.expansion > 1:
-            out[f"{name}_expand"] = [self.expand.sliced(1, block.in_channels, hidden)]
-            out[f"{name}_expand_bn"] = self.expand_bn.sliced(hidden)
-        out[f"{name}_dw"] = [self.dw.sliced(block.kernel, hidden)]
-        out[f"{name}_dw_bn"] = self.dw_bn.sliced(hidden)
-        out[f"{name}_project"] = [self.project.sliced(1, hidden, block.filters)]
-        out[f"{name}_project_bn"] = self.project_bn.sliced(block.filters)
+            out[f"{name}_expand"] = [layers["expand"].sliced(1, block.in_channels, hidden)]
+            out[f"{name}_expand_bn"] = layers["expand_bn"].sliced(hidden)
+        out[f"{name}_dw"] = [layers["dw"].sliced(block.kernel, hidden)]
+        out[f"{name}_dw_bn"] = layers["dw_bn"].sliced(hidden)
+        out[f"{name}_project"] = [layers["project"].sliced(1, hidden, block.filters)]
+        out[f"{name}_project_bn"] = layers["project_bn"].sliced(block.filters)
         return out
 
     def batch_norms(self) -> list[ElasticBatchNorm]:
-        return [norm for norm in (self.expand_bn, self.dw_bn, self.project_bn) if norm is not None]
+        return [layers[key] for layers in self.kinds.values() for key in ("expand_bn", "dw_bn", "project_bn")
+                if layers[key] is not None]
 
 
 class MobileNetSupernet(BaseSupernet):
@@ -119,7 +135,7 @@ class MobileNetSupernet(BaseSupernet):
         self.stages = [
             [
                 ElasticBlock(stem_width if (i, b) == (1, 1) else width, width, max(r["kernel_sizes"]),
-                             max(r["expansions"]), f"s{i}b{b}")
+                             tuple(r["expansions"]), f"s{i}b{b}")
                 for b in range(1, max(r["blocks"]) + 1)
             ]
             for i in range(1, max(r["num_stages"]) + 1)

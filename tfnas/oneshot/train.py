@@ -127,7 +127,8 @@ def train_supernet(
             Defaults to `Training()`. `patience` and the "plateau" schedule's
             reductions are not applied (a supernet has no single
             validation loss): "plateau" trains at the constant peak rate.
-        learning_rate: The peak learning rate. Defaults to the space's default `learning_rate` hp.
+        learning_rate: The peak learning rate. Defaults to the largest of the
+            space's `learning_rate` choices (`supernet_learning_rate`).
         batch_size: Used when the recipe has none. Defaults to 32.
         validation_data: `(x_val, y_val)`: the largest and smallest are
             scored on it after every epoch, batch norm recalibrated on
@@ -169,7 +170,7 @@ def train_supernet(
             "and head: tfnas.oneshot.frame.narrow); pass compiled=None or False for this space."
         )
     steps_per_epoch = math.ceil(len(x) / batch)
-    peak = learning_rate if learning_rate is not None else supernet.space.ranges["learning_rate"][0]
+    peak = learning_rate if learning_rate is not None else supernet_learning_rate(supernet.space)
     optimizer = recipe.optimizer(float(peak), epochs * steps_per_epoch, steps_per_epoch)
     optimizer.build(supernet.trainable_variables)
     key = fingerprint(supernet, recipe, peak, batch, len(x), num_random, distill, seed)
@@ -198,6 +199,17 @@ def train_supernet(
         if progress is not None:
             progress(epoch, dict(log))
     return _history(logs, steps_per_epoch, num_random, len(x), batch, seconds, start)
+
+
+def supernet_learning_rate(space: Any) -> float:
+    """The default peak learning rate of a supernet: the largest of the space's `learning_rate` choices.
+
+    Every sub-network shares the weights and gets a fraction of the updates;
+    at the spaces' default 1e-3 the supernet ranked MNIST-1D sub-networks
+    at Kendall tau 0.40 (median of seeds 0-2), at 3e-3 0.49, at 1e-2 0.52
+    (inherited accuracy median 0.52 -> 0.80; benchmarks/bench_oneshot.py).
+    """
+    return float(max(space.ranges["learning_rate"]))
 
 
 def _train_epoch(

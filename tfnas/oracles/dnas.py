@@ -127,6 +127,7 @@ class DNASOracle(OneShotOracle):
         from tfnas.oneshot.dnas import sweep
         from tfnas.oneshot.rank import Ranked
         from tfnas.oneshot.rank import score_subnet
+        from tfnas.oneshot.train import supernet_learning_rate
         from tfnas.training import Training
 
         limit = self.constraints.limits().get("macs") if self.constraints else None
@@ -146,7 +147,7 @@ class DNASOracle(OneShotOracle):
         results = sweep(
             supernet, x, y, x_val, y_val, penalties=self.penalties, done=done, on_result=keep,
             macs_scale=float(limit or 50_000), epochs=self.search_epochs_each(), batch_size=recipe.batch_size or 32,
-            learning_rate=self.learning_rate or supernet.space.ranges["learning_rate"][0],
+            learning_rate=self.learning_rate or supernet_learning_rate(supernet.space),
             arch_learning_rate=self.arch_learning_rate, seed=self.seed or 0,
         )
         options = arch_choices(supernet)
