@@ -16,12 +16,17 @@ Setup, per seed:
   `--frame '{"stem_strides": [2], "pooling": ["max"], "strides": [1]}'` narrows
   it to one frame (strides and pooling fixed, as the one-shot oracle's
   supernet holds them: `tfnas.oneshot.frame`). Seed 0, 30 sub-networks,
-  without distillation: tau 0.48 over the whole space (MACs 0.59), 0.57 in
-  that frame (MACs 0.52, noise ceiling 0.64):
-  `benchmarks/results/bench_oneshot_ranking.json` and `..._frame.json`. In
-  that frame seeds 1 and 2 (`--repeats 1`, `..._frame_seed1.json`,
-  `..._frame_seed2.json`) gave tau 0.33 and 0.23 (MACs 0.33 and 0.34): a
-  median of 0.33 over seeds 0-2, no better than MACs.
+  without distillation, supernet at learning rate 1e-3: tau 0.48 over the
+  whole space (MACs 0.59), 0.57 in that frame (MACs 0.52, noise ceiling
+  0.64): `benchmarks/results/bench_oneshot_ranking.json` and
+  `..._frame.json`. In that frame seeds 1 and 2 (`--repeats 1`,
+  `..._frame_seed1.json`, `..._frame_seed2.json`) gave tau 0.33 and 0.23
+  (MACs 0.33 and 0.34). At the supernet's default learning rate since
+  2026-11-30 (the space's largest, 1e-2; same sub-networks and stand-alone
+  figures, `--standalone-from`): see `..._frame_lr_seed{0,1,2}.json`.
+- `--dataset digits`: scikit-learn digits (8x8 images, 1347 training
+  images), `MobileNetSpace`, its 2-D supernet (eager: about 30 s an epoch
+  on one core, so 15 epochs and `--epochs 15` fit a seed in ~20 minutes).
 - The supernet (`tfnas.oneshot.Supernet`) is trained on the fit split with
   `train_supernet` (sandwich rule, in-place distillation, the default
   `Training()` recipe) for `--supernet-epochs`; `--no-distill` trains the
