@@ -32,7 +32,9 @@ import numpy as np
 
 from tfnas import atomic
 from tfnas.errors import TfnasInputError
+from tfnas.oracles.oneshot import RANKED_FILENAME
 from tfnas.oracles.oneshot import OneShotOracle
+from tfnas.oracles.oneshot import read_records
 
 DNAS_FILENAME = "dnas.json"
 
@@ -132,10 +134,7 @@ class DNASOracle(OneShotOracle):
 
         limit = self.constraints.limits().get("macs") if self.constraints else None
         path = os.path.join(folder, DNAS_FILENAME)
-        done = []
-        if os.path.exists(path):
-            with open(path) as f:
-                done = [DnasResult.from_dict(row) for row in json.load(f)]
+        done = read_records(path, DnasResult.from_dict)
         progress = list(done)
 
         def keep(result: DnasResult) -> None:
@@ -156,11 +155,9 @@ class DNASOracle(OneShotOracle):
             derived.append(result.values)
             rng = np.random.default_rng([self.seed or 0, i])
             candidates += [result.sample(options, rng) for _ in range(self.samples)]
-        ranked_path = os.path.join(folder, "ranked.json")
-        if os.path.exists(ranked_path):
-            with open(ranked_path) as f:
-                ranked = [Ranked.from_dict(row) for row in json.load(f)]
-        else:
+        ranked_path = os.path.join(folder, RANKED_FILENAME)
+        ranked = read_records(ranked_path, Ranked.from_dict)
+        if not ranked:
             ranked, seen = [], set()
             for values in [*derived, *candidates]:
                 key = json.dumps(supernet.resolve(values).values, sort_keys=True, default=str)

@@ -39,6 +39,14 @@ from tfnas.oracles.base import MultiObjectiveOracle
 RANKED_FILENAME = "ranked.json"
 
 
+def read_records(path: str, from_dict: Any) -> list:
+    """The records an interrupted run saved at `path` (a JSON list, each row read by `from_dict`); [] if none."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [from_dict(row) for row in json.load(f)]
+
+
 class OneShotOracle(MultiObjectiveOracle):
     """Trains a supernet once, ranks sub-networks by inherited-weight accuracy, and trains the best as trials.
 
@@ -211,10 +219,7 @@ class OneShotOracle(MultiObjectiveOracle):
         from tfnas.oneshot.rank import evolve
 
         path = os.path.join(folder, RANKED_FILENAME)
-        done = []
-        if os.path.exists(path):
-            with open(path) as f:
-                done = [Ranked.from_dict(row) for row in json.load(f)]
+        done = read_records(path, Ranked.from_dict)
         progress = list(done)
 
         def keep(result: Ranked) -> None:
