@@ -246,38 +246,7 @@ def differentiable_search(
     start = time.perf_counter()
     space_choices = arch_choices(supernet)
     logits = {name: keras.Variable(np.zeros(len(o), np.float32), name=f"alpha_{name}") for name, o in space_choices.items()}
-    weight_optimizer = keras.optimizers.Adam(learning_rate)
-    weight_optimizer.build(supernet.trainable_variables)
-    arch_optimizer = keras.optimizers.Adam(arch_learning_rate)
-    arch_optimizer.build(list(logits.values()))
-    task = Task(supernet.space.task)
-    classes = supernet.space.num_outputs
-    seed_generator = keras.random.SeedGenerator(seed)
-
-    @tf.function(autograph=False)
-    def weight_step(xb: Any, yb: Any, masks: Mapping[str, Any]) -> Any:
-        variables = supernet.trainable_variables
-        with tf.GradientTape() as tape:
-            value = loss(task, targets(task, yb, classes), masked_call(supernet, xb, masks, training=True), 0.0)
-        pairs = [(g, v) for g, v in zip(tape.gradient(value, variables), variables) if g is not None]
-        weight_optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
-        return value
-
-    @tf.function(autograph=False)
-    def arch_step(xb: Any, yb: Any, tau: Any) -> tuple[Any, Any]:
-        variables = list(logits.values())
-        with tf.GradientTape() as tape:
-            weights = {}
-            for name, alpha in logits.items():
-                uniform = keras.random.uniform(alpha.shape, 1e-6, 1.0 - 1e-6, seed=seed_generator)
-                weights[name] = ops.softmax((alpha - ops.log(-ops.log(uniform))) / tau)
-            output = masked_call(supernet, xb, soft_masks(supernet, weights), training=True, moving=False)
-            cross_entropy = loss(task, targets(task, yb, classes), output, 0.0)
-            cost = expected_macs(supernet, {name: ops.softmax(alpha) for name, alpha in logits.items()})
-            value = cross_entropy + penalty * ops.log(cost / macs_scale)
-        pairs = [(g, v) for g, v in zip(tape.gradient(value, variables), variables) if g is not None]
-        arch_optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
-        return cross_entropy, cost
+    weight_step, arch_step = _steps(supernet, logits, learning_rate, arch_learning_rate, penalty, macs_scale, seed)
 
     x, y = np.asarray(x, np.float32), np.asarray(y)
     x_val, y_val = np.asarray(x_val, np.float32), np.asarray(y_val)
@@ -305,6 +274,47 @@ def differentiable_search(
     values = supernet.resolve(derived).values
     final = float(expected_macs(supernet, {k: ops.convert_to_tensor(np.asarray(p, np.float32)) for k, p in probabilities.items()}))
     return DnasResult(float(penalty), dict(values), probabilities, final, tuple(logs), time.perf_counter() - start)
+
+
+def _steps(
+    supernet: Supernet, logits: Mapping[str, Any], learning_rate: float, arch_learning_rate: float, penalty: float,
+    macs_scale: float, seed: int,
+) -> tuple[Any, Any]:
+    """The two compiled steps of a search: a weight step for given masks, and an architecture step on the logits."""
+    weight_optimizer = keras.optimizers.Adam(learning_rate)
+    weight_optimizer.build(supernet.trainable_variables)
+    arch_optimizer = keras.optimizers.Adam(arch_learning_rate)
+    arch_optimizer.build(list(logits.values()))
+    task = Task(supernet.space.task)
+    classes = supernet.space.num_outputs
+    seed_generator = keras.random.SeedGenerator(seed)
+
+    @tf.function(autograph=False)
+    def weight_step(xb: Any, yb: Any, masks: Mapping[str, Any]) -> Any:
+        variables = supernet.trainable_variables
+        with tf.GradientTape() as tape:
+            value = loss(task, targets(task, yb, classes), masked_call(supernet, xb, masks, training=True), 0.0)
+        pairs = [(g, v) for g, v in zip(tape.gradient(value, variables), variables) if g is not None]
+        weight_optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        return value
+
+    @tf.function(autograph=False)
+    def arch_step(xb: Any, yb: Any, tau: Any) -> tuple[Any, Any]:
+        variables = list(logits.values())
+        with tf.GradientTape() as tape:
+            weights = {}
+            for name, alpha in logits.items():  # Gumbel-softmax: softmax((logits + Gumbel noise) / temperature)
+                uniform = keras.random.uniform(alpha.shape, 1e-6, 1.0 - 1e-6, seed=seed_generator)
+                weights[name] = ops.softmax((alpha - ops.log(-ops.log(uniform))) / tau)
+            output = masked_call(supernet, xb, soft_masks(supernet, weights), training=True, moving=False)
+            cross_entropy = loss(task, targets(task, yb, classes), output, 0.0)
+            cost = expected_macs(supernet, {name: ops.softmax(alpha) for name, alpha in logits.items()})
+            value = cross_entropy + penalty * ops.log(cost / macs_scale)
+        pairs = [(g, v) for g, v in zip(tape.gradient(value, variables), variables) if g is not None]
+        arch_optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        return cross_entropy, cost
+
+    return weight_step, arch_step
 
 
 def sweep(
