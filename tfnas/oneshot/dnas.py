@@ -103,7 +103,7 @@ def soft_masks(supernet: Supernet, weights: Mapping[str, Any]) -> dict[str, Any]
         supernet: A supernet for which `compilable` holds.
         weights: Per architecture hp (`arch_choices`), a weight per choice
             (probabilities or Gumbel-softmax samples); a missing hp takes its
-            derived default (the largest's value for the frame's fixed hps).
+            first choice (the space's default; the frame's fixed hps have only one).
     """
     options = choices(supernet.space)
     r = supernet.space.ranges
