@@ -227,28 +227,15 @@ def finetuned_scores(
     and scored as `rank_inherited` does; the supernet's weights and a fresh
     optimizer are put back before the next. Returns the scores and the seconds.
     """
-    import tensorflow as tf
-
-    from tfnas.oneshot.masked import masked_call
     from tfnas.oneshot.masked import subnet_masks
-    from tfnas.oneshot.sandwich import loss
-    from tfnas.oneshot.sandwich import targets
-    from tfnas.task import Task
+    from tfnas.oneshot.masked import subnet_step
 
-    task, classes = Task(supernet.space.task), supernet.space.num_outputs
     saved = [np.asarray(v) for v in supernet.variables]
     optimizer = keras.optimizers.Adam(learning_rate)
     optimizer.build(supernet.trainable_variables)
     slots = [v for v in optimizer.variables if "learning_rate" not in v.path]
     blank = [np.zeros(v.shape, np.asarray(v).dtype) for v in slots]
-
-    @tf.function(autograph=False)
-    def step(xb: Any, yb: Any, masks: dict) -> None:
-        variables = supernet.trainable_variables
-        with tf.GradientTape() as tape:
-            value = loss(task, targets(task, yb, classes), masked_call(supernet, xb, masks, training=True), 0.0)
-        pairs = [(g, v) for g, v in zip(tape.gradient(value, variables), variables) if g is not None]
-        optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+    step = subnet_step(supernet, optimizer)
 
     start, scores = time.perf_counter(), []
     rng = np.random.default_rng(0)

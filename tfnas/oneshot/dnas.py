@@ -40,6 +40,7 @@ from tfnas.oneshot.masked import channel_mask
 from tfnas.oneshot.masked import compilable
 from tfnas.oneshot.masked import masked_call
 from tfnas.oneshot.masked import subnet_masks
+from tfnas.oneshot.masked import subnet_step
 from tfnas.oneshot.masked import tap_mask
 from tfnas.oneshot.sandwich import TRAINING_HPS
 from tfnas.oneshot.sandwich import largest
@@ -290,15 +291,6 @@ def _steps(
     seed_generator = keras.random.SeedGenerator(seed)
 
     @tf.function(autograph=False)
-    def weight_step(xb: Any, yb: Any, masks: Mapping[str, Any]) -> Any:
-        variables = supernet.trainable_variables
-        with tf.GradientTape() as tape:
-            value = loss(task, targets(task, yb, classes), masked_call(supernet, xb, masks, training=True), 0.0)
-        pairs = [(g, v) for g, v in zip(tape.gradient(value, variables), variables) if g is not None]
-        weight_optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
-        return value
-
-    @tf.function(autograph=False)
     def arch_step(xb: Any, yb: Any, tau: Any) -> tuple[Any, Any]:
         variables = list(logits.values())
         with tf.GradientTape() as tape:
@@ -314,7 +306,7 @@ def _steps(
         arch_optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
         return cross_entropy, cost
 
-    return weight_step, arch_step
+    return subnet_step(supernet, weight_optimizer), arch_step
 
 
 def sweep(

@@ -197,6 +197,28 @@ def _norm(
                                    epsilon=layer.epsilon)
 
 
+def subnet_step(supernet: Supernet, optimizer: keras.optimizers.Optimizer) -> Any:
+    """A compiled step that trains one sub-network alone: `step(x, y, masks) -> loss`, one graph for every sub-network.
+
+    The loss is on the labels; `optimizer` (built on the supernet's trainable
+    variables) updates the weights the sub-network uses. `tfnas.oneshot.dnas`
+    trains its drawn sub-networks with it; a fine-tuning proxy can too.
+    """
+    task = Task(supernet.space.task)
+    classes = supernet.space.num_outputs
+
+    @tf.function(autograph=False)
+    def step(x: Any, y: Any, masks: Mapping[str, Any]) -> Any:
+        variables = supernet.trainable_variables
+        with tf.GradientTape() as tape:
+            value = loss(task, targets(task, y, classes), masked_call(supernet, x, masks, training=True), 0.0)
+        pairs = [(g, v) for g, v in zip(tape.gradient(value, variables), variables) if g is not None]
+        optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        return value
+
+    return step
+
+
 class CompiledSandwich:
     """`sandwich_step` as one TensorFlow graph: the largest, `students` and one optimizer update, traced once.
 
