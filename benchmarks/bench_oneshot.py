@@ -138,7 +138,8 @@ def _worker_init(threads: int) -> None:
 
 
 def train_shared(
-    dataset: str, seed: int, epochs: int, snapshots: tuple[int, ...], distill: bool = True, frame: str | None = None
+    dataset: str, seed: int, epochs: int, snapshots: tuple[int, ...], distill: bool = True, frame: str | None = None,
+    learning_rate: float | None = None,
 ) -> dict:
     """Trains the supernet on the fit split; returns its weights (final and at `snapshots` epochs) and figures."""
     (x, y), (x_val, y_val) = load(dataset, seed)
@@ -152,7 +153,7 @@ def train_shared(
             kept[epoch + 1] = [keras.ops.convert_to_numpy(w) for w in supernet.weights]
 
     history = train_supernet(supernet, x, y, epochs=epochs, validation_data=(x_val, y_val), seed=seed, progress=keep,
-                             distill=distill)
+                             distill=distill, learning_rate=learning_rate)
     kept[epochs] = [keras.ops.convert_to_numpy(w) for w in supernet.weights]
     return {
         "weights": kept, "epochs": history.epochs, "steps": history.steps,
@@ -265,7 +266,7 @@ def run(dataset: str, seed: int, args: argparse.Namespace) -> dict:
     reused = reused_rows(args.standalone_from, dataset, seed, subnets) if args.standalone_from else None
     with ProcessPoolExecutor(args.jobs, mp_context=context, initializer=_worker_init, initargs=(threads,)) as pool:
         shared = pool.submit(train_shared, dataset, seed, args.supernet_epochs, tuple(args.snapshots), not args.no_distill,
-                             args.frame)
+                             args.frame, args.learning_rate)
         deadline = time.time() + 60 * args.repeat_minutes if args.repeat_minutes else None
         futures = [[pool.submit(train_standalone, dataset, seed, i, values, args.epochs, r, deadline,
                                  args.frame)
@@ -390,6 +391,8 @@ def main() -> None:
     parser.add_argument("--subnets", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=30, help="stand-alone training epochs per sub-network")
     parser.add_argument("--supernet-epochs", type=int, default=30)
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="the supernet's peak learning rate (default: the space's largest choice)")
     parser.add_argument("--no-distill", action="store_true", help="students learn from the labels, not the largest")
     parser.add_argument("--snapshots", type=int, nargs="*", default=[10, 20],
                         help="supernet epochs at which the ranking is also measured")

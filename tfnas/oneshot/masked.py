@@ -164,11 +164,11 @@ def masked_call(
             x, channels = active * h + (1.0 - active) * x, active * out + (1.0 - active) * channels
     x = ops.mean(x, axis=1) if net.head == "gap" else ops.reshape(x, (-1, net.length * x.shape[-1]))
     if training:
-        keep = ops.cast(keras.random.uniform(ops.shape(x), seed=seed or supernet._dropout_seed) >= masks["dropout"], x.dtype)
+        keep = ops.cast(keras.random.uniform(ops.shape(x), seed=seed or supernet.dropout_seed) >= masks["dropout"], x.dtype)
         x = x * keep / (1.0 - masks["dropout"])
-    head = supernet._head(net)
+    head = supernet.head(net)
     kernel = head.kernel if head.length is None else ops.reshape(head.kernel, (-1, head.kernel.shape[-1]))
-    return supernet._activation(ops.add(ops.matmul(x, kernel), head.bias))
+    return supernet.head_activation(ops.add(ops.matmul(x, kernel), head.bias))
 
 
 def _widen(x: Any, channels: int) -> Any:

@@ -162,7 +162,7 @@ class MobileNetSupernet(BaseSupernet):
             x = ops.mean(x, axis=(1, 2))
         else:
             x = ops.reshape(x, (-1, net.shape[0] * net.shape[1] * channels))
-        return self._output(x, net, self._head(net), channels, training)
+        return self._output(x, net, self.head(net), channels, training)
 
     def subnet_weights(self, values: Mapping[str, Any] | MobileNetSubnet) -> dict[str, list[np.ndarray]]:
         """The shared weights of a sub-network, sliced, by the layer names `MobileNetSpace.build` gives.
@@ -177,7 +177,7 @@ class MobileNetSupernet(BaseSupernet):
         }
         for block in net.blocks:
             out.update(self._block(block).sliced(block))
-        out["head"] = self._head(net).sliced(net.blocks[-1].filters)
+        out["head"] = self.head(net).sliced(net.blocks[-1].filters)
         return {name: [ops.convert_to_numpy(w) for w in weights] for name, weights in out.items()}
 
     def batch_norms(self) -> list[ElasticBatchNorm]:
@@ -186,7 +186,7 @@ class MobileNetSupernet(BaseSupernet):
     def _block(self, block: StageBlock) -> ElasticBlock:
         return self.stages[block.stage - 1][block.index - 1]
 
-    def _head(self, net: MobileNetSubnet) -> ElasticDense:
+    def head(self, net: MobileNetSubnet) -> ElasticDense:
         if net.head == "gap":
             return self.head_gap
         return self.heads_flat[self.flat_shapes.index(net.shape)]

@@ -72,8 +72,8 @@ class BaseSupernet(keras.Model):
     def __init__(self, space: EdgeSpace, name: str | None = None) -> None:
         super().__init__(name=name or f"{space.name}_supernet")
         self._space = space
-        self._activation = keras.activations.get(Task(space.task).head_activation)
-        self._dropout_seed = keras.random.SeedGenerator(0)
+        self.head_activation = keras.activations.get(Task(space.task).head_activation)
+        self.dropout_seed = keras.random.SeedGenerator(0)
         self._active = resolve(space, {})
 
     @property
@@ -107,12 +107,16 @@ class BaseSupernet(keras.Model):
         """Every batch norm of the supernet (what validation re-estimates and then puts back)."""
         raise NotImplementedError
 
+    def head(self, net: BaseSubnet) -> ElasticDense:
+        """The classifier layer a sub-network ends with (one per input length or shape of a flattening head)."""
+        raise NotImplementedError
+
     def _output(self, x: Any, net: BaseSubnet, head: ElasticDense, channels: int, training: bool) -> Any:
         """Dropout (in training, at the sub-network's rate), the head over `channels` features, its activation."""
         rate = net.values["dropout"]
         if training and rate > 0:
-            x = keras.random.dropout(x, rate, seed=self._dropout_seed)
-        return self._activation(head(x, channels=channels))
+            x = keras.random.dropout(x, rate, seed=self.dropout_seed)
+        return self.head_activation(head(x, channels=channels))
 
 
 class Supernet(BaseSupernet):
@@ -186,7 +190,7 @@ class Supernet(BaseSupernet):
             if block.add:
                 x = ops.add(shortcut, x)
         x = ops.mean(x, axis=1) if net.head == "gap" else ops.reshape(x, (-1, net.length * x.shape[-1]))
-        return self._output(x, net, self._head(net), net.blocks[-1].filters, training)
+        return self._output(x, net, self.head(net), net.blocks[-1].filters, training)
 
     def subnet_weights(self, values: Mapping[str, Any] | Subnet) -> dict[str, list[np.ndarray]]:
         """The shared weights of a sub-network, sliced, by the layer names `DSCNN1DSpace.build` gives.
@@ -206,13 +210,13 @@ class Supernet(BaseSupernet):
             out[f"b{i}_pw"] = [pw.sliced(1, channels, block.filters)]
             out[f"b{i}_pw_bn"] = pw_bn.sliced(block.filters)
             channels = block.filters
-        out["head"] = self._head(net).sliced(channels)
+        out["head"] = self.head(net).sliced(channels)
         return {name: [ops.convert_to_numpy(w) for w in weights] for name, weights in out.items()}
 
     def batch_norms(self) -> list[ElasticBatchNorm]:
         return [self.stem_bn, *(layer for block in self.blocks for layer in (block[1], block[3]))]
 
-    def _head(self, net: Subnet) -> ElasticDense:
+    def head(self, net: Subnet) -> ElasticDense:
         if net.head == "gap":
             return self.head_gap
         return self.heads_flat[self.flat_lengths.index(net.length)]
