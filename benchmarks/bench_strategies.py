@@ -213,6 +213,33 @@ class Evaluator:
         }
 
 
+class InheritingEvaluator(Evaluator):
+    """The shared recipe, but each model starts from a one-shot supernet's weights (`tfnas:oneshot+inherit`).
+
+    `hypermodel` is what the one-shot oracle's `prepare` returns with
+    `inherit=True` (`InheritedSpace`: the space's own model, the supernet's
+    weights sliced in, batch norm re-estimated), so a trial fine-tunes for
+    the same epochs, seed and data as a trial trained from scratch. Its
+    figures depend on this run's supernet: they are kept in memory only,
+    never in the cache the scratch-trained methods share.
+    """
+
+    def __init__(self, base: Evaluator, hypermodel: kt.HyperModel):
+        self.__dict__.update(base.__dict__)
+        self.base, self.hypermodel = base, hypermodel
+        self.cache, self.path = {}, None
+
+    def model(self, values: dict[str, Any]) -> keras.Model:
+        hp = kt.HyperParameters()
+        hp.values = {k: v for k, v in values.items() if k not in TUNER_KEYS}
+        return self.hypermodel.build(hp)
+
+    def train(self, values: dict[str, Any], epochs: int, keep_best: bool = False) -> tuple[keras.Model, dict, int | None]:
+        trained = super().train(values, epochs, keep_best)
+        self.base.trainings += 1 if epochs else 0
+        return trained
+
+
 class Run:
     """What one method did in one seed: a (val_error, macs, epochs charged) row per trained model, and its hp values."""
 
@@ -297,7 +324,9 @@ def run_tfnas(name: str, evaluator: Evaluator, seed: int, args: argparse.Namespa
     return run
 
 
-def run_oneshot(evaluator: Evaluator, seed: int, args: argparse.Namespace, name: str = "oneshot") -> Run:
+def run_oneshot(
+    evaluator: Evaluator, seed: int, args: argparse.Namespace, name: str = "oneshot", inherit: bool = False
+) -> Run:
     """A one-shot oracle (`oneshot`: evolution; `dnas`: gradient): its supernet is charged first, then its trials.
 
     The supernet trains on the same fit split for `args.epochs` epochs at the
@@ -306,7 +335,10 @@ def run_oneshot(evaluator: Evaluator, seed: int, args: argparse.Namespace, name:
     same validation split the trials are scored on. `dnas` then runs its
     penalty sweep (each search epoch charged as 2 epochs). The trials are
     trained from scratch by the shared `Evaluator` (`inherit=False`), like
-    every other method's, so a candidate two methods propose scores the same.
+    every other method's, so a candidate two methods propose scores the same;
+    with `inherit` (`tfnas:oneshot+inherit`, the oracle's default) they
+    fine-tune from the supernet's weights instead, by the same recipe, for
+    the same epochs (`InheritingEvaluator`).
     The supernet's cost (the oracle's `charged_epochs`) enters the curve as a
     row that adds no hypervolume (error 1.0, the reference).
     """
@@ -317,7 +349,7 @@ def run_oneshot(evaluator: Evaluator, seed: int, args: argparse.Namespace, name:
     run = Run(evaluator, args.budget * args.epochs)
     extra = {"num_ranked": args.oneshot_ranked} if name == "oneshot" else {}
     oracle = ORACLES[name](
-        objective=kt.Objective("val_accuracy", "max"), max_trials=args.budget, seed=seed, inherit=False,
+        objective=kt.Objective("val_accuracy", "max"), max_trials=args.budget, seed=seed, inherit=inherit,
         constraints={"max_macs": int(REFERENCE[args.dataset][1])},
         supernet_epochs=args.oneshot_supernet_epochs or args.epochs, learning_rate=args.oneshot_lr, **extra,
     )
@@ -326,11 +358,14 @@ def run_oneshot(evaluator: Evaluator, seed: int, args: argparse.Namespace, name:
     recipe = Training(schedule="constant", warmup_epochs=0, label_smoothing=0.0, weight_decay=0.0,
                       batch_size=BATCH_SIZES[args.dataset])
     keras.utils.set_random_seed(seed)
-    directory = os.path.join(args.directory, f"{name}_{seed}")
+    label = f"{name}_inherit" if inherit else name
+    directory = os.path.join(args.directory, f"{label}_{seed}")
     shutil.rmtree(directory, ignore_errors=True)
     (x, y), validation = evaluator.data.fit_args, evaluator.data.fit_kwargs["validation_data"]
-    tuner = BenchTuner(oracle, run, directory=args.directory, project_name=f"tfnas_{name}_{seed}", overwrite=True)
-    oracle.prepare(evaluator.space, x, y, validation_data=validation, training=recipe, directory=directory)
+    tuner = BenchTuner(oracle, run, directory=args.directory, project_name=f"tfnas_{label}_{seed}", overwrite=True)
+    hypermodel = oracle.prepare(evaluator.space, x, y, validation_data=validation, training=recipe, directory=directory)
+    if inherit:
+        run.evaluator = InheritingEvaluator(evaluator, hypermodel)
     charged = oracle.report["charged_epochs"]
     run.spent += charged
     run.rows.append((1.0, 0, charged))
@@ -404,6 +439,7 @@ METHODS = {
        if name not in ("oneshot", "dnas")},
     "tfnas:oneshot": run_oneshot,
     "tfnas:dnas": lambda e, s, a: run_oneshot(e, s, a, "dnas"),
+    "tfnas:oneshot+inherit": lambda e, s, a: run_oneshot(e, s, a, "oneshot", inherit=True),
     "keras-tuner:random": lambda e, s, a: run_keras_tuner("random", e, s, a),
     "keras-tuner:bayesian": lambda e, s, a: run_keras_tuner("bayesian", e, s, a),
     "keras-tuner:hyperband": lambda e, s, a: run_keras_tuner("hyperband", e, s, a),
@@ -611,10 +647,12 @@ def main() -> None:
             if (old["epochs"], old["budget"]) == (args.epochs, args.budget):
                 results["runs"] = old["runs"]  # resume: finished methods are kept
         evaluator = Evaluator(args.dataset, seed, args.epochs, args.cache)
+        trained_by: dict[str, Evaluator] = {}  # a method whose models only its own run can rebuild (+inherit)
         for method in args.methods:
             if method not in results["runs"]:
                 start, trainings = time.perf_counter(), evaluator.trainings
                 run = METHODS[method](evaluator, seed, args)
+                trained_by[method] = run.evaluator
                 spent, hv = curve(run.rows, REFERENCE[args.dataset], args.epochs)
                 results["runs"][method] = {
                     "hv": hv[-1] if hv else 0.0, "models": len(run.rows) - run.extra.get("charge_rows", 0), "spent": spent,
@@ -634,7 +672,10 @@ def main() -> None:
                 if "values" not in entry:
                     print(f"{args.dataset} seed {seed} {method:<26} int8: skipped, the run predates recorded hp values")
                     continue
-                entry["int8"] = int8_entry(evaluator, entry, method, seed, args)
+                if method.endswith("+inherit") and method not in trained_by:
+                    print(f"{args.dataset} seed {seed} {method:<26} int8: skipped, its supernet is gone (rerun the method)")
+                    continue
+                entry["int8"] = int8_entry(trained_by.get(method, evaluator), entry, method, seed, args)
                 with open(path, "w") as f:
                     json.dump(results, f)
             print(int8_line(args.dataset, seed, method, entry["int8"]), flush=True)
