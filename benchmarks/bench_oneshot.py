@@ -23,7 +23,9 @@ Setup, per seed:
   `..._frame_seed1.json`, `..._frame_seed2.json`) gave tau 0.33 and 0.23
   (MACs 0.33 and 0.34). At the supernet's default learning rate since
   2026-11-30 (the space's largest, 1e-2; same sub-networks and stand-alone
-  figures, `--standalone-from`): see `..._frame_lr_seed{0,1,2}.json`.
+  figures, `--standalone-from`): see `..._frame_lr_seed{0,1,2}.json`; for 60
+  epochs at 3e-3 (`--supernet-epochs 60 --learning-rate 0.003`):
+  `..._frame_lr3e-3_e60_seed{0,1,2}.json`.
 - `--dataset digits`: scikit-learn digits (8x8 images, 1347 training
   images), `MobileNetSpace`, its 2-D supernet (eager: about 30 s an epoch
   on one core, so 15 epochs and `--epochs 15` fit a seed in ~20 minutes).

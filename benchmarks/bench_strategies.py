@@ -52,6 +52,11 @@ of every model it trained (`values`, aligned with `points`; None for the
 one-shot supernet's row), so a finished run with `values` gains `int8` on a
 rerun with `--int8-test`.
 
+The one-shot oracles (`tfnas:oneshot`, `tfnas:dnas`) train their trials
+from scratch by that function too; `tfnas:oneshot+inherit` is `oneshot` as
+users get it, its trials fine-tuning from the supernet's weights by the same
+recipe, seed and epochs (`InheritingEvaluator`; never cached).
+
 Run: `python benchmarks/bench_strategies.py --dataset mnist1d [--seeds 0 1 2 3 4]`;
 `--report` prints the table and draws the plot from the results files.
 Writes one `benchmarks/results/bench_strategies_<dataset>_seed<N>.json` per seed (a rerun
