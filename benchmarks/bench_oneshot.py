@@ -29,6 +29,9 @@ Setup, per seed:
 - `--dataset digits`: scikit-learn digits (8x8 images, 1347 training
   images), `MobileNetSpace`, its 2-D supernet (eager: about 30 s an epoch
   on one core, so 15 epochs and `--epochs 15` fit a seed in ~20 minutes).
+  Seeds 0-2 in the frame the oracle's "auto" picks for `max_macs` 20,000
+  (`--frame '{"stem_strides": [2], "strides": [2]}'`), with distillation,
+  at the default learning rate: `bench_oneshot_ranking_digits.json`.
 - The supernet (`tfnas.oneshot.Supernet`) is trained on the fit split with
   `train_supernet` (sandwich rule, in-place distillation, the default
   `Training()` recipe) for `--supernet-epochs`; `--no-distill` trains the
