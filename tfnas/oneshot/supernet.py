@@ -61,8 +61,8 @@ class BaseSupernet(keras.Model):
     """What every supernet shares: its space, the active sub-network, resolving hp values, the head's activation.
 
     A subclass builds its elastic layers in `__init__` (after calling this
-    one's), and implements `call(x, training, values)`, `subnet_weights` and
-    `batch_norms`.
+    one's), and implements `call(x, training, values)`, `subnet_weights`,
+    `batch_norms` and `head`.
 
     Args:
         space: A configured space of the subclass's family.
