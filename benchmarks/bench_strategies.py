@@ -195,13 +195,15 @@ class Evaluator:
                 model.set_weights(best.weights)
         return model, row, best_epoch
 
-    def int8_test(self, values: dict[str, Any], path: str) -> dict[str, Any]:
-        """Retrains `values` for a full training, keeps its best epoch, exports it to int8 and tests it on TFLite Micro."""
+    def int8_test(self, values: dict[str, Any], path: str, epochs: int | None = None) -> dict[str, Any]:
+        """Retrains `values` as its search trained it (`epochs`; default a full training), keeps its best epoch,
+        exports it to int8 and tests it on TFLite Micro."""
         from tfnas.export import export
         from tfnas.verify import verify
 
         start = time.perf_counter()
-        model, row, best_epoch = self.train(values, self.full_epochs, keep_best=True)
+        epochs = epochs or self.full_epochs
+        model, row, best_epoch = self.train(values, epochs, keep_best=True)
         x_val, y_val = self.data.fit_kwargs["validation_data"]
         restored = self.data.spec.task.quality(model, np.asarray(x_val, np.float32), np.asarray(y_val))
         exported = export(model, path, representative_data=np.asarray(self.data.fit_args[0], np.float32))
@@ -209,7 +211,7 @@ class Evaluator:
         checked = verify(path, np.asarray(x_test, np.float32), np.asarray(y_test), model=model, latency_runs=20)
         return {
             "macs_retrained": row["macs"], "val_accuracy_retrained": 1.0 - row["val_error"], "best_epoch": best_epoch,
-            "epochs": self.full_epochs, "val_accuracy_best_weights": restored, "test_samples": checked.samples,
+            "epochs": epochs, "val_accuracy_best_weights": restored, "test_samples": checked.samples,
             "float_test_accuracy": checked.float_value, "int8_test_accuracy_litert": checked.litert_value,
             "int8_test_accuracy_micro": checked.micro_value, "micro_litert_agreement": checked.agreement,
             "micro_error": checked.micro_error, "tflite_bytes": exported.bytes, "ops": exported.ops,
@@ -356,7 +358,8 @@ def run_oneshot(
     oracle = ORACLES[name](
         objective=kt.Objective("val_accuracy", "max"), max_trials=args.budget, seed=seed, inherit=inherit,
         constraints={"max_macs": int(REFERENCE[args.dataset][1])},
-        supernet_epochs=args.oneshot_supernet_epochs or args.epochs, learning_rate=args.oneshot_lr, **extra,
+        supernet_epochs=args.oneshot_supernet_epochs or args.epochs, learning_rate=args.oneshot_lr,
+        trial_epochs=args.oneshot_trial_epochs, **extra,
     )
     oracle.adopt(epochs=args.epochs)
     oracle.cost_function = lambda hps: {"macs": evaluator.macs(hps.values)}
@@ -543,7 +546,8 @@ def int8_entry(evaluator: Evaluator, entry: dict, method: str, seed: int, args: 
         return {"values": None, "note": f"no trained model within {REFERENCE[args.dataset][1]:.0f} MACs"}
     error, macs = entry["points"][index]
     path = os.path.join(args.directory, "int8", f"{args.dataset}_seed{seed}_{method.replace(':', '_')}.tflite")
-    figures = evaluator.int8_test(entry["values"][index], path)
+    epochs = entry["trained_epochs"][index] if "trained_epochs" in entry else None  # older files: full trainings
+    figures = evaluator.int8_test(entry["values"][index], path, epochs)
     return {"values": entry["values"][index], "row": index, "macs": macs, "val_accuracy_recorded": 1.0 - error, **figures}
 
 
@@ -623,6 +627,8 @@ def main() -> None:
     parser.add_argument("--directory", default=os.path.join("/tmp", "tfnas_bench_strategies"))
     parser.add_argument("--oneshot-ranked", type=int, default=1000, help="sub-networks tfnas:oneshot ranks")
     parser.add_argument("--oneshot-supernet-epochs", type=int, default=None, help="default: --epochs")
+    parser.add_argument("--oneshot-trial-epochs", type=int, default=None,
+                        help="epochs each tfnas:oneshot trial trains (fine-tunes) for; default: --epochs")
     parser.add_argument("--oneshot-lr", type=float, default=None, help="the supernet's learning rate")
     parser.add_argument("--tag", default="", help="suffix of the per-seed file, to split one seed's methods over processes")
     parser.add_argument("--report", action="store_true", help="only print the table and draw the plot")
@@ -662,6 +668,7 @@ def main() -> None:
                 results["runs"][method] = {
                     "hv": hv[-1] if hv else 0.0, "models": len(run.rows) - run.extra.get("charge_rows", 0), "spent": spent,
                     "curve": hv, "points": [[e, m] for e, m, _ in run.rows], "values": run.values,
+                    "trained_epochs": [epochs for _, _, epochs in run.rows],
                     "new_trainings": evaluator.trainings - trainings, "seconds": round(time.perf_counter() - start, 1),
                     **run.extra,
                 }
