@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import keras
+import keras_tuner
 import numpy as np
 import pytest
 import yaml
@@ -30,6 +31,7 @@ from tfnas.testing.processes import stop
 
 LIMIT = 6_000
 ORACLE = {"name": "oneshot", "supernet_epochs": 2, "num_ranked": 30, "population_size": 10}
+PROBED = {**ORACLE, "probe": ("learning_rate",)}  # the fine-tunes probe the learning rate (default: the supernet's)
 
 
 
@@ -43,7 +45,7 @@ def searched(tmp_path_factory):
     x, y = noisy_sines(300, 0)
     directory = str(tmp_path_factory.mktemp("oneshot"))
     result = tfnas.search(
-        x, y, space=small_space(), oracle=dict(ORACLE), constraints={"max_macs": LIMIT}, max_trials=8, epochs=2,
+        x, y, space=small_space(), oracle=dict(PROBED), constraints={"max_macs": LIMIT}, max_trials=8, epochs=2,
         directory=directory, project_name="p", seed=0, verbose=0,
     )
     return result, os.path.join(directory, "p")
@@ -94,7 +96,7 @@ def test_resumed_search_neither_retrains_nor_reranks(searched):
     mtimes = [os.stat(p).st_mtime_ns for p in (ranked_file, checkpoint)]
     x, y = noisy_sines(300, 0)
     again = tfnas.search(
-        x, y, space=small_space(), oracle=dict(ORACLE), constraints={"max_macs": LIMIT}, max_trials=8, epochs=2,
+        x, y, space=small_space(), oracle=dict(PROBED), constraints={"max_macs": LIMIT}, max_trials=8, epochs=2,
         directory=os.path.dirname(project), project_name="p", seed=0, verbose=0,
     )
     assert [os.stat(p).st_mtime_ns for p in (ranked_file, checkpoint)] == mtimes
@@ -148,6 +150,48 @@ def test_oracle_counts_the_supernet_in_trials_of_the_search_epochs():
     oracle = OneShotOracle(max_trials=20, supernet_epochs=30, num_random=2)
     oracle.adopt(epochs=30)
     assert (oracle.supernet_trials(), oracle.max_trials) == (4, 16)
+
+
+def test_shorter_trials_spend_what_the_supernet_left_and_carry_their_epochs():
+    # 20 trials x 30 epochs = 600 epochs; the supernet costs 30 x 4 = 120; 480 buy 48 trials of 10 epochs
+    oracle = OneShotOracle(max_trials=20, supernet_epochs=30, trial_epochs=10, probe=())
+    oracle.adopt(epochs=30)
+    assert oracle.max_trials == 48
+    hp = keras_tuner.HyperParameters()
+    small_space().configure((40, 1), 3, "classification").build(hp)
+    oracle.hyperparameters = hp
+    oracle.queue = [{**hp.values, "num_blocks": 1}, dict(hp.values)]
+    first, second = oracle.propose("0"), oracle.propose("1")
+    assert first["num_blocks"] == 1 and second["num_blocks"] == hp.values["num_blocks"]
+    assert all((v["tuner/epochs"], v["tuner/initial_epoch"]) == (10, 0) for v in (first, second))
+    full = OneShotOracle(max_trials=20, supernet_epochs=30, probe=())
+    full.adopt(epochs=30)
+    full.hyperparameters, full.queue = hp, [dict(hp.values)]
+    assert "tuner/epochs" not in full.propose("0")  # trials of the search's epochs: keras-tuner's default
+
+
+def test_fine_tunes_take_the_supernets_learning_rate_unless_it_is_probed():
+    hp = keras_tuner.HyperParameters()
+    small_space().configure((40, 1), 3, "classification").build(hp)  # learning_rate choices 1e-3, 3e-3, 1e-2
+    proposed = {}
+    for inherit, rate in ((True, 0.004), (True, 0.02), (False, 0.004)):
+        oracle = OneShotOracle(max_trials=20, supernet_epochs=1, inherit=inherit)
+        oracle.adopt(epochs=2)
+        oracle.hyperparameters, oracle.report = hp, {"learning_rate": rate}
+        oracle.queue = [{**hp.values, "learning_rate": 1e-3}]
+        oracle.probes = oracle._probes()
+        proposed[inherit, rate] = [oracle.propose(str(i)) for i in range(3)]
+    # fine-tunes: no probe; the space's choice nearest the supernet's rate (on a log scale)
+    assert proposed[True, 0.004][0]["learning_rate"] == 3e-3 and proposed[True, 0.004][1:] == [None, None]
+    assert proposed[True, 0.02][0]["learning_rate"] == 1e-2
+    # from scratch: the probe trains the top sub-network at each rate
+    assert [v["learning_rate"] for v in proposed[False, 0.004]] == [1e-3, 3e-3, 1e-2]
+
+
+def test_trials_longer_than_the_budget_left_are_refused():
+    oracle = OneShotOracle(max_trials=5, supernet_epochs=2, trial_epochs=9)
+    with pytest.raises(TfnasInputError, match="leaving no trial of 9 epochs"):
+        oracle.adopt(epochs=2)  # 10 epochs - 8 for the supernet leave 2
 
 
 SCRIPT = """

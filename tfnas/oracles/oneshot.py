@@ -9,7 +9,8 @@ validation data. The ranked sub-networks are ordered by the search's reward
 (Pareto front first), and the head of that order becomes ordinary
 keras-tuner trials, which fine-tune from the inherited weights (or, with
 `inherit=False`, train from scratch). The training hps (`learning_rate`) are
-not architecture, so the supernet cannot rank them: the first trials train
+not architecture, so the supernet cannot rank them: trials that fine-tune
+from the supernet take its learning rate; trials from scratch first train
 the best-ranked sub-network with each learning rate, and the later ones use
 the best trial's. So `SearchResult`, resume, `compress`,
 `export` and `verify` work unchanged.
@@ -80,8 +81,12 @@ class OneShotOracle(MultiObjectiveOracle):
             None: strides and pooling stay elastic too (ranks worse: see `tfnas.oneshot.frame`).
         probe: Training hps the supernet cannot rank (they are not architecture): the first trials
             train the best-ranked sub-network with each of their choices, and every later trial
-            takes the values of the best trial so far. Defaults to ("learning_rate",); () keeps
-            the space's defaults.
+            takes the values of the best trial so far. Defaults to ("learning_rate",) with
+            `inherit=False` and to () with `inherit`: a fine-tune from the supernet takes the
+            supernet's learning rate (its nearest choice in the space), the rate the probe chose
+            in 24 of 25 MNIST-1D searches (within 0.2 points of the best in the 25th;
+            benchmarks/bench_strategies.py), so the probe's extra trials are saved. Hps neither
+            probed nor inherited keep the space's defaults.
         trial_epochs: Epochs each trial trains (with `inherit`: fine-tunes) for. Defaults to the search's
             `epochs`. The budget left after the supernet is spent in trials of this length, so
             `trial_epochs=epochs // 3` trains three times as many of the ranked sub-networks.
@@ -100,7 +105,7 @@ class OneShotOracle(MultiObjectiveOracle):
         calibration_samples: int = 256,
         learning_rate: float | None = None,
         frame: Mapping[str, Any] | str | None = "auto",
-        probe: tuple[str, ...] = ("learning_rate",),
+        probe: tuple[str, ...] | None = None,
         trial_epochs: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -126,6 +131,8 @@ class OneShotOracle(MultiObjectiveOracle):
         self.frame = frame
         from tfnas.oneshot.sandwich import TRAINING_HPS
 
+        if probe is None:
+            probe = () if inherit else ("learning_rate",)
         if isinstance(probe, str) or not set(probe) <= set(TRAINING_HPS):
             raise TfnasInputError(f"probe takes training hps among {TRAINING_HPS}. Received: probe={probe!r}")
         self.probe = tuple(probe)
@@ -169,6 +176,7 @@ class OneShotOracle(MultiObjectiveOracle):
         """Trains the supernet and ranks sub-networks (or reads both back); returns the hypermodel trials build from."""
         from tfnas.oneshot import supernet_for
         from tfnas.oneshot import train_supernet
+        from tfnas.oneshot.train import supernet_learning_rate
         from tfnas.oneshot.extract import InheritedSpace
         from tfnas.oneshot.family import COVERED
         from tfnas.oneshot.frame import choose_frame
@@ -211,6 +219,7 @@ class OneShotOracle(MultiObjectiveOracle):
             "supernet_seconds": history.seconds, "ranked": len(ranked), "ranked_feasible": len(feasible),
             "ranking_seconds": float(sum(r.seconds for r in ranked)),
             "prepare_seconds": time.perf_counter() - start, "inherit": self.inherit, "frame": frame,
+            "learning_rate": self.learning_rate or supernet_learning_rate(supernet.space),
             **self._extra_report(),
         }
         self.save()
@@ -316,13 +325,20 @@ class OneShotOracle(MultiObjectiveOracle):
         return probes
 
     def _best_training_values(self) -> dict[str, Any]:
-        """The `probe` hps of the completed trial with the best objective (none yet: the defaults)."""
+        """The `probe` hps of the completed trial with the best objective (none yet: the defaults); with
+        `inherit`, an unprobed learning rate is the space's choice nearest the supernet's."""
+        values = {}
+        rate = self.report.get("learning_rate")
+        hp = next((hp for hp in self.hyperparameters.space if hp.name == "learning_rate"), None)
+        if self.inherit and "learning_rate" not in self.probe and rate and getattr(hp, "values", None):
+            values["learning_rate"] = min(hp.values, key=lambda v: abs(math.log(v / rate)))
         done = [t for t in self.completed_trials() if self.objective.name in t.metrics.metrics]
         if not done:
-            return {}
+            return values
         sign = 1.0 if self.objective.direction == "max" else -1.0
         best = max(done, key=lambda t: sign * t.metrics.get_last_value(self.objective.name))
-        return {name: best.hyperparameters.values[name] for name in self.probe if name in best.hyperparameters.values}
+        return {**values, **{name: best.hyperparameters.values[name] for name in self.probe
+                             if name in best.hyperparameters.values}}
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
