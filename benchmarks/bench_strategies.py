@@ -358,7 +358,7 @@ def run_oneshot(
     oracle = ORACLES[name](
         objective=kt.Objective("val_accuracy", "max"), max_trials=args.budget, seed=seed, inherit=inherit,
         constraints={"max_macs": int(REFERENCE[args.dataset][1])},
-        supernet_epochs=args.oneshot_supernet_epochs or args.epochs, learning_rate=args.oneshot_lr,
+        supernet_epochs=args.oneshot_supernet_epochs or (args.epochs if name == "dnas" else None), learning_rate=args.oneshot_lr,
         trial_epochs=args.oneshot_trial_epochs, **extra,
     )
     oracle.adopt(epochs=args.epochs)
@@ -626,7 +626,7 @@ def main() -> None:
     parser.add_argument("--cache", default=os.path.join("/tmp", "tfnas_bench_strategies_cache"))
     parser.add_argument("--directory", default=os.path.join("/tmp", "tfnas_bench_strategies"))
     parser.add_argument("--oneshot-ranked", type=int, default=1000, help="sub-networks tfnas:oneshot ranks")
-    parser.add_argument("--oneshot-supernet-epochs", type=int, default=None, help="default: --epochs")
+    parser.add_argument("--oneshot-supernet-epochs", type=int, default=None, help="default: the oracle's (oneshot: half the budget; dnas: --epochs)")
     parser.add_argument("--oneshot-trial-epochs", type=int, default=None,
                         help="epochs each tfnas:oneshot trial trains (fine-tunes) for; default: --epochs")
     parser.add_argument("--oneshot-lr", type=float, default=None, help="the supernet's learning rate")
