@@ -55,7 +55,10 @@ rerun with `--int8-test`.
 The one-shot oracles (`tfnas:oneshot`, `tfnas:dnas`) train their trials
 from scratch by that function too; `tfnas:oneshot+inherit` is `oneshot` as
 users get it, its trials fine-tuning from the supernet's weights by the same
-recipe, seed and epochs (`InheritingEvaluator`; never cached).
+recipe, seed and epochs (`InheritingEvaluator`; never cached). The
+oracle's own defaults apply unless `--oneshot-*` says otherwise (`oneshot`:
+a supernet of half the budget, fine-tunes at the supernet's learning rate).
+The int8 test retrains the chosen model for as many epochs as its trial had.
 
 Run: `python benchmarks/bench_strategies.py --dataset mnist1d [--seeds 0 1 2 3 4]`;
 `--report` prints the table and draws the plot from the results files.
