@@ -56,8 +56,8 @@ The one-shot oracles (`tfnas:oneshot`, `tfnas:dnas`) train their trials
 from scratch by that function too; `tfnas:oneshot+inherit` is `oneshot` as
 users get it, its trials fine-tuning from the supernet's weights by the same
 recipe, seed and epochs (`InheritingEvaluator`; never cached). The
-oracle's own defaults apply unless `--oneshot-*` says otherwise (`oneshot`:
-a supernet of half the budget, fine-tunes at the supernet's learning rate).
+oracle's own defaults apply unless `--oneshot-*` says otherwise (a supernet of
+`--epochs`; `oneshot`'s fine-tunes at the supernet's learning rate).
 The int8 test retrains the chosen model for as many epochs as its trial had.
 
 Run: `python benchmarks/bench_strategies.py --dataset mnist1d [--seeds 0 1 2 3 4]`;
@@ -361,7 +361,7 @@ def run_oneshot(
     oracle = ORACLES[name](
         objective=kt.Objective("val_accuracy", "max"), max_trials=args.budget, seed=seed, inherit=inherit,
         constraints={"max_macs": int(REFERENCE[args.dataset][1])},
-        supernet_epochs=args.oneshot_supernet_epochs or (args.epochs if name == "dnas" else None), learning_rate=args.oneshot_lr,
+        supernet_epochs=args.oneshot_supernet_epochs, learning_rate=args.oneshot_lr,
         trial_epochs=args.oneshot_trial_epochs, **extra,
     )
     oracle.adopt(epochs=args.epochs)
@@ -629,7 +629,7 @@ def main() -> None:
     parser.add_argument("--cache", default=os.path.join("/tmp", "tfnas_bench_strategies_cache"))
     parser.add_argument("--directory", default=os.path.join("/tmp", "tfnas_bench_strategies"))
     parser.add_argument("--oneshot-ranked", type=int, default=1000, help="sub-networks tfnas:oneshot ranks")
-    parser.add_argument("--oneshot-supernet-epochs", type=int, default=None, help="default: the oracle's (oneshot: half the budget; dnas: --epochs)")
+    parser.add_argument("--oneshot-supernet-epochs", type=int, default=None, help="default: the oracle's (--epochs)")
     parser.add_argument("--oneshot-trial-epochs", type=int, default=None,
                         help="epochs each tfnas:oneshot trial trains (fine-tunes) for; default: --epochs")
     parser.add_argument("--oneshot-lr", type=float, default=None, help="the supernet's learning rate")

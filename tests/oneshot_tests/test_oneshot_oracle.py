@@ -150,9 +150,9 @@ def test_oracle_counts_the_supernet_in_trials_of_the_search_epochs():
     oracle = OneShotOracle(max_trials=20, supernet_epochs=30, num_random=2)
     oracle.adopt(epochs=30)
     assert (oracle.supernet_trials(), oracle.max_trials) == (4, 16)
-    default = OneShotOracle(max_trials=20)  # half of 20 x 30 epochs, at 4 sub-networks a step: 75 epochs
+    default = OneShotOracle(max_trials=20)  # one training of the search's epochs, at 4 sub-networks a step
     default.adopt(epochs=30)
-    assert (default.supernet_epochs, default.supernet_trials(), default.max_trials) == (75, 10, 10)
+    assert (default.supernet_epochs, default.supernet_trials(), default.max_trials) == (30, 4, 16)
 
 
 def test_shorter_trials_spend_what_the_supernet_left_and_carry_their_epochs():

@@ -95,11 +95,6 @@ class DNASOracle(OneShotOracle):
         """Epochs of each penalty's search."""
         return self.dnas_epochs or max(1, (self.supernet_epochs or 1) // 3)
 
-    def default_supernet_epochs(self) -> int:
-        """The warm-up's epochs when none are given: one training of the search's `epochs` (the
-        penalty sweep spends more of the budget after it)."""
-        return self.search_epochs
-
     def supernet_epochs_spent(self) -> int:
         """The warm-up's single-model epochs plus 2 per epoch of each penalty's search."""
         return super().supernet_epochs_spent() + 2 * len(self.penalties) * self.search_epochs_each()

@@ -63,12 +63,13 @@ class OneShotOracle(MultiObjectiveOracle):
     ```
 
     Args:
-        supernet_epochs: Epochs the supernet trains. Defaults to half the budget: `max_trials` x the
-            search's `epochs` / 2, divided by the sub-networks a step (at least 1). On MNIST-1D (30
-            trainings of 9 epochs) a supernet of 36 epochs left 14 trials and gave a front of
-            hypervolume 0.871 (median of seeds 0-4), 18 epochs and 22 trials 0.858, 9 epochs and 26
-            trials 0.827 (benchmarks/bench_strategies.py): the better the shared weights, the better
-            every fine-tune and the ranking.
+        supernet_epochs: Epochs the supernet trains. Defaults to the search's `epochs` (one full
+            training of the supernet). Longer supernets made better fronts on MNIST-1D (30 trainings
+            of 9 epochs; benchmarks/bench_strategies.py, hypervolume median of seeds 0-4): 9 epochs (with
+            the learning-rate probe) 0.827, 18 epochs 0.858, 36 epochs 0.871 (1.13x `pso`); but half the budget (22 epochs)
+            on digits left 15 trials that were all under 3.5k MACs (the first Pareto front of
+            inherited accuracies), whose chosen model tested 1.7 and 3.4 points below the 6-epoch
+            supernet's (seeds 0, 1). So the default stays one training; pass more where trials span the front.
         num_random: Random sub-networks per supernet step besides the largest and smallest. Defaults to 2.
         distill: Whether the smaller sub-networks learn from the largest's outputs. Defaults to False
             (on MNIST-1D, distillation ranked sub-networks worse: benchmarks/bench_oneshot.py).
@@ -151,7 +152,7 @@ class OneShotOracle(MultiObjectiveOracle):
         """The base's `adopt`; the search's `epochs` sizes the supernet's share of the budget and the trials' length."""
         if epochs is not None:
             self.search_epochs = int(epochs)
-            self.supernet_epochs = self.supernet_epochs or self.default_supernet_epochs()
+            self.supernet_epochs = self.supernet_epochs or int(epochs)
             self.trial_epochs = self.trial_epochs or int(epochs)
             # The epochs left after the supernet, in trials of `trial_epochs`.
             self.max_trials = (self.budget_trials * self.search_epochs - self.supernet_epochs_spent()) // self.trial_epochs
@@ -164,10 +165,6 @@ class OneShotOracle(MultiObjectiveOracle):
         super().adopt(**kwargs)
 
     strategy_name = "oneshot"
-
-    def default_supernet_epochs(self) -> int:
-        """The supernet's epochs when none are given: half the budget's single-model epochs."""
-        return max(1, self.budget_trials * self.search_epochs // (2 * (2 + self.num_random)))
 
     def supernet_epochs_spent(self) -> int:
         """Single-model epochs the supernet costs: its epochs x sub-networks trained per step."""
