@@ -160,7 +160,7 @@ class OneShotOracle(MultiObjectiveOracle):
                 raise TfnasInputError(
                     f"oracle {self.strategy_name!r}: the supernet ({self._cost_text()}) costs {self.supernet_trials()} "
                     f"trials of {epochs} epochs, leaving no trial of {self.trial_epochs} epochs in "
-                    f"max_trials={self.budget_trials}. Raise max_trials or lower supernet_epochs."
+                    f"max_trials={self.budget_trials}. Raise max_trials, or lower supernet_epochs or trial_epochs."
                 )
         super().adopt(**kwargs)
 
