@@ -130,14 +130,16 @@ def test_a_seeded_family_search_repeats_in_a_new_process(tmp_path):
 
     from tfnas.testing.processes import child_env
 
+    processes = [  # side by side: two fresh processes, each with its own unseeded start
+        subprocess.Popen([sys.executable, "-c", SEEDED_SEARCH, str(tmp_path / f"run{i}")], env=child_env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(2)
+    ]
     runs = []
-    for i in range(2):
-        done = subprocess.run(
-            [sys.executable, "-c", SEEDED_SEARCH, str(tmp_path / f"run{i}")], env=child_env(), capture_output=True,
-            text=True, timeout=300,
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
-        runs.append(done.stdout.split("RESULT ", 1)[1])
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr[-2000:]
+        runs.append(stdout.split("RESULT ", 1)[1])
     assert runs[0] == runs[1]
 
 

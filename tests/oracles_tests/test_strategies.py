@@ -158,7 +158,7 @@ def test_hyperband_search_warm_starts_promotions(tmp_path, digits):
 
     (x, y), _ = digits
     result = tfnas.search(
-        x[:400], y[:400], oracle="hyperband", max_trials=5, epochs=3, directory=str(tmp_path), seed=0, verbose=0,
+        x[:400], y[:400], oracle="hyperband", max_trials=4, epochs=3, directory=str(tmp_path), seed=0, verbose=0,
         space=tfnas.spaces.MobileNetSpace(num_stages=(1,), filters=(8,)),
     )
     promoted = [c for c in result.completed if c.hyperparameters.get("tuner/trial_id")]
