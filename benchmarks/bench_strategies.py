@@ -334,6 +334,13 @@ def run_tfnas(name: str, evaluator: Evaluator, seed: int, args: argparse.Namespa
     return run
 
 
+def tolerance_arg(text: str) -> float | str | None:
+    """`--oneshot-tolerance`: "auto", "none" or a number."""
+    if text.lower() in ("auto", "none"):
+        return "auto" if text.lower() == "auto" else None
+    return float(text)
+
+
 def run_oneshot(
     evaluator: Evaluator, seed: int, args: argparse.Namespace, name: str = "oneshot", inherit: bool = False
 ) -> Run:
@@ -362,7 +369,7 @@ def run_oneshot(
         objective=kt.Objective("val_accuracy", "max"), max_trials=args.budget, seed=seed, inherit=inherit,
         constraints={"max_macs": int(REFERENCE[args.dataset][1])},
         supernet_epochs=args.oneshot_supernet_epochs, learning_rate=args.oneshot_lr,
-        trial_epochs=args.oneshot_trial_epochs, **extra,
+        trial_epochs=args.oneshot_trial_epochs, tolerance=args.oneshot_tolerance, **extra,
     )
     oracle.adopt(epochs=args.epochs)
     oracle.cost_function = lambda hps: {"macs": evaluator.macs(hps.values)}
@@ -632,6 +639,8 @@ def main() -> None:
     parser.add_argument("--oneshot-supernet-epochs", type=int, default=None, help="default: the oracle's (--epochs)")
     parser.add_argument("--oneshot-trial-epochs", type=int, default=None,
                         help="epochs each tfnas:oneshot trial trains (fine-tunes) for; default: --epochs")
+    parser.add_argument("--oneshot-tolerance", type=tolerance_arg, default="auto",
+                        help="tfnas:oneshot's spread of trials over MACs: 'auto', a number, or 'none' (the reward's order)")
     parser.add_argument("--oneshot-lr", type=float, default=None, help="the supernet's learning rate")
     parser.add_argument("--tag", default="", help="suffix of the per-seed file, to split one seed's methods over processes")
     parser.add_argument("--report", action="store_true", help="only print the table and draw the plot")

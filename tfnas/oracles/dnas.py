@@ -91,6 +91,10 @@ class DNASOracle(OneShotOracle):
         kwargs.setdefault("num_ranked", 1)  # (unused: the candidates are the sweep's)
         super().__init__(**kwargs)
 
+    def _default_supernet_epochs(self) -> int:
+        """One full training (the search's `epochs`) of warm-up: the penalty sweep takes its own share."""
+        return self.search_epochs
+
     def search_epochs_each(self) -> int:
         """Epochs of each penalty's search."""
         return self.dnas_epochs or max(1, (self.supernet_epochs or 1) // 3)

@@ -6,8 +6,10 @@ search's training data with the search's recipe, then runs regularized
 evolution over its sub-networks, each extracted with the shared weights,
 priced exactly by the cost model and, within the constraints, scored on the
 validation data. The ranked sub-networks are ordered by the search's reward
-(Pareto front first), and the head of that order becomes ordinary
-keras-tuner trials, which fine-tune from the inherited weights (or, with
+(for the Pareto reward: the front widened by the validation score's sampling
+error, spread from its cheapest to its most accurate end, then the rest
+front by front; `tfnas.oneshot.spread`), and the head of that order becomes
+ordinary keras-tuner trials, which fine-tune from the inherited weights (or, with
 `inherit=False`, train from scratch). The training hps (`learning_rate`) are
 not architecture, so the supernet cannot rank them: trials that fine-tune
 from the supernet take its learning rate; trials from scratch first train
@@ -63,13 +65,14 @@ class OneShotOracle(MultiObjectiveOracle):
     ```
 
     Args:
-        supernet_epochs: Epochs the supernet trains. Defaults to the search's `epochs` (one full
-            training of the supernet). Longer supernets made better fronts on MNIST-1D (30 trainings
-            of 9 epochs; benchmarks/bench_strategies.py, hypervolume median of seeds 0-4): 9 epochs (with
-            the learning-rate probe) 0.827, 18 epochs 0.858, 36 epochs 0.871 (1.13x `pso`); but half the budget (22 epochs)
-            on digits left 15 trials that were all under 3.5k MACs (the first Pareto front of
-            inherited accuracies), whose chosen model tested 1.7 and 3.4 points below the 6-epoch
-            supernet's (seeds 0, 1). So the default stays one training; pass more where trials span the front.
+        supernet_epochs: Epochs the supernet trains. Defaults to half the budget (`max_trials` x the search's
+            `epochs` single-model epochs, / 2, / the 2 + `num_random` sub-networks a step trains), and at
+            least one full training (`epochs`). With the trials spread over the widened front (`tolerance`),
+            on MNIST-1D (30 trainings of 9 epochs; benchmarks/bench_strategies.py, seeds 0-4) a 33-epoch
+            supernet and 15 fine-tunes made fronts of hypervolume median 0.874 (1.13x `pso`) against 0.843
+            from a 16-epoch supernet and 22 fine-tunes; on digits (22 epochs, seeds 0-2) 0.859 (1.02x `pso`)
+            and 97.1% int8 test accuracy on TFLite Micro (`rl` 96.9%). Without the spread, half the budget
+            left every digits trial under 3.5k MACs.
         num_random: Random sub-networks per supernet step besides the largest and smallest. Defaults to 2.
         distill: Whether the smaller sub-networks learn from the largest's outputs. Defaults to False
             (on MNIST-1D, distillation ranked sub-networks worse: benchmarks/bench_oneshot.py).
@@ -96,6 +99,15 @@ class OneShotOracle(MultiObjectiveOracle):
             `trial_epochs=epochs // 3` trains three times as many of the ranked sub-networks, each
             less: on MNIST-1D (seed 0) 78 fine-tunes of 3 epochs gave a front of hypervolume 0.781
             against 0.848 from 26 of 9 (benchmarks/bench_strategies.py --oneshot-trial-epochs).
+        tolerance: Which ranked sub-networks become trials first, for a `Pareto` reward: those no cheaper one
+            beats by more than this much inherited accuracy (the front, widened), in an order that spreads
+            the trials over it from its cheapest to its most accurate end (`tfnas.oneshot.spread`); then the
+            rest by the reward. "auto" (default): the sampling error of the best inherited accuracy on the
+            validation split, sqrt(p (1 - p) / n) (0, the plain front, for an objective that is not an
+            accuracy). None: the reward's order alone (the first front by crowding distance, then the next).
+            A long-trained supernet's scores saturate: on digits the plain first front of a 22-epoch
+            supernet held only sub-networks under 3.5k MACs, and the model chosen among their fine-tunes
+            tested 1.7 and 3.4 points below a 6-epoch supernet's (seeds 0, 1).
         **kwargs: The arguments of `MultiObjectiveOracle`; `max_trials` is the
             whole budget (in trials of the search's `epochs`), supernet included.
     """
@@ -113,6 +125,7 @@ class OneShotOracle(MultiObjectiveOracle):
         frame: Mapping[str, Any] | str | None = "auto",
         probe: tuple[str, ...] | None = None,
         trial_epochs: int | None = None,
+        tolerance: float | str | None = "auto",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -135,6 +148,11 @@ class OneShotOracle(MultiObjectiveOracle):
         if not (frame is None or frame == "auto" or isinstance(frame, Mapping)):
             raise TfnasInputError(f"frame must be 'auto', None or a dict of strides and pooling. Received: frame={frame!r}")
         self.frame = frame
+        if not (tolerance is None or tolerance == "auto" or (
+                isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool) and tolerance >= 0)):
+            raise TfnasInputError(f"tolerance must be 'auto', None or a number >= 0. Received: tolerance={tolerance!r}")
+        self.tolerance = tolerance
+        self.validation_samples = 0
         from tfnas.oneshot.sandwich import TRAINING_HPS
 
         if probe is None:
@@ -152,7 +170,7 @@ class OneShotOracle(MultiObjectiveOracle):
         """The base's `adopt`; the search's `epochs` sizes the supernet's share of the budget and the trials' length."""
         if epochs is not None:
             self.search_epochs = int(epochs)
-            self.supernet_epochs = self.supernet_epochs or int(epochs)
+            self.supernet_epochs = self.supernet_epochs or self._default_supernet_epochs()
             self.trial_epochs = self.trial_epochs or int(epochs)
             # The epochs left after the supernet, in trials of `trial_epochs`.
             self.max_trials = (self.budget_trials * self.search_epochs - self.supernet_epochs_spent()) // self.trial_epochs
@@ -165,6 +183,12 @@ class OneShotOracle(MultiObjectiveOracle):
         super().adopt(**kwargs)
 
     strategy_name = "oneshot"
+
+    def _default_supernet_epochs(self) -> int:
+        """Half the budget's epochs, in supernet epochs (each trains 2 + `num_random` sub-networks), and at
+        least one full training (the search's `epochs`)."""
+        half = self.budget_trials * self.search_epochs // (2 * (2 + self.num_random))
+        return max(self.search_epochs, half)
 
     def supernet_epochs_spent(self) -> int:
         """Single-model epochs the supernet costs: its epochs x sub-networks trained per step."""
@@ -198,6 +222,7 @@ class OneShotOracle(MultiObjectiveOracle):
         if not isinstance(x, np.ndarray) or not isinstance(validation_data, tuple):
             raise TfnasInputError(f"oracle {self.strategy_name!r} trains its supernet on arrays: pass x, y as numpy arrays, not a tf.data.Dataset.")
         x_val, y_val = validation_data
+        self.validation_samples = len(y_val)
         folder = os.path.join(directory, "oneshot")
         frame = self.report.get("frame") or self.frame  # a resumed search keeps the frame it chose
         if frame == "auto":
@@ -291,11 +316,33 @@ class OneShotOracle(MultiObjectiveOracle):
         return {}
 
     def _order(self, ranked: list) -> list[dict[str, Any]]:
-        """The feasible sub-networks' values, best first by the reward (for `Pareto`: the front first)."""
+        """The feasible sub-networks' values: for a `Pareto` reward with a `tolerance`, first the front widened by
+        it, spread (`tfnas.oneshot.spread`); then the rest best first by the reward (for `Pareto`: the front first)."""
+        from tfnas.oneshot.spread import spread
+        from tfnas.rewards import Pareto
+
         feasible = [r for r in ranked if r.feasible]
-        keys = self.reward.rank([r.metrics(self.objective.name) for r in feasible])
+        points = [r.metrics(self.objective.name) for r in feasible]
+        keys = self.reward.rank(points)
         order = sorted(range(len(feasible)), key=lambda i: keys[i], reverse=True)
+        tolerance = self._tolerance(feasible)
+        if isinstance(self.reward, Pareto) and tolerance is not None and feasible:
+            objectives = np.array([self.reward.objectives(p) for p in points], dtype=float)
+            head = spread(-objectives[:, 0], objectives[:, 1:], tolerance)
+            taken = set(head)
+            order = head + [i for i in order if i not in taken]
         return [dict(feasible[i].values) for i in order]
+
+    def _tolerance(self, feasible: list) -> float | None:
+        """`tolerance`; for "auto", the sampling error of the best inherited accuracy on the validation set
+        (0 for an objective that is not an accuracy)."""
+        from tfnas.oneshot.spread import binomial_error
+
+        if self.tolerance != "auto":
+            return self.tolerance
+        if self.objective.direction != "max" or "acc" not in self.objective.name or not feasible:
+            return 0.0
+        return binomial_error(max(r.score for r in feasible), self.validation_samples)
 
     # ----- the strategy ---------------------------------------------------------
     def propose(self, trial_id: str) -> dict[str, Any] | None:
