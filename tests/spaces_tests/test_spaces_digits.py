@@ -61,6 +61,6 @@ def test_digits_arch_reaches_97_percent():
     split = int(0.75 * len(x))
     keras.utils.set_random_seed(0)
     model = MobileNetSpace().configure((8, 8, 1), 10, "classification").build(_digits_hps())
-    model.fit(x[:split], y[:split], epochs=30, batch_size=16, verbose=0)
+    model.fit(x[:split], y[:split], epochs=20, batch_size=32, verbose=0)
     _, accuracy = model.evaluate(x[split:], y[split:], verbose=0)
     assert accuracy >= 0.97
