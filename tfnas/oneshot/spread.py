@@ -9,8 +9,9 @@ supernet's. A validation score differs from a cheaper one's by less than its
 own sampling error often by chance, and a larger sub-network gains more from
 fine-tuning than a smaller one. So the trials first take the sub-networks
 that no cheaper one beats by more than `tolerance` (a front widened by the
-validation score's noise), in an order that covers that band evenly from
-its cheapest to its most accurate end; the rest follow in the reward's order.
+validation score's noise), most accurate first and each next one the
+farthest from those taken, so any prefix covers the band; the rest follow
+in the reward's order.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ def spread(quality: np.ndarray, costs: np.ndarray, tolerance: float) -> list[int
 
     The most accurate point (then the cheapest) comes first; then, each time,
     the point farthest from all those already taken, in the objectives scaled
-    to the band's ranges (ties: the more accurate). So the first few cover
-    the band from its cheapest to its most costly end, and each next one
-    fills the widest gap, whether that gap is in cost or in quality.
+    to the band's ranges (ties: the more accurate). So the first few reach
+    both ends of the band, and each next one fills the widest gap, whether
+    that gap is in cost or in quality.
     """
     quality = np.asarray(quality, dtype=float)
     costs = np.asarray(costs, dtype=float).reshape(len(quality), -1)

@@ -7,8 +7,8 @@ evolution over its sub-networks, each extracted with the shared weights,
 priced exactly by the cost model and, within the constraints, scored on the
 validation data. The ranked sub-networks are ordered by the search's reward
 (for the Pareto reward: the front widened by the validation score's sampling
-error, spread from its cheapest to its most accurate end, then the rest
-front by front; `tfnas.oneshot.spread`), and the head of that order becomes
+error, most accurate first and each next one the farthest from those taken,
+then the rest front by front; `tfnas.oneshot.spread`), and the head of that order becomes
 ordinary keras-tuner trials, which fine-tune from the inherited weights (or, with
 `inherit=False`, train from scratch). The training hps (`learning_rate`) are
 not architecture, so the supernet cannot rank them: trials that fine-tune
@@ -100,9 +100,9 @@ class OneShotOracle(MultiObjectiveOracle):
             less: on MNIST-1D (seed 0) 78 fine-tunes of 3 epochs gave a front of hypervolume 0.781
             against 0.848 from 26 of 9 (benchmarks/bench_strategies.py --oneshot-trial-epochs).
         tolerance: Which ranked sub-networks become trials first, for a `Pareto` reward: those no cheaper one
-            beats by more than this much inherited accuracy (the front, widened), in an order that spreads
-            the trials over it from its cheapest to its most accurate end (`tfnas.oneshot.spread`); then the
-            rest by the reward. "auto" (default): the sampling error of the best inherited accuracy on the
+            beats by more than this much inherited accuracy (the front, widened), most accurate first and each
+            next one the farthest from those taken, so the trials spread over it (`tfnas.oneshot.spread`);
+            then the rest by the reward. "auto" (default): the sampling error of the best inherited accuracy on the
             validation split, sqrt(p (1 - p) / n) (0, the plain front, for an objective that is not an
             accuracy). None: the reward's order alone (the first front by crowding distance, then the next).
             A long-trained supernet's scores saturate: on digits the plain first front of a 22-epoch
