@@ -101,7 +101,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "epochs": {"type": int, "default": None, "help": "None: training.final_epochs, else 3x search.epochs"},
         "seeds": {"type": int, "default": 1},
     },
-    "compression": {
+    "compression": {  # stage keys build tfnas.compress's stages (`pipeline.build_compression`); the rest are shared
         "candidate": {"type": str, "default": None, "help": "best (default), most_accurate, or a trial id"},
         "prune": {"type": (float, dict), "default": None},
         "structure": {"type": str, "default": None},

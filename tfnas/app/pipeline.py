@@ -21,7 +21,6 @@ from tfnas.app.config import Config
 from tfnas.app.sources import load_data
 from tfnas.arguments import check_arguments
 from tfnas.arguments import unknown_key
-from tfnas.constraints import Constraints
 from tfnas.deploy import deploy_candidate
 from tfnas.deploy import write_deployed
 from tfnas.errors import TfnasInputError
@@ -47,9 +46,31 @@ def search_kwargs(config: Config) -> dict[str, Any]:
         oracle=build_oracle({**config.oracle, "name": config.oracle["name"] or DEFAULT_ORACLE}, config.path),
         training=build_training(config.training),
     )
-    if config.compression and config.compression.get("target") is not None:
-        Constraints.from_any(config.compression["target"])  # a misspelt limit fails here, before the search
+    if config.compression is not None:
+        build_compression(config.compression, config.path)  # every stage argument is checked here, before the search
     return kwargs
+
+
+def build_compression(section: dict[str, Any], path: str | None = None) -> dict[str, Any]:
+    """The `compression` section as arguments of `tfnas.compress`: its stage keys as `stages`, the rest as they are.
+
+    The stage keys (`prune`, `qat`, `channels`, ...) go through
+    `tfnas.compress.stages_from_kwargs`, the one builder of the keyword
+    form, so `compression: {prune: 0.5, qat: true}` runs
+    `stages=[Prune(0.5), QAT()]`; each stage checks its arguments there.
+    `candidate` (which model to compress) is left out.
+    """
+    from tfnas.compress.plan import KEYWORDS
+    from tfnas.compress.plan import stages_from_kwargs
+
+    options = {key: value for key, value in section.items() if value is not None and key != "candidate"}
+    stages = stages_from_kwargs(**{key: options.pop(key) for key in list(options) if key in KEYWORDS})
+    if not stages:
+        raise TfnasInputError(
+            f"'compression' in {_name(path)} asks for no stage: add e.g. `prune: 0.5`, `qat: true`, `channels: 0.5` or "
+            "`target: {max_macs: 8000}`, or leave the section out."
+        )
+    return {**options, "stages": stages}
 
 
 def build_training(section: dict[str, Any]) -> Any:
@@ -174,14 +195,16 @@ def deploy(config: Config, result: SearchResult, data: tuple, output_dir: str) -
     (redrawn here, and by `tfnas report` later) shows its int8 point.
     """
     (x, y), (x_test, y_test) = data
-    options = {k: v for k, v in (config.compression or {}).items() if v is not None}
-    which = options.pop("candidate", None)
+    which = (config.compression or {}).get("candidate")
     candidate = result.final[0] if config.final is not None and result.final else result.candidate(None if which in (None, "best") else which)
     export_options = dict(config.export or SCHEMA_EXPORT_DEFAULTS)
     start = time.perf_counter()
     done = deploy_candidate(
         candidate, os.path.join(output_dir, export_options["filename"]), x, y, x_test, y_test,
-        compress_kwargs={**options, "training": build_training(config.training)} if config.compression is not None else None,
+        compress_kwargs=(
+            {**build_compression(config.compression, config.path), "training": build_training(config.training)}
+            if config.compression is not None else None
+        ),
         export_kwargs={k: export_options[k] for k in ("quantization", "c_array", "target", "strip_names")},
         verify_file=export_options["verify"],
     )

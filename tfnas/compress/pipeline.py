@@ -1,12 +1,14 @@
 """`tfnas.compress()`: Keras 3 model in, compressed model (and a stage-by-stage report) out.
 
-`compress` checks its inputs, builds the stages its arguments ask for (in
-`stages.ORDER`: low-rank factorisation -> pruning -> clustering ->
-distillation alone -> quantization-aware training), checks every stage,
-then hands them to the `Runner`, which fine-tunes and measures each one on
-held-out data. Distillation is not a stage of its own unless it is the only
-one: with a teacher, every stage fine-tunes on the teacher's softened
-outputs. Every argument is checked before any training.
+`compress(model, x, y, stages=[Prune(0.5), QAT()])` runs the stages it is
+given; its stage keywords (`prune=0.5, qat=True`) are sugar for the same
+list, built in one place (`plan.stages_from_kwargs`, in `plan.ORDER`: low-rank
+factorisation -> channel pruning -> pruning -> clustering -> distillation
+alone -> quantization-aware training). Every stage checks its arguments in
+its constructor and against the model in `check`, and the shared options
+(`options.CompressOptions`) are checked too, before the `Runner` fine-tunes
+and measures each stage on held-out data. With a `Distill` stage every
+stage fine-tunes on the teacher's softened outputs.
 """
 
 from __future__ import annotations
@@ -21,12 +23,19 @@ from tfnas import _compat
 from tfnas.compress import distill as distill_lib
 from tfnas.compress.bridge import to_keras3
 from tfnas.compress.measure import kernel_sparsity
+from tfnas.compress.options import CompressOptions
+from tfnas.compress.plan import KEYWORDS
+from tfnas.compress.plan import ORDER
+from tfnas.compress.plan import keyword_form
+from tfnas.compress.plan import resolve_stages
+from tfnas.compress.plan import run_list
 from tfnas.compress.result import CompressionResult
 from tfnas.compress.runner import FineTuning
 from tfnas.compress.runner import Runner
+from tfnas.compress.stage import Stage
 from tfnas.compress.stage import StageContext
+from tfnas.compress.stages import Distill
 from tfnas.compress.stages import Prune
-from tfnas.compress.stages import build_stages
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
 from tfnas.task import Task
@@ -41,6 +50,7 @@ def compress(
     x: Any,
     y: Any = None,
     *,
+    stages: Sequence[Stage] | None = None,
     validation_data: Any = None,
     prune: float | Mapping[str, float] | None = None,
     structure: str | None = None,
@@ -67,11 +77,18 @@ def compress(
 ) -> CompressionResult:
     """Compresses a trained Keras 3 model with TF-MOT and reports each stage.
 
+    The stages are objects (`Prune`, `PruneChannels`, `Cluster`, `LowRank`,
+    `Distill`, `QAT`, or your own `Stage`); the stage keywords below build
+    the same list and are refused together with `stages=`.
+
     Example:
 
     ```python
-    result = tfnas.compress(model, x_train, y_train, validation_data=(x_val, y_val),
-                            prune=0.5, qat=True, epochs=10)
+    from tfnas.compress import QAT, Prune
+
+    result = tfnas.compress(model, x_train, y_train, stages=[Prune(0.5), QAT()],
+                            validation_data=(x_val, y_val), epochs=10)
+    # the same run: tfnas.compress(model, x_train, y_train, prune=0.5, qat=True, ...)
     result.summary()
     tfnas.export(result, "model.tflite", c_array=True)
     ```
@@ -80,6 +97,9 @@ def compress(
         model: A trained Keras 3 model of standard layers.
         x: Training inputs (numpy array) for fine-tuning.
         y: Training labels (class ids) or targets.
+        stages: The stages to run, in the order of `plan.ORDER` (built-in
+            stages at most once each; a custom `Stage` runs where it stands).
+            None: the stages the keywords below ask for.
         validation_data: `(x_val, y_val)` every stage is measured on. Defaults
             to a seeded 20% split of `x` held out from fine-tuning.
         prune: Target sparsity in (0, 1) for every prunable layer but `keep`,
@@ -134,56 +154,70 @@ def compress(
     Raises:
         TfnasInputError: bad model, data or arguments, before any training.
     """
+    arguments = dict(locals())
     if not _compat.is_keras3_model(model):
-        raise TfnasInputError(f"compress expects a trained Keras 3 model (keras.Model). You passed an object of type: {type(model).__name__}.")
-    arguments = {"prune": prune, "structure": structure, "cluster": cluster, "qat": qat, "distill_from": distill_from,
-                 "lowrank": lowrank, "keep": keep, "channels": channels, "channel_criterion": channel_criterion,
-                 "channel_steps": channel_steps, "target": target, "channel_allocation": channel_allocation}
-    recipe = Training.from_any(training).fine_tuning()
-    batch_size = recipe.batch_size or batch_size
-    stages = build_stages(arguments)
-    if not stages:
         raise TfnasInputError(
-            "Nothing to do: pass prune=, structure=, cluster=, qat=True, distill_from=, lowrank=, channels= or target=."
+            f"compress expects a trained Keras 3 model (keras.Model). You passed an object of type: {type(model).__name__}."
         )
-    data = _checked_data(model, x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size, seed=seed)
+    chosen = resolve_stages(stages, {name: arguments[name] for name in KEYWORDS})
+    if not chosen:
+        raise TfnasInputError(
+            "Nothing to do: pass stages=[...] (e.g. [Prune(0.5), QAT()]), or prune=, structure=, cluster=, qat=True, "
+            "distill_from=, lowrank=, channels= or target=."
+        )
+    return _run(model, x, y, chosen, CompressOptions.from_arguments(arguments))
+
+
+def _run(model: Any, x: Any, y: Any, stages: list[Stage], options: CompressOptions) -> CompressionResult:
+    """Checks the data and every stage against the model, then fine-tunes and measures each stage."""
+    recipe = options.recipe()
+    batch_size = recipe.batch_size or options.batch_size
+    data = _checked_data(model, x, y, validation_data=options.validation_data, epochs=options.epochs, batch_size=batch_size,
+                         seed=options.seed)
     (x_fit, y_fit), (x_val, y_val) = data.fit_args, data.fit_kwargs["validation_data"]
     task = data.spec.task
-    loss_fn = _loss(model, task, distill_from, temperature, distill_alpha)
     for stage in stages:
         stage.check(model, task)
+    teacher = next((stage for stage in stages if isinstance(stage, Distill)), None)
+    from_softmax = distill_lib.ends_in_softmax(model)
+    loss_fn = _plain_loss(_compat.tf_keras(), task, from_softmax) if teacher is None else teacher.loss(model)
 
-    if seed is not None:
-        _compat.tf_keras().utils.set_random_seed(seed)
-    lr = learning_rate or _learning_rate(model)
+    if options.seed is not None:
+        _compat.tf_keras().utils.set_random_seed(options.seed)
+    lr = options.learning_rate or _learning_rate(model)
     targets = y_fit
-    if distill_from is not None:
-        targets = distill_lib.pack(y_fit, distill_lib.soft_targets(distill_from, x_fit, temperature))
-    fine_tuning = FineTuning(x_fit, targets, loss_fn, lr, epochs, batch_size, verbose=max(verbose - 1, 0), training=recipe)
-    steps = int(np.ceil(len(x_fit) / batch_size)) * epochs
-    context = StageContext(x_val, y_val, task, fit_steps=steps, architecture=model, space=space, hp=hp,
+    if teacher is not None:
+        targets = distill_lib.pack(y_fit, distill_lib.soft_targets(teacher.teacher, x_fit, teacher.temperature))
+    verbose = max(options.verbose - 1, 0)
+    fine_tuning = FineTuning(x_fit, targets, loss_fn, lr, options.epochs, batch_size, verbose=verbose, training=recipe)
+    steps = int(np.ceil(len(x_fit) / batch_size)) * options.epochs
+    context = StageContext(x_val, y_val, task, fit_steps=steps, architecture=model, space=options.space, hp=options.hp,
                            samples=(x_fit[:CHANNEL_SAMPLES], y_fit[:CHANNEL_SAMPLES]))
-    working, reports = Runner(fine_tuning, verbose).run(model, stages, context)
-    if len(reports) == 1 and target is None:  # with a target the model may simply meet it already (a note says so)
+    working, reports = Runner(fine_tuning, options.verbose).run(model, run_list(stages), context)
+    keywords = keyword_form(stages)
+    if len(reports) == 1 and keywords["target"] is None:  # with a target the model may simply meet it already (a note says so)
         raise TfnasInputError(f"Nothing was compressed: {' '.join(context.notes)}")
 
-    settings = {
-        "prune": dict(prune) if isinstance(prune, Mapping) else prune, "structure": structure, "cluster": cluster,
-        "qat": qat, "distill": distill_from is not None, "lowrank": lowrank, "epochs": epochs,
-        "batch_size": batch_size, "learning_rate": float(lr), "temperature": temperature, "seed": seed,
-        "training": recipe.to_dict(), "channels": dict(channels) if isinstance(channels, Mapping) else channels,
-        "channel_criterion": channel_criterion, "channel_steps": channel_steps, "target": dict(target or {}) or None,
-        "channel_allocation": channel_allocation,
-    }
+    settings = {**_stage_settings(keywords), **options.settings(recipe, batch_size, lr)}
     keras_model = to_keras3(working, context.architecture)
     result = CompressionResult(
-        model=working if qat else keras_model, keras_model=keras_model, stages=reports, skipped_layers=context.skipped,
-        sparsity=kernel_sparsity(working, context.changed.get(Prune.name, [])),
-        calibration_data=np.asarray(x_fit[: task.calibration_samples], np.float32), task=task.kind, settings=settings, notes=context.notes,
+        model=working if keywords["qat"] else keras_model, keras_model=keras_model, stages=reports,
+        skipped_layers=context.skipped, sparsity=kernel_sparsity(working, context.changed.get(Prune.name, [])),
+        calibration_data=np.asarray(x_fit[: task.calibration_samples], np.float32), task=task.kind, settings=settings,
+        notes=context.notes,
     )
-    if verbose:
+    if options.verbose:
         result.summary()
     return result
+
+
+def _stage_settings(keywords: dict[str, Any]) -> dict[str, Any]:
+    """What `CompressionResult.settings` records of the stages: their keyword form, the teacher as a flag."""
+    dropped = ("keep", "distill_from", "distill_alpha")
+    settings = {name: value for name, value in keywords.items() if name not in dropped}
+    settings["channels"] = dict(settings["channels"]) if isinstance(settings["channels"], Mapping) else settings["channels"]
+    settings["target"] = dict(settings["target"] or {}) or None
+    return {**settings, "distill": keywords["distill_from"] is not None}
 
 
 def _checked_data(model: Any, x: Any, y: Any, *, validation_data: Any, epochs: Any, batch_size: Any, seed: int | None) -> Any:
@@ -204,17 +238,6 @@ def _checked_data(model: Any, x: Any, y: Any, *, validation_data: Any, epochs: A
     return data
 
 
-def _loss(model: Any, task: Task, teacher: Any, temperature: float, alpha: float) -> Any:
-    """The loss every stage fine-tunes with: the distillation loss with a teacher (checked here), else the task's."""
-    from_softmax = distill_lib.ends_in_softmax(model)
-    if teacher is None:
-        return _plain_loss(_compat.tf_keras(), task, from_softmax)
-    if not task.is_classification:
-        raise TfnasInputError("distill_from works for classification only: the teacher's softened class probabilities are the targets.")
-    distill_lib.check_teacher(teacher, model)
-    return distill_lib.DistillationLoss(temperature, alpha, from_softmax=from_softmax)
-
-
 def _learning_rate(model: Any) -> float:
     """The model's own Adam learning rate, at most 1e-3 (fine-tuning a trained model)."""
     try:
@@ -227,3 +250,10 @@ def _plain_loss(tfk: Any, task: Task, from_softmax: bool) -> Any:
     if not task.is_classification:
         return tfk.losses.MeanSquaredError()
     return tfk.losses.SparseCategoricalCrossentropy(from_logits=not from_softmax)
+
+
+# `tfnas.compress` is this function (the package's name is taken by it, see `tfnas._FUNCTIONS`), so the stages
+# are set on it too: `tfnas.compress.Prune` is `tfnas.compress.stages.Prune`, as `from tfnas.compress import Prune` is.
+for _stage in ORDER:
+    setattr(compress, _stage.__name__, _stage)
+compress.Stage = Stage  # type: ignore[attr-defined]

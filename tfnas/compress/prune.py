@@ -174,5 +174,5 @@ def parse_structure(structure: str | None) -> tuple[int, int] | None:
 
 def _check_sparsity(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value < 1.0:
-        raise TfnasInputError(f"{name} must be a sparsity strictly between 0 and 1, e.g. 0.5. Received: {value!r}")
+        raise TfnasInputError(f"{name} must be a sparsity strictly between 0 and 1, e.g. 0.5. Received: sparsity={value!r}")
     return float(value)

@@ -1,16 +1,16 @@
 """The compression stage contract: what a stage checks, applies, trains with and strips.
 
-`tfnas.compress` turns its arguments into a list of `Stage` objects (in the
-order `stages.ORDER` declares) and hands them to the `Runner`, which checks
-nothing itself: `compress` calls every stage's `check` before the runner
-fine-tunes anything.
+`tfnas.compress` takes a list of `Stage` objects (`stages=[Prune(0.5), QAT()]`,
+or the list its keyword arguments build in `plan.stages_from_kwargs`) and
+hands them to the `Runner`, which checks nothing itself: each stage checks its
+own arguments in its constructor, and `compress` calls every stage's `check`
+against the model before the runner fine-tunes anything.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Mapping
 from typing import Any
 from typing import ClassVar
 
@@ -67,7 +67,8 @@ class Stage(abc.ABC):
     through `stats_model`). `compress` calls every stage's `check` before the
     runner starts, so a bad argument fails before any training.
 
-    Only `name` and `apply` are required; the other methods are hooks.
+    Only `name` and `apply` are required; the other methods are hooks with
+    defaults. A custom stage runs where it stands in `compress(stages=[...])`.
 
     Example:
 
@@ -91,19 +92,20 @@ class Stage(abc.ABC):
     name: ClassVar[str]
     changes_architecture: ClassVar[bool] = False
 
-    @classmethod
-    def from_arguments(cls, arguments: Mapping[str, Any]) -> Stage | None:
-        """The stage that `compress`'s keyword arguments ask for, or None.
+    def get_config(self) -> dict[str, Any]:
+        """The stage's constructor arguments by name (what `repr` shows). Defaults to none."""
+        return {}
 
-        Every class in `stages.ORDER` implements it.
+    def keywords(self) -> dict[str, Any]:
+        """The keyword arguments of `tfnas.compress` that build this stage (`CompressionResult.settings`). Defaults to none."""
+        return {}
 
-        Args:
-            arguments: `compress`'s keyword arguments by name.
+    def expand(self) -> list[Stage]:
+        """The stages the runner runs for this one, in order. Defaults to the stage itself.
 
-        Returns:
-            A stage, or None when the arguments do not ask for it.
+        A stage of several fine-tuned steps (`PruneChannels(steps=2)`) returns one stage per step.
         """
-        raise NotImplementedError(f"{cls.__name__} does not read compress's arguments: run it with a Runner directly.")
+        return [self]
 
     def check(self, model: Any, task: Task) -> None:
         """Checks the stage's arguments against the model, before any training.
@@ -148,3 +150,7 @@ class Stage(abc.ABC):
     def stats_model(self, model: Any, context: StageContext) -> Any:
         """The model whose weights the stage's report counts. Defaults to the stripped model."""
         return model
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{name}={value!r}" for name, value in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"

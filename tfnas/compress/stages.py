@@ -1,8 +1,10 @@
-"""The compression stages of `tfnas.compress`, and the one order they run in (`ORDER`).
+"""The stages that constrain the weights of a model: `Prune`, `Cluster`, `Distill` and `QAT`.
 
-Each stage is a thin adapter from the `Stage` contract to its own module
-(`lowrank`, `prune`, `cluster`, `quantize`), which holds the plan and the
-TF-MOT calls.
+Each is a thin adapter from the `Stage` contract to its own module (`prune`,
+`cluster`, `distill`, `quantize`), which holds the plan and the TF-MOT
+calls; each checks its own arguments in its constructor. They take and
+return tf_keras models (TF-MOT's); `architecture_stages` holds the stages
+that build a new architecture, and `plan` the one order they all run in.
 """
 
 from __future__ import annotations
@@ -11,10 +13,8 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
-from tfnas.compress import channel_budget as budget_lib
-from tfnas.compress import channels as channels_lib
 from tfnas.compress import cluster as cluster_lib
-from tfnas.compress import lowrank as lowrank_lib
+from tfnas.compress import distill as distill_lib
 from tfnas.compress import prune as prune_lib
 from tfnas.compress import quantize as quantize_lib
 from tfnas.compress.as_2d import has_1d_layers
@@ -24,132 +24,14 @@ from tfnas.compress.measure import kernel_sparsity
 from tfnas.compress.runner import BRIDGE_SAMPLES
 from tfnas.compress.stage import Stage
 from tfnas.compress.stage import StageContext
-from tfnas.constraints import Constraints
 from tfnas.errors import TfnasInputError
 from tfnas.task import Task
-from tfnas.training import recalibrate_batchnorm
-
-
-class LowRank(Stage):
-    """Truncated-SVD factorisation of the large Dense layers; skipped when no layer is worth it.
-
-    Args:
-        rank: A rank (int >= 1) or a share of the full rank in (0, 1).
-    """
-
-    name = "lowrank"
-    changes_architecture = True
-
-    def __init__(self, rank: int | float) -> None:
-        self.rank = rank
-
-    @classmethod
-    def from_arguments(cls, arguments: Mapping[str, Any]) -> LowRank | None:
-        return None if arguments["lowrank"] is None else cls(arguments["lowrank"])
-
-    def check(self, model: Any, task: Task) -> None:
-        lowrank_lib.plan_lowrank(model, self.rank)
-
-    def apply(self, model: Any, context: StageContext) -> Any | None:
-        ranks, skipped = lowrank_lib.plan_lowrank(model, self.rank)
-        context.skipped[self.name] = skipped
-        return lowrank_lib.factorize(model, ranks) if ranks else None
-
-    def stats_model(self, model: Any, context: StageContext) -> Any:
-        """The factorised Keras 3 model, as `apply` built it."""
-        return context.architecture
-
-
-class Channels(Stage):
-    """One step of channel pruning: removes whole filters and rebuilds a smaller Keras 3 model.
-
-    `compress(channels=0.5, channel_steps=2)` makes two steps, each fine-tuned
-    before the next, removing `1 - (1 - 0.5) ** (1 / 2)` of the filters left
-    each time; with `target=` each step recomputes, on the model it gets, the
-    shares that meet the target (`channel_budget.shares_for_target`) and takes
-    its step's part of them, the last step all of what is left, so the target
-    holds by the cost model at the end.
-
-    Args:
-        share: The share of filters to remove over all steps, or None with `target`.
-        target: Cost limits to meet (`Constraints` keys: `max_macs`, `max_params`, ...), or None.
-        step: This step's number, from 1.
-        steps: Number of steps.
-        keep: Layers whose filters all stay; defaults to the first and last weighted layers.
-        criterion: One of `channels.CRITERIA`.
-        allocation: With `target`: "uniform" or "sensitivity" (see `channel_budget`).
-    """
-
-    name = "channels"
-    changes_architecture = True
-
-    def __init__(
-        self, share: float | Mapping[str, float] | None, target: Constraints | None, step: int = 1, steps: int = 1,
-        keep: Sequence[str] | None = None, criterion: str = "l1", allocation: str = "uniform",
-    ) -> None:
-        self.share, self.target, self.step, self.steps = share, target, step, steps
-        self.keep, self.criterion, self.allocation = keep, criterion, allocation
-        self.name = "channels" if steps == 1 else f"channels {step}/{steps}"
-
-    @classmethod
-    def from_arguments(cls, arguments: Mapping[str, Any]) -> list[Channels] | None:
-        if arguments.get("channels") is None and arguments.get("target") is None:
-            return None
-        steps = arguments.get("channel_steps", 2)
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise TfnasInputError(f"channel_steps must be a positive integer. Received: channel_steps={steps!r}")
-        target = Constraints.from_any(arguments["target"]) if arguments.get("target") is not None else None
-        if target is not None and not target.limits():
-            raise TfnasInputError("target must name at least one limit, e.g. target={'max_macs': 8000}.")
-        allocation = arguments.get("channel_allocation", "uniform")
-        if allocation not in budget_lib.ALLOCATIONS:
-            raise TfnasInputError(f"channel_allocation={allocation!r} must be one of {budget_lib.ALLOCATIONS}.")
-        criterion = arguments.get("channel_criterion", "l1")
-        if criterion not in channels_lib.CRITERIA:
-            raise TfnasInputError(f"channel_criterion={criterion!r} must be one of {channels_lib.CRITERIA}.")
-        return [cls(arguments.get("channels"), target, step, steps, arguments.get("keep"), criterion, allocation) for step in range(1, steps + 1)]
-
-    def check(self, model: Any, task: Task) -> None:
-        # Which filters are ranked first does not change what can be cut: the check plans by L1, without data.
-        if self.share is not None:
-            channels_lib.plan_channels(model, self.share, self.keep, "l1")
-        if self.target is not None and self.step == 1:  # reachable, before training
-            pruning = budget_lib.Pruning(self.keep, "l1")
-            pruning.keep, _ = budget_lib.keep_for_target(model, self.target, pruning)
-            budget_lib.shares_for_target(model, self.target, pruning, "uniform")
-
-    def apply(self, model: Any, context: StageContext) -> Any | None:
-        pruning = budget_lib.Pruning(self.keep, self.criterion, context.samples, context.task)
-        left = self.steps - self.step + 1
-        if self.target is not None:
-            pruning.keep, note = budget_lib.keep_for_target(model, self.target, pruning)
-            if note and self.step == 1:
-                context.notes.append(f"{self.name}: {note}")
-            whole = budget_lib.shares_for_target(model, self.target, pruning, self.allocation)
-            share: Any = {name: s if left == 1 else 1.0 - (1.0 - s) ** (1.0 / left) for name, s in whole.items()}
-        elif isinstance(self.share, Mapping):
-            share = {name: 1.0 - (1.0 - s) ** (1.0 / self.steps) for name, s in self.share.items()}
-        else:
-            share = 1.0 - (1.0 - self.share) ** (1.0 / self.steps)
-        if not share:
-            context.notes.append(f"{self.name}: the model already meets the target {self.target.to_dict()}; nothing removed.")
-            return None
-        plan = channels_lib.plan_channels(model, share, pruning.keep, self.criterion, context.samples)
-        context.skipped[self.name] = plan.skipped
-        if not plan.removed:
-            context.notes.append(f"{self.name}: no filter could be removed ({plan.skipped}).")
-            return None
-        context.changed[self.name] = sorted(n for n, kept in plan.keep.items() if len(kept) < plan.sizes[n])
-        pruned = channels_lib.prune_channels(model, plan)
-        return pruned if context.samples is None else recalibrate_batchnorm(pruned, context.samples[0])
-
-    def stats_model(self, model: Any, context: StageContext) -> Any:
-        """The smaller Keras 3 model, as `apply` built it."""
-        return context.architecture
 
 
 class Prune(Stage):
     """Magnitude pruning (PolynomialDecay over the first 70% of the steps) or m:n structured pruning.
+
+    Example: `tfnas.compress(model, x, y, stages=[Prune(0.5), QAT()])`.
 
     Args:
         sparsity: A target sparsity in (0, 1), `{layer name: sparsity}`, or None with `structure`.
@@ -160,20 +42,23 @@ class Prune(Stage):
     name = "prune"
 
     def __init__(
-        self, sparsity: float | Mapping[str, float] | None, structure: str | None = None, keep: Sequence[str] | None = None
+        self, sparsity: float | Mapping[str, float] | None = None, structure: str | None = None, keep: Sequence[str] | None = None
     ) -> None:
+        if sparsity is None and structure is None:
+            raise TfnasInputError(
+                "Prune needs a sparsity in (0, 1), a {layer: sparsity} dict, or structure='2:4'. Received: sparsity=None"
+            )
+        prune_lib.check_request(sparsity, structure)
         self.sparsity = sparsity
         self.structure = structure
         self.keep = keep
 
-    @classmethod
-    def from_arguments(cls, arguments: Mapping[str, Any]) -> Prune | None:
-        if arguments["prune"] is None and arguments["structure"] is None:
-            return None
-        return cls(arguments["prune"], arguments["structure"], arguments["keep"])
+    def get_config(self) -> dict[str, Any]:
+        return {"sparsity": self.sparsity, "structure": self.structure, "keep": self.keep}
 
-    def check(self, model: Any, task: Task) -> None:
-        prune_lib.check_request(self.sparsity, self.structure)
+    def keywords(self) -> dict[str, Any]:
+        sparsity = dict(self.sparsity) if isinstance(self.sparsity, Mapping) else self.sparsity
+        return {"prune": sparsity, "structure": self.structure}
 
     def apply(self, model: Any, context: StageContext) -> Any:
         plan = prune_lib.plan_pruning(model, self.sparsity, structure=self.structure, keep=self.keep)
@@ -198,6 +83,8 @@ class Prune(Stage):
 class Cluster(Stage):
     """Weight clustering, sparsity-preserving after pruning.
 
+    Example: `tfnas.compress(model, x, y, stages=[Prune(0.5), Cluster(16), QAT()])`.
+
     Args:
         number_of_clusters: Distinct values per clustered kernel, at least 2.
         keep: Layer names left as they are; defaults to the first and last weighted layers.
@@ -206,15 +93,18 @@ class Cluster(Stage):
     name = "cluster"
 
     def __init__(self, number_of_clusters: int, keep: Sequence[str] | None = None) -> None:
+        if isinstance(number_of_clusters, bool) or not isinstance(number_of_clusters, int) or number_of_clusters < 2:
+            raise TfnasInputError(
+                f"cluster must be a number of clusters >= 2, e.g. 16. Received: number_of_clusters={number_of_clusters!r}"
+            )
         self.number_of_clusters = number_of_clusters
         self.keep = keep
 
-    @classmethod
-    def from_arguments(cls, arguments: Mapping[str, Any]) -> Cluster | None:
-        return None if arguments["cluster"] is None else cls(arguments["cluster"], arguments["keep"])
+    def get_config(self) -> dict[str, Any]:
+        return {"number_of_clusters": self.number_of_clusters, "keep": self.keep}
 
-    def check(self, model: Any, task: Task) -> None:
-        cluster_lib.check_clusters(self.number_of_clusters)
+    def keywords(self) -> dict[str, Any]:
+        return {"cluster": self.number_of_clusters}
 
     def apply(self, model: Any, context: StageContext) -> Any:
         pruned = bool(context.changed.get(Prune.name))
@@ -228,19 +118,50 @@ class Cluster(Stage):
 
 
 class Distill(Stage):
-    """Distillation alone: fine-tunes the model as it is on the teacher's softened outputs.
+    """Knowledge distillation from a trained teacher: every stage fine-tunes on its softened outputs plus the labels.
 
     The teacher's targets are the loss of every stage's fine-tuning, so this
-    stage does something only when it is the only one: after a stage that was
-    fine-tuned it finds nothing to do, and with QAT it is not listed (QAT
-    fine-tunes on the teacher's targets last).
+    stage fine-tunes on its own only when it is the only one: after a stage
+    that was fine-tuned it finds nothing to do, and with `QAT` it does not
+    run (QAT fine-tunes on the teacher's targets last).
+
+    Example: `tfnas.compress(model, x, y, stages=[Prune(0.5), Distill(teacher)])`.
+
+    Args:
+        teacher: A trained Keras model of the same inputs and classes.
+        temperature: Softening temperature (> 0).
+        alpha: Weight of the label loss, in [0, 1].
     """
 
     name = "distill"
 
-    @classmethod
-    def from_arguments(cls, arguments: Mapping[str, Any]) -> Distill | None:
-        return cls() if arguments["distill_from"] is not None and not arguments["qat"] else None
+    def __init__(self, teacher: Any, temperature: float = 4.0, alpha: float = 0.1) -> None:
+        if not hasattr(teacher, "predict"):
+            raise TfnasInputError(
+                f"distill_from must be a trained Keras model. You passed an object of type: {type(teacher).__name__}."
+            )
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
+            raise TfnasInputError(f"temperature must be > 0. Received: temperature={temperature!r}")
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
+            raise TfnasInputError(f"distill_alpha must lie in [0, 1]. Received: alpha={alpha!r}")
+        self.teacher, self.temperature, self.alpha = teacher, temperature, alpha
+
+    def get_config(self) -> dict[str, Any]:
+        return {"teacher": self.teacher, "temperature": self.temperature, "alpha": self.alpha}
+
+    def keywords(self) -> dict[str, Any]:
+        return {"distill_from": self.teacher, "temperature": self.temperature, "distill_alpha": self.alpha}
+
+    def check(self, model: Any, task: Task) -> None:
+        if not task.is_classification:
+            raise TfnasInputError(
+                "distill_from works for classification only: the teacher's softened class probabilities are the targets."
+            )
+        distill_lib.check_teacher(self.teacher, model)
+
+    def loss(self, student: Any) -> Any:
+        """The loss every stage fine-tunes with: labels and the teacher's softened outputs."""
+        return distill_lib.DistillationLoss(self.temperature, self.alpha, from_softmax=distill_lib.ends_in_softmax(student))
 
     def apply(self, model: Any, context: StageContext) -> Any | None:
         return None if context.done else model
@@ -254,6 +175,8 @@ class QAT(Stage):
     model with the weights so far): TF-MOT quantizes no 1-D conv, and the
     converter runs them as 2-D ops anyway. The QAT model is not stripped: its
     learned int8 ranges are what the converter uses.
+
+    Example: `tfnas.compress(model, x, y, stages=[Prune(0.5), QAT()])`.
     """
 
     name = "qat"
@@ -261,9 +184,8 @@ class QAT(Stage):
     def __init__(self) -> None:
         self._sparsity_before: dict[str, float] = {}
 
-    @classmethod
-    def from_arguments(cls, arguments: Mapping[str, Any]) -> QAT | None:
-        return cls() if arguments["qat"] else None
+    def keywords(self) -> dict[str, Any]:
+        return {"qat": True}
 
     def check(self, model: Any, task: Task) -> None:
         """A 1-D model must have a 2-D twin (channels-last 1-D layers), found out before any training."""
@@ -292,34 +214,3 @@ class QAT(Stage):
     def stats_model(self, model: Any, context: StageContext) -> Any:
         """The Keras 3 copy (the QAT model also holds its quantizers' ranges)."""
         return to_keras3(model, context.architecture)
-
-
-ORDER: tuple[type[Stage], ...] = (LowRank, Channels, Prune, Cluster, Distill, QAT)
-"""The order stages run in, whatever the order of `compress`'s arguments.
-
-Low rank and channel pruning first: they change the architecture, and the
-stages after them wrap the layers of the new one. Pruning before clustering: clustering then keeps
-the zeros (sparsity-preserving clustering), where pruning after clustering
-would break the shared values. Distillation alone needs no other stage.
-QAT last: the int8 ranges are learned on the final weights, with the
-scheme that keeps what pruning and clustering made. A new stage is a new
-`Stage` class with `from_arguments`, plus its place in this tuple.
-"""
-
-
-def build_stages(arguments: Mapping[str, Any]) -> list[Stage]:
-    """The stages `compress`'s keyword arguments ask for, in `ORDER`.
-
-    Args:
-        arguments: `compress`'s keyword arguments by name (`prune`, `structure`,
-            `cluster`, `qat`, `distill_from`, `lowrank`, `keep`, `channels`,
-            `channel_criterion`, `channel_steps`, `target`).
-
-    Returns:
-        The stages, not yet checked.
-    """
-    stages: list[Stage] = []
-    for cls in ORDER:
-        made = cls.from_arguments(arguments)  # a stage, a list of steps (channel pruning), or None
-        stages.extend([] if made is None else made if isinstance(made, list) else [made])
-    return stages
