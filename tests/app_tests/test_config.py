@@ -180,3 +180,19 @@ def test_compression_target_is_checked_before_the_search():
         search_kwargs(config)
     good = parse_config({"data": "digits", "compression": {"channels": 0.5, "channel_steps": 1, "target": {"max_macs": 8000}}})
     assert search_kwargs(good)["constraints"] == {} and good.compression["target"] == {"max_macs": 8000}
+
+
+def test_the_compression_section_builds_the_stages_of_the_keyword_form():
+    from tfnas.app.pipeline import build_compression
+    from tfnas.app.pipeline import search_kwargs
+    from tfnas.compress import stages_from_kwargs
+
+    config = parse_config({"data": "digits", "compression": {"prune": 0.5, "qat": True, "epochs": 5, "candidate": "best"}})
+    kwargs = build_compression(config.compression)
+    stages = kwargs.pop("stages")
+    expected = stages_from_kwargs(prune=0.5, qat=True)
+    assert [(type(s), s.get_config()) for s in stages] == [(type(s), s.get_config()) for s in expected]
+    assert kwargs == {"epochs": 5, "batch_size": 32, "seed": 0}  # the shared options; None means compress's default
+    for section, match in [({"prune": 1.5}, r"Received: sparsity=1\.5"), ({"epochs": 3}, "asks for no stage")]:
+        with pytest.raises(TfnasInputError, match=match):  # before the search
+            search_kwargs(parse_config({"data": "digits", "compression": section}))

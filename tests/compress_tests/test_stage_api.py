@@ -26,7 +26,8 @@ from tfnas.errors import TfnasInputError
 def tiny_model():
     keras.utils.set_random_seed(0)
     inputs = keras.Input((6,))
-    hidden = keras.layers.Dense(16, activation="relu", name="hidden")(keras.layers.Dense(16, activation="relu", name="stem")(inputs))
+    stem = keras.layers.Dense(16, activation="relu", name="stem")(inputs)
+    hidden = keras.layers.Dense(16, activation="relu", name="hidden")(stem)
     model = keras.Model(inputs, keras.layers.Dense(2, name="head")(hidden))
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model

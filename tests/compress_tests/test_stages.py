@@ -50,7 +50,8 @@ def test_stages_follow_the_declared_order_whatever_the_argument_order():
     ],
 )
 def test_distillation_is_a_stage_only_without_qat(kwargs, names):
-    arguments = {key: None for key in EVERYTHING} | {"qat": False} | {k: keras.Sequential() if v == "teacher" else v for k, v in kwargs.items()}
+    teacher = {"distill_from": keras.Sequential()} if "distill_from" in kwargs else {}
+    arguments = {key: None for key in EVERYTHING} | {"qat": False} | kwargs | teacher
     assert [stage.name for stage in build_stages(arguments)] == names
 
 
