@@ -115,7 +115,7 @@ class PruneChannels(Stage):
         steps: list[Stage] = []
         for step in range(1, self.steps + 1):
             one = copy.copy(self)
-            one.step, one.name = step, "channels" if self.steps == 1 else f"channels {step}/{self.steps}"
+            one.step, one.name = step, "channels" if self.steps == 1 else f"channels {step}/{self.steps}"  # type: ignore[misc]
             steps.append(one)
         return steps
 
