@@ -15,7 +15,7 @@ import sys
 import types
 from typing import Any
 
-from tfnas import _compat  # first: keeps TensorFlow's start-up lines out of the user's way
+from tfnas import _compat  # first: its `import_quietly` keeps TensorFlow's start-up lines out of the user's way
 
 __version__ = "0.1.0"
 
@@ -36,6 +36,7 @@ _EXPORTS = {
     "Training": "tfnas.training",
     "TfnasError": "tfnas.errors",
     "TfnasInputError": "tfnas.errors",
+    "TfnasVersionWarning": "tfnas.errors",
     "TrialFailedError": "tfnas.errors",
     "VerifyReport": "tfnas.verify",
     "compress": "tfnas.compress",

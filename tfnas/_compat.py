@@ -6,11 +6,15 @@ same architecture can be built with either. Nothing here imports TF-MOT
 until `tfmot()` is called, and nothing here reads `tf.keras` (importing
 TF-MOT repoints it to tf_keras).
 
-Importing this module imports no TensorFlow: `tfnas` imports it first, to
-keep TensorFlow's start-up chatter out of the user's way, and loads the rest
-of the library through `import_quietly`.
+Importing this module imports no TensorFlow and changes nothing outside
+tfnas: `tfnas` loads the rest of the library through `import_quietly`, which
+keeps TensorFlow's start-up chatter out of the user's way. Only when tfnas
+itself first imports TensorFlow does it set `TF_CPP_MIN_LOG_LEVEL=2` (hiding
+the C++ INFO and WARNING lines), and only when the user has not set it: see
+`quiet_tensorflow_logs`.
 
-Checked against Keras 3.15.1 and tf_keras 2.21.0.
+Checked against the versions in `CHECKED` (`tfnas._versions` warns once
+when the installed ones differ).
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-# TensorFlow's C++ logging: a default only, a value the user set wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfnas import _versions
+
+CHECKED = {"keras": "3.15.1", "tf-keras": "2.21.0", "tensorflow": "2.21.0"}
+
 # tfnas logs details to the `tfnas` logger; with no handler configured by the
 # user, they go nowhere (not to stderr through logging's last resort).
 logging.getLogger("tfnas").addHandler(logging.NullHandler())
@@ -43,18 +49,32 @@ def import_quietly(name: str) -> ModuleType:
     the descriptor hides them, so the devices are started here too. If the
     import fails, what was written is replayed on stderr.
     """
-    if "tensorflow" in sys.modules:
-        return importlib.import_module(name)
+    if name in sys.modules:
+        return sys.modules[name]
+    quiet_tensorflow_logs()
     with stderr_captured() as captured:
         try:
             module = importlib.import_module(name)
             if "tensorflow" in sys.modules:
-                sys.modules["tensorflow"].config.list_physical_devices()
+                sys.modules["tensorflow"].config.list_physical_devices()  # starts the devices once; cheap after
             return module
         except BaseException:
             captured.seek(0)
             sys.stderr.write(captured.read().decode(errors="replace"))
             raise
+
+
+def quiet_tensorflow_logs() -> None:
+    """Sets `TF_CPP_MIN_LOG_LEVEL=2` before tfnas first imports TensorFlow, unless the user set it.
+
+    TensorFlow's C++ logging reads the variable once, when TensorFlow is
+    imported; a value already in the environment (the user's) wins, and once
+    TensorFlow is imported nothing is changed any more. Called by
+    `import_quietly`, not at import: importing tfnas leaves `os.environ`
+    alone. Child processes started afterwards inherit the variable.
+    """
+    if "tensorflow" not in sys.modules:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 @contextlib.contextmanager
@@ -115,6 +135,7 @@ def inbound_node(tensor: Any) -> Any:
     Keras 3 has no public graph API; its own functional model code walks
     `KerasTensor._keras_history` and `Operation._inbound_nodes` the same way.
     """
+    _versions.check(CHECKED, __name__)
     history = tensor._keras_history
     return history.operation._inbound_nodes[history.node_index]
 
@@ -134,6 +155,7 @@ def compile_metrics(model: Any) -> list:
     (or loss) cannot be read back; Keras keeps the originals on its private
     `CompileMetrics` (checked on Keras 3.15.1).
     """
+    _versions.check(CHECKED, __name__)
     metrics = getattr(getattr(model, "_compile_metrics", None), "_user_metrics", None)
     return list(metrics or [])
 
@@ -149,6 +171,7 @@ def op_determinism(enabled: bool) -> Iterator[None]:
     """
     from tensorflow.python.framework import config
 
+    _versions.check(CHECKED, __name__)
     switch = enabled and not config.is_op_determinism_enabled()
     if switch:
         config.enable_op_determinism()
@@ -157,3 +180,16 @@ def op_determinism(enabled: bool) -> Iterator[None]:
     finally:
         if switch:
             config.disable_op_determinism()
+
+
+def convert_variables_to_constants(concrete: Any) -> Any:
+    """A TensorFlow concrete function with its variables frozen into constants (for the v1 profiler).
+
+    TensorFlow has no public way to freeze a TF2 function's variables; its
+    private `convert_to_constants.convert_variables_to_constants_v2` (checked
+    on TensorFlow 2.21) is what its own converters use.
+    """
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    _versions.check(CHECKED, __name__)
+    return convert_variables_to_constants_v2(concrete)

@@ -19,6 +19,11 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from tfnas import _versions
+
+CHECKED = {"keras-tuner": "1.4.8"}  # the versions this module was read against
+_versions.check(CHECKED, __name__)  # at import: keras-tuner is imported with this module's users anyway
+
 logger = logging.getLogger(__name__)
 
 VERIFIED_VERSION = "1.4.8"

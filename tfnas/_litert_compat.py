@@ -3,13 +3,18 @@
 LiteRT's public Python API lists a model's input, output and tensor details
 but not its ops. `Interpreter._get_ops_details()` does: one dict per op, in
 execution order, with `"index"`, `"op_name"`, `"inputs"` and `"outputs"`
-(tensor indices), among others. Checked against ai-edge-litert 2.3.0; when a LiteRT release
-renames or drops it, this module is the one to change.
+(tensor indices), among others. Checked against the version in `CHECKED`
+(`tfnas._versions` warns once when the installed one differs); when a LiteRT
+release renames or drops it, this module is the one to change.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from tfnas import _versions
+
+CHECKED = {"ai-edge-litert": "2.3.0"}
 
 
 def ops_details(interp: Any) -> list[dict[str, Any]]:
@@ -26,4 +31,5 @@ def ops_details(interp: Any) -> list[dict[str, Any]]:
         One dict per op with `"index"`, `"op_name"` (e.g. "CONV_2D"),
         `"inputs"` and `"outputs"` (tensor indices).
     """
+    _versions.check(CHECKED, __name__)
     return list(interp._get_ops_details())  # pylint: disable=protected-access

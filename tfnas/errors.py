@@ -6,14 +6,18 @@ raised (`keras_tuner.errors`): a `FatalError` stops the search, a
 and add `TfnasInputError` for bad input, raised before any training starts.
 Every message names the problem and the fix.
 
-The two classes keras-tuner must recognise subclass its error classes, so
-they are created on first use (the module's `__getattr__`): importing this
-module must not import keras-tuner, hence Keras and TensorFlow, or a config
-file with a typo would take seconds to be refused.
+The two classes keras-tuner must recognise subclass its error classes.
+Importing keras-tuner imports Keras and TensorFlow (seconds), and importing
+this module must not, or a config file with a typo would take seconds to be
+refused: so they are declared statically for type checkers and readers
+(under `TYPE_CHECKING`) and made at run time, with the same bases and
+docstrings, on first use (the module's `__getattr__`, from
+`_KERAS_TUNER_ERRORS`).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from typing import Any
 
 
@@ -41,10 +45,27 @@ class MicroRunError(TfnasError, RuntimeError):
     """TFLite Micro failed or crashed on the model."""
 
 
+class TfnasVersionWarning(UserWarning):
+    """An installed library is not the version whose private parts a tfnas compat module was checked against.
+
+    Said once per process and library. Silence it with
+    `warnings.filterwarnings("ignore", category=tfnas.TfnasVersionWarning)`.
+    """
+
+
 _KERAS_TUNER_ERRORS = {
     "InfeasibleSearchError": ("FatalError", "No candidate in the search space meets the hard constraints."),
     "TrialFailedError": ("FailedTrialError", "One trial failed (for example its loss became NaN); the search goes on."),
 }
+
+if TYPE_CHECKING:  # the run-time classes are made by `__getattr__`, with these bases and docstrings
+    import keras_tuner as kt
+
+    class InfeasibleSearchError(TfnasError, kt.errors.FatalError):
+        """No candidate in the search space meets the hard constraints."""
+
+    class TrialFailedError(TfnasError, kt.errors.FailedTrialError):
+        """One trial failed (for example its loss became NaN); the search goes on."""
 
 
 def __getattr__(name: str) -> Any:

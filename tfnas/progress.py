@@ -1,19 +1,18 @@
-"""What a search prints: one Keras-style line per trial with an ETA, or nothing at all (`verbose=0`)."""
+"""What a search prints: one Keras-style line per trial with an ETA and its closing lines, or nothing at all (`verbose=0`)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import time
-import warnings
 from collections.abc import Callable
-from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
 
+from tfnas._voice import say
+from tfnas._voice import silenced
 from tfnas.atomic import values_sha256
 from tfnas.distributed import is_chief
+
+__all__ = ["Progress", "candidate_hash", "silenced"]
 
 
 class Progress:
@@ -32,10 +31,10 @@ class Progress:
         keys: hyperparameter names to show; defaults to the space's
             `summary_keys`, else the first four.
         verbose: int, 0 prints nothing.
-        print_fn: where lines go. Defaults to `print`.
+        print_fn: where lines go. Defaults to stdout (`tfnas._voice.say`).
     """
 
-    def __init__(self, max_trials: int, keys: tuple[str, ...] | None = None, verbose: int = 1, print_fn: Callable[[str], None] = print):
+    def __init__(self, max_trials: int, keys: tuple[str, ...] | None = None, verbose: int = 1, print_fn: Callable[[str], None] = say):
         self.max_trials = max_trials
         self.keys = keys
         self.verbose = verbose
@@ -90,34 +89,10 @@ class Progress:
             f"macs {_si(metrics.get('macs', 0))} | {trial_seconds:.1f}s{eta}"
         )
 
-
-@contextlib.contextmanager
-def silenced(verbose: int) -> Iterator[None]:
-    """Swallows what a search would print when `verbose` < 1; does nothing otherwise.
-
-    keras-tuner prints to stdout, Keras and TensorFlow warn through Python
-    `warnings`, TensorFlow's `tensorflow` logger and absl's logging. All are
-    silenced for the duration and restored after. The `tfnas` logger is left
-    alone: it has no handler of its own, so it prints only through handlers
-    the user configured (`logging.basicConfig(level=logging.INFO)` shows tfnas's details).
-    """
-    if verbose >= 1:
-        yield
-        return
-    from absl import logging as absl_logging
-
-    absl_level = absl_logging.get_verbosity()
-    tf_logger = logging.getLogger("tensorflow")
-    tf_level = tf_logger.level
-    absl_logging.set_verbosity(absl_logging.ERROR)
-    tf_logger.setLevel(logging.ERROR)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        absl_logging.set_verbosity(absl_level)
-        tf_logger.setLevel(tf_level)
+    def note(self, line: str) -> None:
+        """Prints one of the search's own lines (a closing line, a note) unless `verbose` is 0."""
+        if self.verbose >= 1:
+            self.print_fn(line)
 
 
 def candidate_hash(values: Mapping[str, Any]) -> str:

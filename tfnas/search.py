@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import tempfile
@@ -136,8 +137,10 @@ def search(
             (cost: see the README). In distributed mode, `None` splits with
             seed 0 so that every worker validates on the same samples.
         verbose: int, 1 prints a line per trial (`Trial i/N`, with an ETA)
-            and a closing line (`result.summary()` prints the front); 0
-            prints nothing, on stdout or stderr.
+            and a closing line (`result.summary()` prints the front), and
+            holds back TensorFlow's, Keras's and TF-MOT's own warnings; 0
+            prints nothing, on stdout or stderr; 2 lets those libraries'
+            warnings through as well (`tfnas._voice`).
             Details (rejected candidates, resume repairs) go to the Python
             logger `tfnas`, shown once you configure logging.
         task: `"classification"` or `"regression"`; inferred from `y`.
@@ -173,10 +176,7 @@ def search(
         DistributedSearchError: a worker lost the chief, or does not share its run directory.
     """
     role = distributed.role()
-    for name, value in (("max_trials", max_trials), ("epochs", epochs), ("batch_size", batch_size)):
-        _check_positive_int(name, value)
-    if isinstance(worker_timeout, bool) or not isinstance(worker_timeout, (int, float)) or not worker_timeout > 0:
-        raise TfnasInputError(f"worker_timeout must be a positive number of seconds. Received: worker_timeout={worker_timeout!r}")
+    _check_arguments(max_trials=max_trials, epochs=epochs, batch_size=batch_size, worker_timeout=worker_timeout)
     limits = Constraints.from_any(constraints)
     recipe = Training.from_any(training)
     warm_values = warm_start_values(warm_start)
@@ -196,45 +196,73 @@ def search(
     _check_writable(directory)
     budget = getattr(oracle, "max_trials", None) or max_trials
     progress = Progress(budget, keys=getattr(hypermodel, "summary_keys", None), verbose=verbose)
+    make_tuner = functools.partial(
+        EdgeTuner, hypermodel, oracle, constraints=limits, callback=progress, pricer=pricer, worker_timeout=worker_timeout,
+        training=recipe, directory=directory, project_name=project_name, overwrite=overwrite and role != "worker",
+        distribution_strategy=distribution_strategy,
+    )
+    settings = {"training": recipe.to_dict(), "epochs": epochs, "batch_size": batch_size, "seed": seed}
+    fit_args = (data.fit_args, {**data.fit_kwargs, "epochs": epochs, "verbose": 0, "callbacks": list(callbacks or [])})
+    start = time.perf_counter()
+    tuner, result = _run(make_tuner, fit_args, role=role, seed=seed, verbose=verbose, settings=settings)
+    result.search_seconds = time.perf_counter() - start
+    _close(progress, tuner, result, role=role, budget=budget, max_draws=max_draws)
+    return result
+
+
+def _check_arguments(*, max_trials: Any, epochs: Any, batch_size: Any, worker_timeout: Any) -> None:
+    """Refuses, before any work, counts that are not positive integers and a `worker_timeout` that is not a positive number."""
+    for name, value in (("max_trials", max_trials), ("epochs", epochs), ("batch_size", batch_size)):
+        _check_positive_int(name, value)
+    if isinstance(worker_timeout, bool) or not isinstance(worker_timeout, (int, float)) or not worker_timeout > 0:
+        raise TfnasInputError(f"worker_timeout must be a positive number of seconds. Received: worker_timeout={worker_timeout!r}")
+
+
+def _run(
+    make_tuner: functools.partial, fit_args: tuple[tuple, dict[str, Any]], *, role: str | None, seed: int | None,
+    verbose: int, settings: dict[str, Any],
+) -> tuple[EdgeTuner, SearchResult]:
+    """Makes the tuner and runs the search under the run lock, op determinism (when seeded) and `silenced(verbose)`.
+
+    Returns the tuner and the run directory's `SearchResult` (on a worker,
+    once the chief's directory is visible).
+    """
     if role:
         distributed.quiet_keras_tuner()
-    start = time.perf_counter()
     # One writer per run directory; distributed workers write into the chief's and take no lock.
-    lock = RunLock(directory, project_name) if role != "worker" else contextlib.nullcontext()
+    where = make_tuner.keywords
+    lock = RunLock(where["directory"], where["project_name"]) if role != "worker" else contextlib.nullcontext()
     with lock, _compat.op_determinism(seed is not None):
         with silenced(verbose), distributed.worker_errors() if role == "worker" else contextlib.nullcontext():
-            tuner = EdgeTuner(
-                hypermodel, oracle, constraints=limits, callback=progress, pricer=pricer, worker_timeout=worker_timeout,
-                training=recipe, directory=directory, project_name=project_name, overwrite=overwrite and role != "worker",
-                distribution_strategy=distribution_strategy,
-            )
+            tuner = make_tuner()
             if role != "worker":
-                settings = {"training": recipe.to_dict(), "epochs": epochs, "batch_size": batch_size, "seed": seed}
                 atomic.write_json(os.path.join(tuner.project_dir, SEARCH_FILENAME), settings)
             if seed is not None:
                 # Here, not earlier: keras-tuner's tuner explores conditional hps with unseeded random values while it
                 # is made, which builds (and initialises) a different number of layers in every process.
                 keras.utils.set_random_seed(seed)
-            tuner.search(*data.fit_args, epochs=epochs, verbose=0, callbacks=list(callbacks or []), **data.fit_kwargs)
+            args, kwargs = fit_args
+            tuner.search(*args, **kwargs)
         if role == "worker":
             distributed.wait_for_shared_directory(tuner.project_dir)
-        result = SearchResult.load(tuner.project_dir)
-    result.search_seconds = time.perf_counter() - start
+        return tuner, SearchResult.load(tuner.project_dir)
+
+
+def _close(progress: Progress, tuner: EdgeTuner, result: SearchResult, *, role: str | None, budget: int, max_draws: int) -> None:
+    """The search's closing lines: a worker's, or the chief's note on a search that stopped early and its counts."""
     if role == "worker":
-        if verbose >= 1:
-            print(f"Worker {tuner.tuner_id} done: no trials left. The chief returns the search's result ({tuner.project_dir}).")
-        return result
+        progress.note(f"Worker {tuner.tuner_id} done: no trials left. The chief returns the search's result ({tuner.project_dir}).")
+        return
     if len(result.trials) < budget:
-        note = (
+        logger.warning(  # the details, for the user's logging; the same note on the progress line below
+            "The search stopped after %d of %d trials: the oracle proposed no new feasible candidate (max_draws=%d).",
+            len(result.trials), budget, max_draws,
+        )
+        progress.note(
             f"The search stopped after {len(result.trials)} of {budget} trials: the oracle proposed no new feasible "
             f"candidate (max_draws={max_draws}). Raise max_draws, widen the space or relax the constraints."
         )
-        logger.warning(note)
-        if verbose >= 1:
-            print(note)
-    if verbose >= 1:
-        print(f"{result.counts()}, in {result.search_seconds:.0f}s. result.summary() prints the front.")
-    return result
+    progress.note(f"{result.counts()}, in {result.search_seconds:.0f}s. result.summary() prints the front.")
 
 
 def warm_start_values(warm_start: Any) -> list[dict[str, Any]]:
@@ -267,6 +295,7 @@ def warm_start_values(warm_start: Any) -> list[dict[str, Any]]:
 
 
 def _check_positive_int(name: str, value: Any) -> None:
+    """Refuses a value that is not a positive integer (a bool neither)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise TfnasInputError(f"{name} must be a positive integer. Received: {name}={value!r}")
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tfnas import _compat
+from tfnas import _tfmot_compat
 from tfnas.errors import TfnasInputError
 
 # Layers TF-MOT's registry accepts but leaves unclustered ("big unrecoverable accuracy loss").
@@ -54,7 +55,7 @@ def plan_clustering(
         TfnasInputError: `number_of_clusters` is not an integer >= 2.
     """
     check_clusters(number_of_clusters)
-    registry = _registry()
+    registry = _tfmot_compat.clustering_registry()
     weighted = [layer.name for layer in model.layers if any("kernel" in w.name for w in layer.weights)]
     kept = set(weighted[:1] + weighted[-1:]) if keep is None else set(keep)
     layers, skipped = [], {}
@@ -102,11 +103,3 @@ def strip(model: Any) -> Any:
     tfmot = _compat.tfmot()
 
     return tfmot.clustering.keras.strip_clustering(model)
-
-
-def _registry() -> Any:
-    # TF-MOT exposes no public "is this layer clusterable"; the registry is what cluster_weights consults.
-    _compat.tfmot()
-    from tensorflow_model_optimization.python.core.clustering.keras.clustering_registry import ClusteringRegistry
-
-    return ClusteringRegistry

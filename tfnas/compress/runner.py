@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from tfnas import _compat
+from tfnas._voice import say
+from tfnas._voice import silenced
 from tfnas.compress.bridge import to_keras3
 from tfnas.compress.bridge import to_tf_keras
 from tfnas.compress.measure import weight_stats
@@ -86,6 +88,10 @@ class Runner:
             stage changed anything), and one `StageReport` per stage, the
             input model's ("float") first.
         """
+        with silenced(self.verbose):  # TensorFlow's and TF-MOT's warnings held back (`tfnas._voice`)
+            return self._run(model, stages, context)
+
+    def _run(self, model: Any, stages: Sequence[Stage], context: StageContext) -> tuple[Any, list[StageReport]]:
         reports = [self.measure("float", model, model, context)]
         working = None
         for stage in stages:
@@ -148,7 +154,7 @@ class Runner:
             sign = 1.0 if context.task.higher_is_better else -1.0
             report.performance_loss = sign * (base.value - report.value) / base.value if base.value else 0.0
         if self.verbose:
-            print(f"[tfnas.compress] {stage}: {metric} {value:.4f}, {stats['nonzero_params']:,} non-zero weights, {seconds:.1f}s")
+            say(f"[tfnas.compress] {stage}: {metric} {value:.4f}, {stats['nonzero_params']:,} non-zero weights, {seconds:.1f}s")
         return report
 
     @staticmethod

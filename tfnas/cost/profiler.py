@@ -17,6 +17,7 @@ from typing import Any
 
 import keras
 
+from tfnas import _compat
 from tfnas.cost._graph import model_io
 
 
@@ -44,10 +45,9 @@ def count_flops(fn: Callable[..., Any], specs: Sequence[Any]) -> tuple[int, int]
         view), and the part of it counted on conv/matmul ops.
     """
     import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     concrete = tf.function(fn).get_concrete_function(*specs)
-    frozen = convert_variables_to_constants_v2(concrete)
+    frozen = _compat.convert_variables_to_constants(concrete)
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
     logger, level = tf.get_logger(), tf.get_logger().level

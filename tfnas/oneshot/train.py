@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from tfnas._voice import say
 from tfnas.errors import TfnasInputError
 from tfnas.oneshot.checkpoint import Checkpoint
 from tfnas.oneshot.checkpoint import fingerprint
@@ -195,7 +196,7 @@ def train_supernet(
             history = _history(logs, steps_per_epoch, num_random, len(x), batch, seconds, start)
             checkpoint.save(supernet, optimizer, history.to_dict())
         if verbose:
-            print(f"supernet epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k}={v:.4g}" for k, v in log.items()))
+            say(f"supernet epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k}={v:.4g}" for k, v in log.items()))
         if progress is not None:
             progress(epoch, dict(log))
     return _history(logs, steps_per_epoch, num_random, len(x), batch, seconds, start)
