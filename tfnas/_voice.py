@@ -12,6 +12,14 @@ the libraries it drives may write:
   `TfnasVersionWarning`s pass;
 - `verbose>=2`: everything, as those libraries write it.
 
+TensorFlow's C++ runtime logs straight to file descriptor 2 (abseil's
+`E0000 00:00:... util.cc:131] ...` lines, some at ERROR level, e.g. oneDNN's
+"supports DT_INT32 only on platforms with AVX-512" on CPUs without it), which
+no Python log level reaches. Below `verbose=2` that descriptor is held in a
+temporary file while tfnas works and replayed afterwards without those lines,
+so anything else written there (a Python traceback, a user's own line) still
+reaches the user.
+
 The `tfnas` logger is never touched: it prints only through handlers the
 user configured.
 """
@@ -22,7 +30,9 @@ import contextlib
 import io
 import logging
 import os
+import re
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 
@@ -30,6 +40,10 @@ from tfnas.errors import TfnasVersionWarning
 
 # Packages whose records logged straight on the root logger (TF-MOT's `logging.warning(...)`) are theirs, not the user's.
 LIBRARIES = ("tensorflow", "tf_keras", "keras", "keras_tuner", "tensorflow_model_optimization", "absl", "ai_edge_litert")
+
+
+# abseil's C++ log prefix (TensorFlow >= 2.16), and TensorFlow's older one.
+NATIVE_LOG_LINE = re.compile(rb"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\]|\d{4}-\d\d-\d\d [\d:.]+: [IWEF] \S+:\d+\])")
 
 
 def say(line: str) -> None:
@@ -43,6 +57,29 @@ class _LibraryRecords(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         parts = set(os.path.normpath(record.pathname).split(os.sep))
         return record.levelno >= logging.ERROR or parts.isdisjoint(LIBRARIES)
+
+
+@contextlib.contextmanager
+def _native_logs_held() -> Iterator[None]:
+    """Holds file descriptor 2 in a temporary file, then replays every line but TensorFlow's C++ log lines."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no descriptor 2 (a windowless process): nothing to hold
+        yield
+        return
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = b"".join(line for line in held if not NATIVE_LOG_LINE.match(line))
+            if kept:
+                os.write(2, kept)
 
 
 @contextlib.contextmanager
@@ -67,6 +104,7 @@ def silenced(verbose: int) -> Iterator[None]:
     logging.getLogger().addFilter(records)
     try:
         with contextlib.ExitStack() as stack:
+            stack.enter_context(_native_logs_held())
             stack.enter_context(warnings.catch_warnings())
             warnings.simplefilter("ignore")
             if verbose >= 1:
