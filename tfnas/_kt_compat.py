@@ -161,11 +161,13 @@ def local_oracle(oracle: Any) -> Any:
 
     A worker's Tuner talks to the chief through the client, which forwards
     only a few attributes; the tfnas hooks of the Oracle it was built with
-    (`attach`) are methods of the wrapped object.
+    (`attach`) are methods of the wrapped object. The client's module is
+    not imported here (it imports grpc): no client exists before it is.
     """
-    from keras_tuner.src.distribute.oracle_client import OracleClient
+    import sys
 
-    return oracle._oracle if isinstance(oracle, OracleClient) else oracle
+    client = sys.modules.get("keras_tuner.src.distribute.oracle_client")
+    return oracle._oracle if client is not None and isinstance(oracle, client.OracleClient) else oracle
 
 
 def values_hash(oracle: Any, values: dict[str, Any]) -> str:
