@@ -30,7 +30,6 @@ from tfnas import atomic
 from tfnas import distributed
 from tfnas.cost import profile
 from tfnas.constraints import Constraints
-from tfnas.errors import TfnasInputError
 from tfnas.errors import TrialFailedError
 from tfnas.heartbeat import beating
 from tfnas.oracles.base import MultiObjectiveOracle

@@ -120,7 +120,7 @@ class _Run:
         self.began = time.monotonic()
 
     def start(self, name: str) -> subprocess.Popen:
-        self.logs[name] = log = open(os.path.join(self.directory, f"{name}.log"), "w+")
+        self.logs[name] = log = open(os.path.join(self.directory, f"{name}.log"), "w+")  # noqa: SIM115  (closed by close())
         env = {**self.env, "KERASTUNER_TUNER_ID": name}
         self.processes[name] = subprocess.Popen(
             self.command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
