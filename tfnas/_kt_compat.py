@@ -159,3 +159,46 @@ def _parent_to_proto(self: Any) -> Any:
     )
     values = [proto.Value(**{kind: v}) for v in self.values]
     return proto.Condition(parent=proto.Condition.Parent(name=self.name, values=values))
+
+
+def local_oracle(oracle: Any) -> Any:
+    """The Oracle object itself: on a distributed worker, the one keras-tuner's `OracleClient` wraps (`._oracle`).
+
+    A worker's Tuner talks to the chief through the client, which forwards
+    only a few attributes; the tfnas hooks of the Oracle it was built with
+    (`attach`) are methods of the wrapped object. The client's module is
+    not imported here (it imports grpc): no client exists before it is.
+    """
+    import sys
+
+    client = sys.modules.get("keras_tuner.src.distribute.oracle_client")
+    return oracle._oracle if client is not None and isinstance(oracle, client.OracleClient) else oracle
+
+
+def values_hash(oracle: Any, values: dict[str, Any]) -> str:
+    """The key under which the Oracle records values as tried (`Oracle._compute_values_hash`)."""
+    return oracle._compute_values_hash(values)
+
+
+class OracleHooks:
+    """Mixin for a `kt.Oracle` subclass: keras-tuner's two private Oracle hooks call public methods.
+
+    keras-tuner 1.4.8 keys the values it has tried (`_tried_so_far`, filled
+    by `create_trial` and `end_trial`) with `_compute_values_hash`, and writes
+    `trial.json` with `_save_trial`. A subclass that mixes this in (before
+    `kt.Oracle`) provides instead:
+
+    - `identifying_values(values) -> dict`: the values that make a candidate
+      what it is; the hash is keras-tuner's, over those;
+    - `save_trial(trial) -> None`: writes the trial's `trial.json`.
+    """
+
+    def _compute_values_hash(self, values: dict[str, Any]) -> str:
+        return super()._compute_values_hash(self.identifying_values(values))  # type: ignore[misc]
+
+    def _save_trial(self, trial: Any) -> None:
+        self.save_trial(trial)  # type: ignore[attr-defined]
+
+    def identifying_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The values that identify a candidate: all of them by default."""
+        return values

@@ -13,6 +13,9 @@ lines), which polls for the end every 20 seconds and keeps waiting forever
 when the Oracle raises (for example `InfeasibleSearchError`, or the
 consecutive-failures limit): `serve` polls every 0.2 seconds, re-raises the
 Oracle's error on the chief and tells the workers why the search stopped.
+It also watches the workers (`tfnas.heartbeat`): a silent worker's trial
+goes to another, idle workers wait while a trial may yet be lost, and the
+chief stops with an error when a lost trial has no worker left.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from typing import Any
 
 from tfnas import _kt_compat
 from tfnas.errors import DistributedSearchError
-from tfnas.heartbeat import Watch
 from tfnas.errors import TfnasInputError
+from tfnas.heartbeat import Watch
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +76,8 @@ def address() -> str:
 
 
 def serve(
-    oracle: Any, on_trial_end: Callable[[Any], None] | None = None, poll_seconds: float = 0.2, worker_timeout: float = 300.0
+    oracle: Any, on_trial_end: Callable[[Any], None] | None = None, poll_seconds: float = 0.2, worker_timeout: float = 300.0,
+    rerun: dict[str, str] | None = None,
 ) -> None:
     """Serves `oracle` to the workers with keras-tuner's gRPC service until the search ends.
 
@@ -86,9 +90,12 @@ def serve(
         poll_seconds: float, how often the end of the search is checked.
         worker_timeout: float, silence after which a worker's trial goes to
             the next worker that asks (`tfnas.heartbeat`).
+        rerun: dict where lost trials are recorded (trial id -> why), a
+            `MultiObjectiveOracle`'s `rerun`; None keeps the record for this run only.
 
     Raises:
-        DistributedSearchError: the chief cannot listen on its address.
+        DistributedSearchError: the chief cannot listen on its address, or a
+            lost trial waits and no worker is left to train it.
         Exception: whatever the Oracle raised while creating or ending a trial.
     """
     import grpc
@@ -96,7 +103,7 @@ def serve(
     _warn_if_public(os.environ[ORACLE_IP])
     # No SO_REUSEPORT: a second chief on the same port must fail here, not split the workers.
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), options=[("grpc.so_reuseport", 0)])
-    servicer = _servicer_class()(oracle, Watch(oracle, worker_timeout))
+    servicer = _servicer_class()(oracle, Watch(oracle, worker_timeout, rerun=rerun))
     _kt_compat.protos().get_service_grpc().add_OracleServicer_to_server(servicer, server)
     try:
         server.add_insecure_port(address())
@@ -120,6 +127,7 @@ def serve(
             if servicer.error is not None:
                 raise servicer.error
             servicer.watch.requeue_silent()
+            servicer.watch.check_workers()
             if servicer.stop_triggered and not oracle.ongoing_trials and not oracle.tuner_ids:
                 return
     finally:
@@ -176,9 +184,14 @@ def _servicer_class() -> type:
             self.error: BaseException | None = None
 
         def CreateTrial(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC's method names)
-            response = self._guard(super().CreateTrial, request, context)
-            self.watch.hear(response.trial.trial_id)
-            return response
+            return self._guard(self._create_trial, request, context)
+
+        def _create_trial(self, request: Any, context: Any) -> Any:
+            """keras-tuner's `CreateTrial`, with the Watch's answer: IDLE while another trial may yet be lost."""
+            trial = self.watch.create_trial(request.tuner_id)
+            if trial.status == "STOPPED":
+                self.stop_triggered = True
+            return _kt_compat.protos().get_service().CreateTrialResponse(trial=trial.to_proto())
 
         def GetTrial(self, request: Any, context: Any) -> Any:  # noqa: N802  (a worker's heartbeat)
             self.watch.hear(request.trial_id)

@@ -30,7 +30,6 @@ from tfnas import atomic
 from tfnas import distributed
 from tfnas.cost import profile
 from tfnas.constraints import Constraints
-from tfnas.errors import TfnasInputError
 from tfnas.errors import TrialFailedError
 from tfnas.heartbeat import beating
 from tfnas.oracles.base import MultiObjectiveOracle
@@ -139,7 +138,8 @@ class EdgeTuner(kt.Tuner):
             oracle.adopt(cost_function=self.pricer)
         self.last_metrics: dict[str, float] = {}  # what the last trial reported (a worker's trials hold none)
         self._shared_directory_checked = False
-        self._attach_to: Any = None  # a worker's training inputs, until its one-shot oracle is attached
+        self._attach_to: Any = None  # a worker's training inputs, until its oracle is attached
+        self._asked = False  # a worker asked for a trial and none began: the chief answered IDLE
 
     def run_trial(self, trial: kt.engine.trial.Trial, *args: Any, **kwargs: Any) -> dict[str, float]:
         hp = trial.hyperparameters
@@ -180,14 +180,15 @@ class EdgeTuner(kt.Tuner):
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
         """Runs the search; on a distributed search's chief, serves the Oracle until every worker is done.
 
-        An oracle with a `prepare` method (the one-shot search) is prepared
-        first, on the training data: it may hand back the hypermodel the
-        trials build from (sub-networks starting from a supernet's weights).
+        A `MultiObjectiveOracle` is prepared first (its `prepare` hook, on
+        the training data: the one-shot search trains its supernet and hands
+        back the hypermodel the trials build from); on a worker, its `attach`
+        hook gives that hypermodel before the first trial. A plain keras-tuner
+        Oracle has neither hook, and its hypermodel is used as it is.
         """
-        oracle = getattr(self.oracle, "_oracle", self.oracle)  # a worker's oracle is keras-tuner's OracleClient
-        if callable(getattr(oracle, "prepare", None)):
+        if isinstance(_kt_compat.local_oracle(self.oracle), MultiObjectiveOracle):
             if distributed.is_worker():
-                self._attach_to = fit_args[0]  # on the first trial: the chief has prepared by then
+                self._attach_to = _fit_input(fit_args, fit_kwargs, 0)  # on the first trial: the chief has prepared by then
             else:
                 self._prepare_oracle(fit_args, fit_kwargs)
         if not distributed.is_chief():
@@ -195,10 +196,26 @@ class EdgeTuner(kt.Tuner):
             return
         self.oracle.verbose = fit_kwargs.get("verbose", 1)  # what keras-tuner's chief does
         self.save()
-        distributed.serve(self.oracle, on_trial_end=self._on_worker_trial_end, worker_timeout=self.worker_timeout)
+        rerun = self.oracle.rerun if isinstance(self.oracle, MultiObjectiveOracle) else None
+        distributed.serve(
+            self.oracle, on_trial_end=self._on_worker_trial_end, worker_timeout=self.worker_timeout, rerun=rerun,
+        )
+
+    def pre_create_trial(self) -> None:
+        """On a worker the chief told to wait (keras-tuner's IDLE), waits a moment before asking again.
+
+        The chief answers IDLE while other workers' trials run, since one of
+        them may yet be lost and need training again (`tfnas.heartbeat`).
+        keras-tuner's loop asks again at once after an IDLE answer; an answer
+        that began no trial (`on_trial_begin` clears the mark) was IDLE.
+        """
+        if self._asked and distributed.is_worker():
+            time.sleep(min(1.0, self.worker_timeout / 8))
+        self._asked = True
+        super().pre_create_trial()
 
     def _prepare_oracle(self, fit_args: tuple, fit_kwargs: dict[str, Any]) -> None:
-        x, y = fit_args[:2]  # what tfnas.search passes: its training arrays
+        x, y = _fit_input(fit_args, fit_kwargs, 0), _fit_input(fit_args, fit_kwargs, 1)  # tfnas.search's training arrays
         hypermodel = self.oracle.prepare(
             self.hypermodel, x, y, validation_data=fit_kwargs.get("validation_data"), training=self.training,
             directory=self.project_dir,
@@ -245,10 +262,11 @@ class EdgeTuner(kt.Tuner):
             distributed.wait_for_shared_directory(self.project_dir)
             self._shared_directory_checked = True
         if self._attach_to is not None:
-            oracle = self.oracle._oracle
-            self.hypermodel = self.pricer.hypermodel = oracle.attach(self.hypermodel, self._attach_to,
-                                                                     directory=self.project_dir)
+            oracle = _kt_compat.local_oracle(self.oracle)
+            hypermodel = oracle.attach(self.hypermodel, self._attach_to, directory=self.project_dir)
+            self.hypermodel = self.pricer.hypermodel = hypermodel or self.hypermodel
             self._attach_to = None
+        self._asked = False
         self.last_metrics = {}
         super().on_trial_begin(trial)
         if self.callback is not None:
@@ -273,6 +291,11 @@ def _adopt_search(project_dir: str) -> None:
     tuner_file = os.path.join(project_dir, f"{os.environ[distributed.TUNER_ID]}.json")
     if os.path.exists(os.path.join(project_dir, "oracle.json")) and not os.path.exists(tuner_file):
         atomic.write_text(tuner_file, "{}")  # a Tuner's whole state (keras-tuner's BaseTuner.get_state)
+
+
+def _fit_input(fit_args: tuple, fit_kwargs: dict[str, Any], index: int) -> Any:
+    """`x` (index 0) or `y` (index 1) of a `search` call, given by position or by name; None when absent."""
+    return fit_args[index] if len(fit_args) > index else fit_kwargs.get(("x", "y")[index])
 
 
 def _last_epoch(history: dict[str, list], objective: str) -> dict[str, float] | None:

@@ -40,8 +40,16 @@ logger = logging.getLogger(__name__)
 CostFunction = Callable[[kt.HyperParameters], Mapping[str, float]]
 
 
-class MultiObjectiveOracle(kt.Oracle):
+class MultiObjectiveOracle(_kt_compat.OracleHooks, kt.Oracle):
     """Base class of tfnas strategies; subclass it and write `propose`.
+
+    Besides `propose`, a strategy may override the hooks `prepare` (once,
+    on the training data, before the first trial), `attach` (on a
+    distributed worker, before its first trial) and `identifying_values`
+    (what makes a candidate new); each has a default here, and `EdgeTuner`
+    calls them directly. A plain keras-tuner Oracle has none of them: the
+    tuner uses the defaults for it. `rerun` records why trials were trained
+    again (a distributed worker was lost), in `oracle.json`.
 
     Example:
 
@@ -139,7 +147,7 @@ class MultiObjectiveOracle(kt.Oracle):
         self.reward = self._reward.bind(self.objective.name, self.objective.direction, self.constraints.to_dict())
         self.screen = CostScreen(self.constraints.limits())
 
-    # ----- the strategy hook ---------------------------------------------
+    # ----- the strategy's hooks (each with its default) ---------------------
     def propose(self, trial_id: str) -> dict[str, Any] | None:
         """Returns hyperparameter values for the next candidate, or `None` when out of ideas.
 
@@ -153,6 +161,18 @@ class MultiObjectiveOracle(kt.Oracle):
         The default is random search.
         """
         return self.random_values()
+
+    def prepare(self, hypermodel: Any, x: Any, y: Any, *, validation_data: Any, training: Any, directory: str) -> Any:
+        """Runs once on the chief before the first trial (one-shot trains its supernet); returns the hypermodel to build from.
+
+        The default does nothing and returns `hypermodel`."""
+        return hypermodel
+
+    def attach(self, hypermodel: Any, x: Any, *, directory: str) -> Any:
+        """On a distributed worker before its first trial, once the chief has prepared: returns the hypermodel to build from.
+
+        The default returns `hypermodel`."""
+        return hypermodel
 
     # ----- helpers for strategies ----------------------------------------
     def rng(self) -> np.random.Generator:
@@ -175,7 +195,7 @@ class MultiObjectiveOracle(kt.Oracle):
         Strategies that rank candidates deterministically (greedy, Bayesian)
         use it to move on to their next idea instead of proposing a rejected one again.
         """
-        return not self._seen(self._compute_values_hash(dict(values)))
+        return not self._seen(_kt_compat.values_hash(self, dict(values)))
 
     def _seen(self, key: str) -> bool:
         return key in _kt_compat.tried_hashes(self) or key in self.rejected or key in self.screened
@@ -215,13 +235,12 @@ class MultiObjectiveOracle(kt.Oracle):
             values = self.propose(trial_id)
             if values is None:
                 break
-            key = self._compute_values_hash(values)
+            key = _kt_compat.values_hash(self, values)
             if self._seen(key):
                 continue
             if self.constraints:
                 if self.screen.likely_infeasible(values):
-                    # remembered, or a strategy that ranks candidates deterministically (greedy) would
-                    # propose its favourite skipped candidate again and again until the draws run out
+                    # remembered, or a deterministic strategy (greedy) would propose it until the draws run out
                     self.screened.add(key)
                     self.screened_count += 1
                     continue
@@ -249,7 +268,8 @@ class MultiObjectiveOracle(kt.Oracle):
         """Writes `oracle.json` atomically (keras-tuner writes it in place: a kill could leave half of it)."""
         atomic.write_json(_kt_compat.oracle_file(self), self.get_state())
 
-    def _save_trial(self, trial: kt.engine.trial.Trial) -> None:  # keras-tuner's hook, see _kt_compat
+    def save_trial(self, trial: kt.engine.trial.Trial) -> None:
+        """Writes the trial's `trial.json` atomically (keras-tuner writes it in place; see `_kt_compat.OracleHooks`)."""
         atomic.write_json(os.path.join(_kt_compat.trial_dir(self, trial.trial_id), "trial.json"), trial.get_state())
 
     def get_state(self) -> dict[str, Any]:

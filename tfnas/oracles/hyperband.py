@@ -119,6 +119,6 @@ class HyperbandOracle(MultiObjectiveOracle):
             raise TfnasInputError("HyperbandOracle needs max_epochs: pass it, or use it through tfnas.search(epochs=...).")
         return int(self.max_epochs)
 
-    def _compute_values_hash(self, values: dict[str, Any]) -> str:
-        # A candidate is new by its architecture; a promotion differs by its parent (as in keras-tuner's Hyperband).
-        return super()._compute_values_hash({k: v for k, v in values.items() if k not in _SCHEDULE_KEYS})
+    def identifying_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A candidate is new by its architecture; a promotion differs by its parent (as in keras-tuner's Hyperband)."""
+        return {k: v for k, v in values.items() if k not in _SCHEDULE_KEYS}

@@ -45,11 +45,15 @@ class Reward(abc.ABC):
         bound = copy.copy(self)
         bound.quality = self.quality or quality
         bound.direction = self.direction or direction
-        bound._setup(dict(constraints or {}))
+        bound.setup(dict(constraints or {}))
         return bound
 
-    def _setup(self, constraints: dict[str, float]) -> None:
-        """Hook for rewards that read the search's constraints (e.g. a cost scale)."""
+    def setup(self, constraints: dict[str, float]) -> None:
+        """Hook: reads the search's constraints when the reward is bound (`Linear` takes its cost scale here).
+
+        Called on the bound copy, with the limits as `{"max_macs": ..., ...}`.
+        The default does nothing.
+        """
 
     def quality_value(self, metrics: Metrics) -> float:
         """The quality metric as a higher-is-better number.

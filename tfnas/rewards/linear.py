@@ -39,7 +39,7 @@ class Linear(Reward):
         self.metric = metric
         self.reference = reference
 
-    def _setup(self, constraints: dict[str, float]) -> None:
+    def setup(self, constraints: dict[str, float]) -> None:
         if self.reference is None:
             limit = constraints.get(f"max_{self.metric}")
             if limit is None:

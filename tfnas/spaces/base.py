@@ -32,6 +32,12 @@ class EdgeSpace(kt.HyperModel):
     accuracy, or loss mse and metric mae. Every space has the hps `dropout`
     and `learning_rate`.
 
+    Two optional hooks tell the search about the space; each has a default
+    here: `summary_keys` (the hyperparameters progress lines show; default
+    `dropout` and `learning_rate`) and `initial_points()` (values proposed
+    first; default none). A plain `kt.HyperModel` passed as the space gets
+    the defaults (`tfnas.spaces.resolve.initial_points_of`, `summary_keys_of`).
+
     Args:
         input_shape: Shape of one sample without the batch axis; usually left
             out and set by `configure` once the data is known.

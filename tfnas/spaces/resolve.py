@@ -3,7 +3,9 @@
 The search calls it once it knows the data, so users can pass a name
 ("auto", or one of `SPACES`), an `EdgeSpace` (class or instance,
 keeping its ranges), their own `kt.HyperModel`, or a plain `build(hp)`
-function.
+function. `initial_points_of` and `summary_keys_of` read a space's optional
+hooks (declared, with their defaults, on `EdgeSpace`); any other HyperModel
+gets the defaults.
 """
 
 from __future__ import annotations
@@ -105,6 +107,16 @@ def get_space(
     if callable(space) and not isinstance(space, type):
         return FunctionSpace(space)
     raise TfnasInputError(f"Cannot use space={space!r} ({type(space).__name__}): {_VALID}.")
+
+
+def initial_points_of(hypermodel: kt.HyperModel) -> list[dict[str, Any]]:
+    """The values a search proposes first: an `EdgeSpace`'s `initial_points()`; none for any other HyperModel."""
+    return list(hypermodel.initial_points()) if isinstance(hypermodel, EdgeSpace) else []
+
+
+def summary_keys_of(hypermodel: kt.HyperModel) -> tuple[str, ...] | None:
+    """The hyperparameters progress lines show: an `EdgeSpace`'s `summary_keys`; None (the first four) for other HyperModels."""
+    return tuple(hypermodel.summary_keys) if isinstance(hypermodel, EdgeSpace) else None
 
 
 def _rank(input_shape: Any) -> int:

@@ -4,7 +4,9 @@ Digits as 64-feature vectors, the MLP space under 3,000 MACs (`--max-macs`). Opt
 trials last a known time (a sleep per epoch, so the CPU stays free), fail
 exactly one trial across all workers (the worker that removes the marker file)
 and append a line to a log file each time a model starts training (`--train-log`,
-so a resume test can count trainings).
+so a resume test can count trainings); `--stall-worker ID` makes that worker
+never end its first trial (it trains no further than `on_train_begin`, its
+heartbeat still beating) until the test kills it.
 The chief writes the `SearchResult` it returned to `chief_result.json`.
 `--oneshot` runs the one-shot oracle on noisy 1-D signals instead (a DS-CNN 1-D
 supernet under `--max-macs`), and each training logs whether the model
@@ -23,16 +25,19 @@ from tfnas.demo import load_digits_images
 
 
 class _SlowAndFailOnce(keras.callbacks.Callback):
-    def __init__(self, epoch_sleep: float, fail_marker: str | None, train_log: str | None = None):
+    def __init__(self, epoch_sleep: float, fail_marker: str | None, train_log: str | None = None, stall: bool = False):
         super().__init__()
         self.epoch_sleep = epoch_sleep
         self.fail_marker = fail_marker
         self.train_log = train_log
+        self.stall = stall
 
     def on_train_begin(self, logs=None):
         if self.train_log:
             with open(self.train_log, "a") as f:
                 f.write(f"{os.getpid()}\n")
+        while self.stall:  # held until killed: the chief still hears this worker's heartbeat
+            time.sleep(0.5)
         if self.fail_marker:
             try:
                 os.remove(self.fail_marker)  # atomic: exactly one trial of one worker wins
@@ -80,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-draws", type=int, default=100)
     parser.add_argument("--train-log", default=None)
     parser.add_argument("--worker-timeout", type=float, default=300.0)
+    parser.add_argument("--stall-worker", default=None, help="the tuner id of a worker that never ends its first trial")
     parser.add_argument("--oneshot", action="store_true", help="the one-shot oracle on 1-D signals (DS-CNN 1-D)")
     args = parser.parse_args(argv)
     if args.oneshot:
@@ -89,12 +95,16 @@ def main(argv: list[str] | None = None) -> None:
     result = tfnas.search(
         x, y, space="mlp", constraints={"max_macs": args.max_macs}, max_trials=args.max_trials, epochs=args.epochs,
         max_draws=args.max_draws, seed=1, directory=args.directory, project_name="dist", worker_timeout=args.worker_timeout,
-        callbacks=[_SlowAndFailOnce(args.epoch_sleep, args.fail_marker, args.train_log)],
+        callbacks=[_SlowAndFailOnce(args.epoch_sleep, args.fail_marker, args.train_log, _stalls(args))],
     )
     if tfnas.distributed.is_chief():
         result.summary()
         with open(os.path.join(args.directory, "chief_result.json"), "w") as f:
             json.dump(result.to_dict(), f)
+
+
+def _stalls(args: argparse.Namespace) -> bool:
+    return args.stall_worker is not None and os.environ.get("KERASTUNER_TUNER_ID") == args.stall_worker
 
 
 def _oneshot(args: argparse.Namespace) -> None:
@@ -103,7 +113,7 @@ def _oneshot(args: argparse.Namespace) -> None:
 
     x, y = noisy_sines(300, 0)
     space = DSCNN1DSpace(filters=(8, 16), num_blocks=(1, 2), kernel_sizes=(3, 5), stem_filters=(8, 16))
-    callbacks = [_SlowAndFailOnce(args.epoch_sleep, None, args.train_log)]
+    callbacks = [_SlowAndFailOnce(args.epoch_sleep, None, args.train_log, _stalls(args))]
     if args.train_log:
         space_for_check = DSCNN1DSpace(**space.ranges).configure((40, 1), 3, "classification")
         callbacks.append(_InheritLog(space_for_check, os.path.join(args.directory, "dist"), args.train_log + ".inherit"))

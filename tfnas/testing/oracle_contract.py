@@ -19,8 +19,8 @@ from tfnas.tuner import CandidatePricer
 from tfnas.tuner import EdgeTuner
 
 # The strategies that propose from trials alone, which the contract drives by hand. An oracle with a `prepare`
-# step (the one-shot search: it proposes only what its trained supernet ranked) has its own tests, on real data.
-TRIAL_BASED = sorted(name for name, cls in ORACLES.items() if not hasattr(cls, "prepare"))
+# step of its own (the one-shot search: it proposes only what its trained supernet ranked) has its own tests, on real data.
+TRIAL_BASED = sorted(name for name, cls in ORACLES.items() if cls.prepare is MultiObjectiveOracle.prepare)
 
 
 class TinySpace(kt.HyperModel):

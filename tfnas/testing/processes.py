@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -63,36 +64,102 @@ def run_distributed(
         `{"wall_seconds", "returncodes": {name: code}, "output": {name: text}, "pids": {name: pid}}`.
     """
     train_log = script_args[script_args.index("--train-log") + 1]
-    env = child_env(KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(free_port()))
-    names = ["chief", *(f"tuner{i}" for i in range(workers))]
-    logs = {name: open(os.path.join(directory, f"{name}.log"), "w+") for name in names}
-    command = [sys.executable, SEARCH_SCRIPT, directory, *script_args]
-    start = time.monotonic()
-    processes = {
-        name: subprocess.Popen(command, env={**env, "KERASTUNER_TUNER_ID": name}, stdout=log, stderr=subprocess.STDOUT)
-        for name, log in logs.items()
-    }
+    run = _Run(directory, script_args, timeout)
     try:
+        for name in ["chief", *(f"tuner{i}" for i in range(workers))]:
+            run.start(name)
         if kill_first_worker:
-            victim = processes["tuner0"]
-            while time.monotonic() - start < timeout and not _has_trained(train_log, victim.pid) and victim.poll() is None:
-                time.sleep(0.1)
+            victim = run.processes["tuner0"]
+            run.wait_until(lambda: _has_trained(train_log, victim.pid) or victim.poll() is not None)
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait()
-        for name in names:
-            processes[name].wait(timeout=max(timeout - (time.monotonic() - start), 1))
+        return run.finish()
     finally:
-        stop(processes.values())
-    wall = time.monotonic() - start
-    output = {}
-    for name, log in logs.items():
-        log.seek(0)
-        output[name] = log.read()
-        log.close()
-    return {
-        "wall_seconds": wall, "returncodes": {n: p.returncode for n, p in processes.items()}, "output": output,
-        "pids": {n: p.pid for n, p in processes.items()},
-    }
+        run.close()
+
+
+def run_losing_first_trial(directory: str, script_args: list[str], survivors: int = 1, timeout: float = 300.0) -> dict:
+    """Runs a chief and workers where `tuner0` holds the first trial and is SIGKILLed for good while it does.
+
+    `tuner0` starts alone with `--stall-worker tuner0` (it writes its PID to
+    the `--train-log` file, then never ends its trial), so it takes trial 0.
+    The survivors (`tuner1`, ...) start once it trains, and it is killed
+    once they have ended every other trial (the chief's `oracle.json` lists
+    `--max-trials` - 1 ended trials), or at once when there are none.
+
+    Returns:
+        what `run_distributed` returns.
+    """
+    train_log = script_args[script_args.index("--train-log") + 1]
+    max_trials = int(script_args[script_args.index("--max-trials") + 1])
+    run = _Run(directory, [*script_args, "--stall-worker", "tuner0"], timeout)
+    try:
+        run.start("chief")
+        victim = run.start("tuner0")
+        run.wait_until(lambda: _has_trained(train_log, victim.pid) or victim.poll() is not None)
+        for i in range(1, survivors + 1):
+            run.start(f"tuner{i}")
+        if survivors:
+            run.wait_until(lambda: len(_ended(directory)) >= max_trials - 1 or run.processes["chief"].poll() is not None)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        return run.finish()
+    finally:
+        run.close()
+
+
+class _Run:
+    """Chief and worker processes of `distributed_search.py`, each writing `<name>.log` in `directory`."""
+
+    def __init__(self, directory: str, script_args: list[str], timeout: float):
+        self.directory, self.timeout = directory, timeout
+        self.env = child_env(KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(free_port()))
+        self.command = [sys.executable, SEARCH_SCRIPT, directory, *script_args]
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.logs: dict = {}
+        self.began = time.monotonic()
+
+    def start(self, name: str) -> subprocess.Popen:
+        self.logs[name] = log = open(os.path.join(self.directory, f"{name}.log"), "w+")  # noqa: SIM115  (closed by close())
+        env = {**self.env, "KERASTUNER_TUNER_ID": name}
+        self.processes[name] = subprocess.Popen(
+            self.command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        return self.processes[name]
+
+    def left(self) -> float:
+        return self.timeout - (time.monotonic() - self.began)
+
+    def wait_until(self, condition: Callable[[], bool]) -> None:
+        """Polls `condition` every 0.1 s until it holds or the run's time is up."""
+        while self.left() > 0 and not condition():
+            time.sleep(0.1)
+
+    def finish(self) -> dict:
+        for process in self.processes.values():
+            process.wait(timeout=max(self.left(), 1))
+        output = {}
+        for name, log in self.logs.items():
+            log.seek(0)
+            output[name] = log.read()
+        return {
+            "wall_seconds": time.monotonic() - self.began, "returncodes": {n: p.returncode for n, p in self.processes.items()},
+            "output": output, "pids": {n: p.pid for n, p in self.processes.items()},
+        }
+
+    def close(self) -> None:
+        stop(self.processes.values())
+        for log in self.logs.values():
+            log.close()
+
+
+def _ended(directory: str) -> list[str]:
+    """The trial ids the chief's `oracle.json` lists as ended ([] until it exists; it is written atomically)."""
+    try:
+        with open(os.path.join(directory, "dist", "oracle.json")) as f:
+            return list(json.load(f)["end_order"])
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return []
 
 
 def _has_trained(train_log: str, pid: int) -> bool:
