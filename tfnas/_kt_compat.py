@@ -5,10 +5,12 @@ Tuner's `run_trial`. tfnas also needs its Oracle's bookkeeping (which values
 were tried, which trials wait for a retry, the seed it really uses) and its
 gRPC service (the chief serves the Oracle with keras-tuner's own servicer).
 Those are private in keras-tuner; every read and write of them is here, so an
-upgrade is checked in one file. `MultiObjectiveOracle` also overrides two
-keras-tuner hooks: `_save_trial` (to write `trial.json` atomically) and, in
-`HyperbandOracle`, `_compute_values_hash` (it keys the set of tried values
-that keras-tuner's `create_trial` records).
+upgrade is checked in one file. Two private keras-tuner hooks are overridden
+here too, by the `OracleHooks` mixin that `MultiObjectiveOracle` takes:
+`_save_trial` (routed to its public `save_trial`, which writes `trial.json`
+atomically) and `_compute_values_hash` (routed to `identifying_values`, which
+`HyperbandOracle` narrows to key the set of tried values that keras-tuner's
+`create_trial` records).
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ CHECKED = {"keras-tuner": "1.4.8"}  # the versions this module was read against
 _versions.check(CHECKED, __name__)  # at import: keras-tuner is imported with this module's users anyway
 
 logger = logging.getLogger(__name__)
-
-VERIFIED_VERSION = "1.4.8"
 
 
 def oracle_file(oracle: Any) -> str:
@@ -141,8 +141,8 @@ def silence_condition_print() -> None:
     import keras_tuner as kt
     from keras_tuner.src.engine import conditions
 
-    if kt.__version__ != VERIFIED_VERSION:
-        logger.info("keras-tuner %s is not %s: its Parent.to_proto is left as it is.", kt.__version__, VERIFIED_VERSION)
+    if kt.__version__ != CHECKED["keras-tuner"]:
+        logger.info("keras-tuner %s is not %s: its Parent.to_proto is left as it is.", kt.__version__, CHECKED["keras-tuner"])
         return
     conditions.Parent.to_proto = _parent_to_proto
 

@@ -32,6 +32,8 @@ from tfnas.result import SearchResult
 from tfnas.rewards import Reward
 from tfnas.rewards import get_reward
 from tfnas.spaces import get_space
+from tfnas.spaces.resolve import initial_points_of
+from tfnas.spaces.resolve import summary_keys_of
 from tfnas.training import Training
 from tfnas.tuner import CandidatePricer
 from tfnas.tuner import EdgeTuner
@@ -186,7 +188,7 @@ def search(
         batch_size=batch_size, seed=0 if seed is None and role else seed, validation_groups=validation_groups,
     )
     hypermodel = get_space(space, data.spec.input_shape, data.spec.num_outputs, data.spec.task)
-    warm_values += getattr(hypermodel, "initial_points", list)()
+    warm_values += initial_points_of(hypermodel)
     pricer = CandidatePricer(hypermodel, distribution_strategy)
     oracle = get_oracle(
         oracle, objective=kt.Objective(*data.spec.task.objective), constraints=limits, reward=get_reward(reward),
@@ -195,7 +197,7 @@ def search(
     )
     _check_writable(directory)
     budget = getattr(oracle, "max_trials", None) or max_trials
-    progress = Progress(budget, keys=getattr(hypermodel, "summary_keys", None), verbose=verbose)
+    progress = Progress(budget, keys=summary_keys_of(hypermodel), verbose=verbose)
     make_tuner = functools.partial(
         EdgeTuner, hypermodel, oracle, constraints=limits, callback=progress, pricer=pricer, worker_timeout=worker_timeout,
         training=recipe, directory=directory, project_name=project_name, overwrite=overwrite and role != "worker",
