@@ -57,6 +57,8 @@ def test_int8_digits_on_both_runtimes(digits, digits_model, int8_file):
     _, (x_test, y_test) = digits
     report = tfnas.verify(int8_file, x_test, y_test, model=digits_model, latency_runs=20)
     assert report.samples == len(x_test) and report.metric == "accuracy"
+    # seeds 0-4 of `digits_model`: float 97.11-98.22% (mean 97.60, std 0.43 points: mean - 3 std = 96.3%),
+    # int8 on LiteRT 0 to +0.44 points from float, TFLite Micro equal to LiteRT on every seed
     assert report.float_value > 0.95
     assert report.litert_value >= report.float_value - 0.02
     assert abs(report.micro_value - report.litert_value) <= 0.01
