@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import tfnas
-from tfnas.errors import TfnasInputError
 from tfnas._litert_compat import ops_details
 from tfnas.errors import MicroRunError
+from tfnas.errors import TfnasInputError
 from tfnas.verify import run_micro
 from tfnas.verify.litert import interpreter
 
