@@ -35,4 +35,6 @@ def test_regression_search_front_best_export_verify(tmp_path, capsys):
     report = tfnas.export(result.best, str(tmp_path / "reg.tflite"), representative_data=x[:100])
     check = tfnas.verify(report.path, x_test, y_test, model=result.best.model(), latency_runs=2)
     assert check.metric == "mae" and math.isfinite(check.litert_value) and check.micro_value is not None
-    assert abs(check.micro_value - check.float_value) < 0.25  # int8 stays close to float on standardised targets
+    # int8 stays close to float on standardised targets: seeds 0-7 of this search gave |micro - float| MAE of
+    # 0.0004-0.0041 (mean 0.0019, std 0.0013) on an MAE of 0.57-0.63; 0.02 is over 10 std above the mean
+    assert abs(check.micro_value - check.float_value) < 0.02

@@ -35,7 +35,9 @@ def test_search_on_digits_end_to_end(tmp_path, capsys):
     model = result.best.model()
     predictions = model.predict(X_TEST, verbose=0)
     assert predictions.shape == (len(X_TEST), 10)
-    assert np.mean(predictions.argmax(axis=1) == Y_TEST) > 0.2  # trained: well above chance (0.1)
+    # trained: well above chance (0.1). Seeds 0-4 gave 94.9-96.4% (single trials down to 44.6% val accuracy),
+    # so the bound tells a trained model from an untrained one on any CPU, not one CPU's figure.
+    assert np.mean(predictions.argmax(axis=1) == Y_TEST) > 0.2
     yaml.safe_load(yaml.safe_dump(result.to_dict()))  # YAML-dumpable
 
     # Resume: the same call with a larger budget trains only the new trials.
