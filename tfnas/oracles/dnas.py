@@ -23,7 +23,6 @@ size per step), all counted against `max_trials`.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Sequence
 from typing import Any

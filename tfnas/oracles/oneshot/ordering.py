@@ -44,12 +44,12 @@ def tolerance_of(
 ) -> float | None:
     """`tolerance`; for "auto", the sampling error of the best feasible inherited accuracy on the validation
     set (0 for an objective that is not an accuracy)."""
-    if tolerance != "auto":
+    if not isinstance(tolerance, str):  # a number or None; the only string is "auto"
         return tolerance
     feasible = [r for r in ranked if r.feasible]
     if objective.direction != "max" or "acc" not in objective.name or not feasible:
         return 0.0
-    return binomial_error(max(r.score for r in feasible), validation_samples)
+    return binomial_error(max(r.score for r in feasible if r.score is not None), validation_samples)
 
 
 def probes(top: Mapping[str, Any], names: Sequence[str], choices: Callable[[str], tuple]) -> list[dict[str, Any]]:

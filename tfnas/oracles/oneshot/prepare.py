@@ -57,7 +57,7 @@ def fixed_frame(
     "auto": the highest resolution at which half of the random sub-networks
     meet `constraints` (`tfnas.oneshot.frame.choose_frame`); None: none.
     """
-    if frame == "auto":
+    if isinstance(frame, str):  # "auto", the only string `check_arguments` lets through
         frame = choose_frame(space, constraints, seed=seed)
     return {key: list(value) if isinstance(value, (list, tuple)) else [value] for key, value in (frame or {}).items()}
 
