@@ -20,7 +20,7 @@ from tfnas.atomic import replacing
 from tfnas.atomic import values_sha256
 from tfnas.atomic import write_text
 from tfnas.errors import TfnasInputError
-from tfnas.oneshot.supernet import BaseSupernet
+from tfnas.oneshot.base_supernet import BaseSupernet
 from tfnas.training import Training
 
 FILE = "supernet_checkpoint.npz"

@@ -36,6 +36,7 @@ import tensorflow as tf
 from keras import ops
 
 from tfnas.errors import TfnasInputError
+from tfnas.oneshot.dscnn1d_supernet import Supernet
 from tfnas.oneshot.masked import channel_mask
 from tfnas.oneshot.masked import compilable
 from tfnas.oneshot.masked import masked_call
@@ -47,7 +48,6 @@ from tfnas.oneshot.sandwich import largest
 from tfnas.oneshot.sandwich import loss
 from tfnas.oneshot.sandwich import targets
 from tfnas.oneshot.subnet import choices
-from tfnas.oneshot.supernet import Supernet
 from tfnas.spaces.blocks import same_out
 from tfnas.task import Task
 

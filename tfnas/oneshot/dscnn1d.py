@@ -2,14 +2,13 @@
 
 `resolve` works out the architecture exactly as `DSCNN1DSpace._body` builds
 it (strides clamped, pooling skipped on a 1-step axis, a residual Add only
-where a block keeps shape), so the supernet (`tfnas.oneshot.supernet.Supernet`)
+where a block keeps shape), so the supernet (`tfnas.oneshot.dscnn1d_supernet.Supernet`)
 computes what the standalone model built from the same values does.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 from typing import Any
 
 from tfnas.oneshot.family import BaseSubnet
@@ -18,9 +17,6 @@ from tfnas.oneshot.family import Reader
 from tfnas.spaces import DSCNN1DSpace
 from tfnas.spaces.blocks import clamp_stride
 from tfnas.spaces.blocks import same_out
-
-if TYPE_CHECKING:
-    from tfnas.oneshot.supernet import Supernet
 
 BLOCK_HPS = ("filters", "kernel", "strides", "skip")
 _BLOCK_RANGES = {"filters": "filters", "kernel": "kernel_sizes", "strides": "strides", "skip": "skip"}
@@ -127,11 +123,6 @@ class DSCNN1DFamily(Family):
         ]
         return sorted(found, key=lambda f: (f["stem_strides"][0] * (1 if f["pooling"][0] == "none" else 2),
                                             f["pooling"][0] != "none"))
-
-    def supernet(self, space: DSCNN1DSpace, name: str | None = None) -> Supernet:
-        from tfnas.oneshot.supernet import Supernet
-
-        return Supernet(space, name=name)
 
 
 def head_lengths(space: DSCNN1DSpace) -> tuple[int, ...]:

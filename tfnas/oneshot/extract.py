@@ -18,10 +18,10 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from tfnas.training import recalibrate_batchnorm
 from tfnas.errors import TfnasError
+from tfnas.oneshot.base_supernet import BaseSupernet
 from tfnas.oneshot.family import BaseSubnet
-from tfnas.oneshot.supernet import BaseSupernet
+from tfnas.training import recalibrate_batchnorm
 
 
 def extract(supernet: BaseSupernet, values: Mapping[str, Any] | BaseSubnet, x_calibration: Any = None) -> keras.Model:

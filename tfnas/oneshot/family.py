@@ -1,12 +1,14 @@
-"""`Family`: what the one-shot package knows about one family of spaces, and `family_of`, the one place it is looked up.
+"""`Family`: what the one-shot package knows about one family of spaces, whatever supernet holds its weights.
 
 A supernet covers the spaces of one family: their hps, how hp values select
-an architecture, which way each hp moves the compute, which ranges form the
-frame (`tfnas.oneshot.frame`) and which supernet holds their weights. Every
-other module of the package (sandwich training, extraction, ranking, frames)
-goes through a `Family` and so works for each family alike. The families:
-`tfnas.oneshot.dscnn1d` (`DSCNN1DSpace`) and `tfnas.oneshot.mobilenet`
-(`MobileNetSpace` and its `DSCNN2DSpace`).
+an architecture, which way each hp moves the compute and which ranges form
+the frame (`tfnas.oneshot.frame`). Every other module of the package
+(sandwich training, extraction, ranking, frames) goes through a `Family` and
+so works for each family alike. This base imports no other module of the
+package; above it, in order: the families (`tfnas.oneshot.dscnn1d` for
+`DSCNN1DSpace`, `tfnas.oneshot.mobilenet` for `MobileNetSpace` and its
+`DSCNN2DSpace`), their registry (`tfnas.oneshot.families`: `family_of`), the
+supernets, and the table from family to supernet (`tfnas.oneshot.supernet`).
 """
 
 from __future__ import annotations
@@ -25,11 +27,7 @@ import keras_tuner as kt
 from tfnas.errors import TfnasInputError
 
 if TYPE_CHECKING:
-    from tfnas.oneshot.supernet import BaseSupernet
     from tfnas.spaces import EdgeSpace
-
-# The spaces a supernet covers, as `tfnas.search` names them (for error messages).
-COVERED = "space='dscnn1d', 'mobilenet' or 'dscnn2d' (DSCNN1DSpace, MobileNetSpace, DSCNN2DSpace)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,8 +68,9 @@ class Family(abc.ABC):
     """One family of spaces: its hps, the architecture values select, the compute order of each hp, its frame.
 
     Subclasses set `space_type`, `frame_ranges` and `ORDER`, and implement
-    `choices`, `select`, `frames` and `supernet`; `resolve` and `extreme`
-    are shared.
+    `choices`, `select` and `frames`; `resolve` and `extreme` are shared.
+    A new family is registered in `tfnas.oneshot.families.FAMILIES`, and its
+    supernet in `tfnas.oneshot.supernet.SUPERNETS`.
 
     Attributes:
         space_type: The space class the family covers (subclasses included).
@@ -97,10 +96,6 @@ class Family(abc.ABC):
     def frames(self, space: EdgeSpace) -> list[dict[str, tuple]]:
         """Every frame of the space (one choice of each frame range), highest resolution first."""
 
-    @abc.abstractmethod
-    def supernet(self, space: EdgeSpace, name: str | None = None) -> BaseSupernet:
-        """The supernet of a configured space of this family."""
-
     def resolve(self, space: EdgeSpace, values: Mapping[str, Any]) -> BaseSubnet:
         """Checks `values` against the space's choices and returns the sub-network they select.
 
@@ -125,21 +120,6 @@ class Family(abc.ABC):
         if order is None:
             return options[0]
         return order(options) if end == 0 else (min if order is max else max)(options)
-
-
-def family_of(space: Any) -> Family:
-    """The family whose supernet covers `space`.
-
-    Raises:
-        TfnasInputError: No supernet covers the space.
-    """
-    from tfnas.oneshot.dscnn1d import DSCNN1DFamily
-    from tfnas.oneshot.mobilenet import MobileNetFamily
-
-    for family in (DSCNN1DFamily(), MobileNetFamily()):
-        if isinstance(space, family.space_type):
-            return family
-    raise TfnasInputError(f"the one-shot supernet covers {COVERED}; received: {type(space).__name__}.")
 
 
 def _same(value: Any, choice: Any) -> bool:

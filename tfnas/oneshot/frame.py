@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from tfnas.constraints import Constraints
+from tfnas.cost import profile
 from tfnas.errors import TfnasInputError
-from tfnas.oneshot.family import family_of
+from tfnas.oneshot.families import family_of
 from tfnas.oneshot.sandwich import random_subnet
 from tfnas.oneshot.subnet import resolve
 from tfnas.spaces import EdgeSpace
@@ -80,8 +81,6 @@ def choose_frame(
     Without constraints that is the first frame. When no frame qualifies, the
     one with the most feasible samples (ties: the coarsest).
     """
-    from tfnas.cost import profile
-
     candidates = frames(space)
     if not constraints:
         return candidates[0]

@@ -34,12 +34,12 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from tfnas.oneshot.dscnn1d_supernet import Supernet
+from tfnas.oneshot.elastic import ElasticBatchNorm
 from tfnas.oneshot.sandwich import largest
 from tfnas.oneshot.sandwich import loss
 from tfnas.oneshot.sandwich import targets
 from tfnas.oneshot.subnet import Subnet
-from tfnas.oneshot.supernet import ElasticBatchNorm
-from tfnas.oneshot.supernet import Supernet
 from tfnas.spaces.blocks import clamp_stride
 from tfnas.spaces.blocks import same_out
 from tfnas.task import Task

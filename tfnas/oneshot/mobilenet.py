@@ -13,7 +13,6 @@ residual Add only where the block keeps shape. The supernet that runs them is
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 from tfnas.oneshot.family import BaseSubnet
 from tfnas.oneshot.family import Family
@@ -23,9 +22,6 @@ from tfnas.spaces import MobileNetSpace
 from tfnas.spaces.blocks import clamp_stride
 from tfnas.spaces.blocks import same_out
 from tfnas.spaces.dscnn2d import stem_geometry
-
-if TYPE_CHECKING:
-    from tfnas.oneshot.mobilenet_supernet import MobileNetSupernet
 
 Shape = tuple[int, int]
 STAGE_HPS = {"blocks": "blocks", "filters": "filters", "kernel": "kernel_sizes", "expansion": "expansions",
@@ -141,11 +137,6 @@ class MobileNetFamily(Family):
                 frame = {"stem_strides": (stem_stride,)} if stem_stride is not None else {}
                 found.append(({**frame, "strides": (stride,)}, _area(space, stem_stride, stride), stem_stride or 0))
         return [frame for frame, area, s in sorted(found, key=lambda f: (-f[1], -f[2]))]
-
-    def supernet(self, space: MobileNetSpace, name: str | None = None) -> MobileNetSupernet:
-        from tfnas.oneshot.mobilenet_supernet import MobileNetSupernet
-
-        return MobileNetSupernet(space, name=name)
 
 
 def stem(space: MobileNetSpace, stride: int | None) -> tuple[Shape, Shape]:

@@ -22,6 +22,7 @@ import numpy as np
 from keras import ops
 
 from tfnas.errors import TfnasInputError
+from tfnas.oneshot.base_supernet import BaseSupernet
 from tfnas.oneshot.elastic import ElasticBatchNorm
 from tfnas.oneshot.elastic import ElasticConv
 from tfnas.oneshot.elastic import ElasticDense
@@ -29,7 +30,6 @@ from tfnas.oneshot.mobilenet import MobileNetSubnet
 from tfnas.oneshot.mobilenet import StageBlock
 from tfnas.oneshot.mobilenet import head_shapes
 from tfnas.oneshot.mobilenet import stem
-from tfnas.oneshot.supernet import BaseSupernet
 from tfnas.spaces import MobileNetSpace
 
 

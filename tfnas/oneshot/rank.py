@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 
 from tfnas.constraints import Constraints
+from tfnas.cost import profile
+from tfnas.oneshot.base_supernet import BaseSupernet
 from tfnas.oneshot.extract import extract
 from tfnas.oneshot.sandwich import TRAINING_HPS
 from tfnas.oneshot.sandwich import random_subnet
 from tfnas.oneshot.subnet import choices
-from tfnas.oneshot.supernet import BaseSupernet
 from tfnas.task import Task
 
 # Mutations in a row that gave sub-networks already ranked before a random one is drawn instead: a parent that wins
@@ -75,8 +76,6 @@ def score_subnet(
     constraints: Constraints | None = None,
 ) -> Ranked:
     """Extracts, prices and (when within `constraints`) scores one sub-network with the shared weights."""
-    from tfnas.cost import profile
-
     start = time.perf_counter()
     model = extract(supernet, values, x_calibration=x_calibration)
     costs = profile(model).to_dict()

@@ -22,10 +22,10 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from tfnas.oneshot.base_supernet import BaseSupernet
+from tfnas.oneshot.families import family_of
 from tfnas.oneshot.family import BaseSubnet
-from tfnas.oneshot.family import family_of
 from tfnas.oneshot.subnet import choices
-from tfnas.oneshot.supernet import BaseSupernet
 from tfnas.spaces import EdgeSpace
 from tfnas.task import Task
 

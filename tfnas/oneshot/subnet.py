@@ -19,8 +19,8 @@ from tfnas.oneshot.dscnn1d import BLOCK_HPS
 from tfnas.oneshot.dscnn1d import Block
 from tfnas.oneshot.dscnn1d import Subnet
 from tfnas.oneshot.dscnn1d import head_lengths
+from tfnas.oneshot.families import family_of
 from tfnas.oneshot.family import BaseSubnet
-from tfnas.oneshot.family import family_of
 from tfnas.spaces import EdgeSpace
 
 __all__ = ["BLOCK_HPS", "BaseSubnet", "Block", "Subnet", "choices", "head_lengths", "resolve"]

@@ -26,6 +26,7 @@ import numpy as np
 
 from tfnas._voice import say
 from tfnas.errors import TfnasInputError
+from tfnas.oneshot.base_supernet import BaseSupernet
 from tfnas.oneshot.checkpoint import Checkpoint
 from tfnas.oneshot.checkpoint import fingerprint
 from tfnas.oneshot.masked import CompiledSandwich
@@ -36,7 +37,6 @@ from tfnas.oneshot.sandwich import largest
 from tfnas.oneshot.sandwich import random_subnet
 from tfnas.oneshot.sandwich import sandwich_step
 from tfnas.oneshot.sandwich import smallest
-from tfnas.oneshot.supernet import BaseSupernet
 from tfnas.task import Task
 from tfnas.training import Training
 

@@ -23,7 +23,6 @@ size per step), all counted against `max_trials`.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -32,9 +31,18 @@ import numpy as np
 
 from tfnas import atomic
 from tfnas.errors import TfnasInputError
+from tfnas.oneshot.dnas import DnasResult
+from tfnas.oneshot.dnas import arch_choices
+from tfnas.oneshot.dnas import sweep
+from tfnas.oneshot.masked import compilable
+from tfnas.oneshot.rank import Ranked
+from tfnas.oneshot.rank import score_subnet
+from tfnas.oneshot.train import supernet_learning_rate
 from tfnas.oracles.oneshot import RANKED_FILENAME
 from tfnas.oracles.oneshot import OneShotOracle
 from tfnas.oracles.oneshot import read_records
+from tfnas.spaces import DSCNN1DSpace
+from tfnas.training import Training
 
 DNAS_FILENAME = "dnas.json"
 
@@ -108,9 +116,6 @@ class DNASOracle(OneShotOracle):
                 f"x 2 steps")
 
     def _check_supernet(self, supernet: Any) -> None:
-        from tfnas.oneshot.masked import compilable
-        from tfnas.spaces import DSCNN1DSpace
-
         if not isinstance(supernet.space, DSCNN1DSpace):
             raise TfnasInputError(
                 "oracle 'dnas' needs the DS-CNN 1-D supernet (space='dscnn1d'): its compiled, masked training "
@@ -128,14 +133,6 @@ class DNASOracle(OneShotOracle):
         self, supernet: Any, train: tuple, x_calibration: Any, x_val: Any, y_val: Any, folder: str, training: Any
     ) -> list:
         """The sweep (resumed from `dnas.json`), then the derived and drawn sub-networks priced and scored."""
-        from tfnas.oneshot.dnas import DnasResult
-        from tfnas.oneshot.dnas import arch_choices
-        from tfnas.oneshot.dnas import sweep
-        from tfnas.oneshot.rank import Ranked
-        from tfnas.oneshot.rank import score_subnet
-        from tfnas.oneshot.train import supernet_learning_rate
-        from tfnas.training import Training
-
         limit = self.constraints.limits().get("macs") if self.constraints else None
         path = os.path.join(folder, DNAS_FILENAME)
         done = read_records(path, DnasResult.from_dict)

@@ -1,61 +1,44 @@
-"""One-shot search (Once-for-All style): train one supernet, rank thousands of sub-networks, train the best as trials.
+"""`OneShotOracle`: train one supernet, rank thousands of its sub-networks, train the best as trials.
 
-Before the first trial (`prepare`, called by `EdgeTuner.search`), the oracle
-trains a weight-sharing supernet of the space (`tfnas.oneshot`) on the
-search's training data with the search's recipe, then runs regularized
-evolution over its sub-networks, each extracted with the shared weights,
-priced exactly by the cost model and, within the constraints, scored on the
-validation data. The ranked sub-networks are ordered by the search's reward
-(for the Pareto reward: the front widened by the validation score's sampling
-error, most accurate first and each next one the farthest from those taken,
-then the rest front by front; `tfnas.oneshot.spread`), and the head of that order becomes
-ordinary keras-tuner trials, which fine-tune from the inherited weights (or, with
-`inherit=False`, train from scratch). The training hps (`learning_rate`) are
-not architecture, so the supernet cannot rank them: trials that fine-tune
-from the supernet take its learning rate; trials from scratch first train
-the best-ranked sub-network with each learning rate, and the later ones use
-the best trial's. So `SearchResult`, resume, `compress`,
-`export` and `verify` work unchanged.
-
-Budget: training the supernet costs `supernet_epochs` x (sub-networks per
-step) single-model epochs, counted against `max_trials` x the search's
-`epochs`; what is left buys trials of `trial_epochs` each (the search's
-`epochs` unless set). The supernet checkpoint
-and the ranked sub-networks are saved under the project's `oneshot/`, so a
-killed search resumes without training or ranking again.
+How it works, and what the budget pays for: `tfnas.oracles.oneshot`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
-from tfnas import atomic
 from tfnas.errors import TfnasInputError
+from tfnas.oneshot.base_supernet import BaseSupernet
+from tfnas.oneshot.extract import InheritedSpace
+from tfnas.oneshot.rank import Ranked
+from tfnas.oneshot.train import SupernetHistory
+from tfnas.oneshot.train import supernet_learning_rate
+from tfnas.oneshot.train import train_supernet
 from tfnas.oracles.base import MultiObjectiveOracle
+from tfnas.oracles.oneshot.arguments import check_arguments
+from tfnas.oracles.oneshot.ordering import nearest_choice
+from tfnas.oracles.oneshot.ordering import order_trials
+from tfnas.oracles.oneshot.ordering import probes
+from tfnas.oracles.oneshot.ordering import tolerance_of
+from tfnas.oracles.oneshot.prepare import SUPERNET_FOLDER
+from tfnas.oracles.oneshot.prepare import attached_space
+from tfnas.oracles.oneshot.prepare import check_inputs
+from tfnas.oracles.oneshot.prepare import fixed_frame
+from tfnas.oracles.oneshot.prepare import framed_supernet
+from tfnas.oracles.oneshot.ranking import rank_by_evolution
 
-RANKED_FILENAME = "ranked.json"
-
-
-def read_records(path: str, from_dict: Any) -> list:
-    """The records an interrupted run saved at `path` (a JSON list, each row read by `from_dict`); [] if none."""
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [from_dict(row) for row in json.load(f)]
+__all__ = ["OneShotOracle"]
 
 
 class OneShotOracle(MultiObjectiveOracle):
     """Trains a supernet once, ranks sub-networks by inherited-weight accuracy, and trains the best as trials.
 
     Works with `DSCNN1DSpace`, `MobileNetSpace` and `DSCNN2DSpace` (the spaces a supernet covers:
-    `tfnas.oneshot.family`), each alone rather than inside a `FamilySpace`.
+    `tfnas.oneshot.families`), each alone rather than inside a `FamilySpace`.
 
     Example:
 
@@ -129,11 +112,13 @@ class OneShotOracle(MultiObjectiveOracle):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        for name, value, low in (("supernet_epochs", supernet_epochs, 1), ("num_random", num_random, 0),
-                                 ("num_ranked", num_ranked, 1), ("population_size", population_size, 2),
-                                 ("calibration_samples", calibration_samples, 1), ("trial_epochs", trial_epochs, 1)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
-                raise TfnasInputError(f"{name} must be an integer >= {low}. Received: {name}={value!r}")
+        if probe is None:
+            probe = () if inherit else ("learning_rate",)
+        check_arguments(
+            supernet_epochs=supernet_epochs, num_random=num_random, num_ranked=num_ranked,
+            population_size=population_size, calibration_samples=calibration_samples, trial_epochs=trial_epochs,
+            learning_rate=learning_rate, frame=frame, tolerance=tolerance, probe=probe,
+        )
         self.supernet_epochs = supernet_epochs
         self.trial_epochs = trial_epochs
         self.num_random = num_random
@@ -142,23 +127,10 @@ class OneShotOracle(MultiObjectiveOracle):
         self.population_size = population_size
         self.inherit = bool(inherit)
         self.calibration_samples = calibration_samples
-        if learning_rate is not None and not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
-            raise TfnasInputError(f"learning_rate must be a positive number. Received: learning_rate={learning_rate!r}")
         self.learning_rate = learning_rate
-        if not (frame is None or frame == "auto" or isinstance(frame, Mapping)):
-            raise TfnasInputError(f"frame must be 'auto', None or a dict of strides and pooling. Received: frame={frame!r}")
         self.frame = frame
-        if not (tolerance is None or tolerance == "auto" or (
-                isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool) and tolerance >= 0)):
-            raise TfnasInputError(f"tolerance must be 'auto', None or a number >= 0. Received: tolerance={tolerance!r}")
         self.tolerance = tolerance
         self.validation_samples = 0
-        from tfnas.oneshot.sandwich import TRAINING_HPS
-
-        if probe is None:
-            probe = () if inherit else ("learning_rate",)
-        if isinstance(probe, str) or not set(probe) <= set(TRAINING_HPS):
-            raise TfnasInputError(f"probe takes training hps among {TRAINING_HPS}. Received: probe={probe!r}")
         self.probe = tuple(probe)
         self.budget_trials = self.max_trials  # the whole budget; `max_trials` becomes what is left after the supernet
         self.search_epochs: int | None = None
@@ -204,86 +176,60 @@ class OneShotOracle(MultiObjectiveOracle):
     # ----- before the first trial -----------------------------------------------
     def prepare(self, hypermodel: Any, x: Any, y: Any, *, validation_data: Any, training: Any, directory: str) -> Any:
         """Trains the supernet and ranks sub-networks (or reads both back); returns the hypermodel trials build from."""
-        from tfnas.oneshot import supernet_for
-        from tfnas.oneshot import train_supernet
-        from tfnas.oneshot.extract import InheritedSpace
-        from tfnas.oneshot.family import COVERED
-        from tfnas.oneshot.frame import choose_frame
-        from tfnas.oneshot.frame import narrow
-        from tfnas.oneshot.train import supernet_learning_rate
-        from tfnas.spaces import DSCNN1DSpace
-        from tfnas.spaces import MobileNetSpace
-
-        if not isinstance(hypermodel, (DSCNN1DSpace, MobileNetSpace)):
-            raise TfnasInputError(
-                f"oracle {self.strategy_name!r} needs a space its supernet covers: {COVERED}. "
-                f"Received: {type(hypermodel).__name__}."
-            )
-        if not isinstance(x, np.ndarray) or not isinstance(validation_data, tuple):
-            raise TfnasInputError(f"oracle {self.strategy_name!r} trains its supernet on arrays: pass x, y as numpy arrays, not a tf.data.Dataset.")
+        check_inputs(self.strategy_name, hypermodel, x, validation_data)
         x_val, y_val = validation_data
         self.validation_samples = len(y_val)
         folder = os.path.join(directory, "oneshot")
-        frame = self.report.get("frame") or self.frame  # a resumed search keeps the frame it chose
-        if frame == "auto":
-            frame = choose_frame(hypermodel, self.constraints, seed=self.seed or 0)
-        frame = {key: list(value) if isinstance(value, (list, tuple)) else [value] for key, value in (frame or {}).items()}
-        supernet = supernet_for(narrow(hypermodel, frame))
+        # A resumed search keeps the frame it chose.
+        frame = fixed_frame(hypermodel, self.report.get("frame") or self.frame, self.constraints, self.seed or 0)
+        supernet = framed_supernet(hypermodel, frame)
         self._check_supernet(supernet)
         start = time.perf_counter()
         history = train_supernet(
             supernet, x, y, epochs=self.supernet_epochs, training=training, learning_rate=self.learning_rate,
             validation_data=validation_data,
             num_random=self.num_random, distill=self.distill, seed=self.seed or 0,
-            directory=os.path.join(folder, "supernet"), calibration_samples=self.calibration_samples,
+            directory=os.path.join(folder, SUPERNET_FOLDER), calibration_samples=self.calibration_samples,
         )
         x_calibration = x[: self.calibration_samples]
         ranked = self._rank(supernet, (x, y), x_calibration, x_val, y_val, folder, training)
         if not self.queue and not self.report:
             self.queue = self._order(ranked)
             self.probes = self._probes()
-        feasible = [r for r in ranked if r.feasible]
         self.report = {
-            "supernet_epochs": history.epochs, "supernet_subnet_epochs": history.subnet_epochs,
-            "charged_epochs": self.supernet_epochs_spent(),
-            "supernet_trials": self.supernet_trials(), "budget_trials": self.budget_trials,
-            "supernet_seconds": history.seconds, "ranked": len(ranked), "ranked_feasible": len(feasible),
-            "ranking_seconds": float(sum(r.seconds for r in ranked)),
-            "prepare_seconds": time.perf_counter() - start, "inherit": self.inherit, "frame": frame,
-            "learning_rate": self.learning_rate or supernet_learning_rate(supernet.space),
-            **self._extra_report(),
+            **self._prepared_report(supernet, history, ranked, frame),
+            "prepare_seconds": time.perf_counter() - start, **self._extra_report(),
         }
         self.save()
         return InheritedSpace(supernet, x_calibration) if self.inherit else hypermodel
 
+    def _prepared_report(
+        self, supernet: BaseSupernet, history: SupernetHistory, ranked: list[Ranked], frame: dict[str, list]
+    ) -> dict[str, Any]:
+        """What `prepare` did, for `report` (and `SearchResult.oneshot`): the supernet's cost and the ranking's."""
+        return {
+            "supernet_epochs": history.epochs, "supernet_subnet_epochs": history.subnet_epochs,
+            "charged_epochs": self.supernet_epochs_spent(),
+            "supernet_trials": self.supernet_trials(), "budget_trials": self.budget_trials,
+            "supernet_seconds": history.seconds, "ranked": len(ranked),
+            "ranked_feasible": sum(1 for r in ranked if r.feasible),
+            "ranking_seconds": float(sum(r.seconds for r in ranked)), "inherit": self.inherit, "frame": frame,
+            "learning_rate": self.learning_rate or supernet_learning_rate(supernet.space),
+        }
+
     def _rank(
         self, supernet: Any, train: tuple, x_calibration: Any, x_val: Any, y_val: Any, folder: str, training: Any
     ) -> list:
-        """Ranks `num_ranked` sub-networks, going on from `ranked.json` (rewritten every 50 sub-networks).
+        """Ranks `num_ranked` sub-networks, going on from `ranked.json` (`tfnas.oracles.oneshot.ranking`).
 
         `train` (the training arrays) and `training` (the recipe) are for
         strategies that train the supernet further (`DNASOracle`); evolution only scores.
         """
-        from tfnas.oneshot.rank import Ranked
-        from tfnas.oneshot.rank import evolve
-
-        path = os.path.join(folder, RANKED_FILENAME)
-        done = read_records(path, Ranked.from_dict)
-        progress = list(done)
-
-        def keep(result: Ranked) -> None:
-            progress.append(result)
-            if len(progress) % 50 == 0:
-                atomic.write_json(path, [r.to_dict() for r in progress])
-
-        ranked = evolve(
-            supernet, x_calibration, x_val, y_val, count=self.num_ranked, rank_fn=self.reward.rank,
+        return rank_by_evolution(
+            supernet, x_calibration, x_val, y_val, folder, count=self.num_ranked, rank_fn=self.reward.rank,
             objective=self.objective.name, constraints=self.constraints, population_size=self.population_size,
-            seed=self.seed or 0, done=done, on_ranked=keep,
+            seed=self.seed or 0,
         )
-        if len(ranked) > len(done):
-            atomic.write_json(path, [r.to_dict() for r in ranked])
-        return ranked
 
     def attach(self, hypermodel: Any, x: Any, *, directory: str) -> Any:
         """On a distributed search's worker: the hypermodel its trials build from, once the chief has prepared.
@@ -295,18 +241,9 @@ class OneShotOracle(MultiObjectiveOracle):
         fine-tune from the same inherited weights (with `inherit=False`, the
         space itself).
         """
-        from tfnas.oneshot import supernet_for
-        from tfnas.oneshot.checkpoint import load_weights
-        from tfnas.oneshot.extract import InheritedSpace
-        from tfnas.oneshot.frame import narrow
-
         if not self.inherit:
             return hypermodel
-        with open(os.path.join(directory, "oracle.json")) as f:
-            frame = json.load(f).get("tfnas", {}).get("oneshot", {}).get("frame") or {}
-        supernet = supernet_for(narrow(hypermodel, frame))
-        load_weights(os.path.join(directory, "oneshot", "supernet"), supernet)
-        return InheritedSpace(supernet, x[: self.calibration_samples])
+        return attached_space(hypermodel, x, directory, self.calibration_samples)
 
     def _check_supernet(self, supernet: Any) -> None:
         """Refuses, before any training, a supernet this strategy cannot search (any will do for evolution)."""
@@ -316,33 +253,13 @@ class OneShotOracle(MultiObjectiveOracle):
         return {}
 
     def _order(self, ranked: list) -> list[dict[str, Any]]:
-        """The feasible sub-networks' values: for a `Pareto` reward with a `tolerance`, first the front widened by
-        it, spread (`tfnas.oneshot.spread`); then the rest best first by the reward (for `Pareto`: the front first)."""
-        from tfnas.oneshot.spread import spread
-        from tfnas.rewards import Pareto
+        """The feasible sub-networks' values in the order they become trials (`tfnas.oracles.oneshot.ordering`)."""
+        return order_trials(ranked, self.reward, self.objective.name, self._tolerance(ranked))
 
-        feasible = [r for r in ranked if r.feasible]
-        points = [r.metrics(self.objective.name) for r in feasible]
-        keys = self.reward.rank(points)
-        order = sorted(range(len(feasible)), key=lambda i: keys[i], reverse=True)
-        tolerance = self._tolerance(feasible)
-        if isinstance(self.reward, Pareto) and tolerance is not None and feasible:
-            objectives = np.array([self.reward.objectives(p) for p in points], dtype=float)
-            head = spread(-objectives[:, 0], objectives[:, 1:], tolerance)
-            taken = set(head)
-            order = head + [i for i in order if i not in taken]
-        return [dict(feasible[i].values) for i in order]
-
-    def _tolerance(self, feasible: list) -> float | None:
+    def _tolerance(self, ranked: list) -> float | None:
         """`tolerance`; for "auto", the sampling error of the best inherited accuracy on the validation set
         (0 for an objective that is not an accuracy)."""
-        from tfnas.oneshot.spread import binomial_error
-
-        if self.tolerance != "auto":
-            return self.tolerance
-        if self.objective.direction != "max" or "acc" not in self.objective.name or not feasible:
-            return 0.0
-        return binomial_error(max(r.score for r in feasible), self.validation_samples)
+        return tolerance_of(self.tolerance, self.objective, ranked, self.validation_samples)
 
     # ----- the strategy ---------------------------------------------------------
     def propose(self, trial_id: str) -> dict[str, Any] | None:
@@ -366,15 +283,7 @@ class OneShotOracle(MultiObjectiveOracle):
 
     def _probes(self) -> list[dict[str, Any]]:
         """The best-ranked sub-network once with every choice of each `probe` hp (the others at their defaults)."""
-        if not self.queue:
-            return []
-        top = self.queue[0]
-        probes = []
-        for name in self.probe:
-            for value in self._choices(name):
-                if {**top, name: value} not in probes:
-                    probes.append({**top, name: value})
-        return probes
+        return probes(self.queue[0], self.probe, self._choices) if self.queue else []
 
     def _choices(self, name: str) -> tuple:
         """The choices of the space's hp `name` (none if it is absent or not a `Choice`)."""
@@ -387,7 +296,7 @@ class OneShotOracle(MultiObjectiveOracle):
         values = {}
         rate, choices = self.report.get("learning_rate"), self._choices("learning_rate")
         if self.inherit and "learning_rate" not in self.probe and rate and choices:
-            values["learning_rate"] = min(choices, key=lambda v: abs(math.log(v / rate)))
+            values["learning_rate"] = nearest_choice(rate, choices)
         done = [t for t in self.completed_trials() if self.objective.name in t.metrics.metrics]
         if not done:
             return values
