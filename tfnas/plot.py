@@ -48,8 +48,9 @@ def plot_front(result: Any, ax: Any = None, cost: str = "macs") -> Any:
                    label=f"front on test data ({test})")  # fmt: skip
     final = [f for f in getattr(result, "final", []) if test in f.metrics]
     if final:  # `result.finalize`: retrained on training + validation data, mean over seeds
-        ax.errorbar([f.metrics[cost] for f in final], [f.metrics[test] for f in final], yerr=[f.metrics.get(f"{test}_std", 0.0) for f in final],
-                    fmt="D", color="C4", label="final training (test data, mean ± sd over seeds)")  # fmt: skip
+        ax.errorbar([f.metrics[cost] for f in final], [f.metrics[test] for f in final],
+                    yerr=[f.metrics.get(f"{test}_std", 0.0) for f in final], fmt="D", color="C4",
+                    label="final training (test data, mean ± sd over seeds)")  # fmt: skip
     deployed = [d for d in getattr(result, "deployed", []) if d.micro_value is not None]
     if deployed:
         ax.plot([d.macs for d in deployed], [d.micro_value for d in deployed], "s--", color="C3",

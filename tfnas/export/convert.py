@@ -54,7 +54,8 @@ def convert(model: Any, quantization: str = "int8", representative_data: np.ndar
     shapes = [tuple(t.shape[1:]) for t in model.inputs]
     samples = check_representative_data(representative_data, shapes) if quantization == "int8" else None
 
-    specs = [tf.TensorSpec((1, *shape), tf.float32, name=f"input_{i}" if len(shapes) > 1 else "input") for i, shape in enumerate(shapes)]
+    names = [f"input_{i}" for i in range(len(shapes))] if len(shapes) > 1 else ["input"]
+    specs = [tf.TensorSpec((1, *shape), tf.float32, name=name) for name, shape in zip(names, shapes, strict=True)]
     if len(specs) == 1:
         serve = tf.function(lambda x: model(x, training=False), input_signature=specs)
     else:
@@ -114,11 +115,13 @@ def check_representative_data(data: Any, shapes: list[tuple[int, ...]]) -> list[
     if len(arrays) != len(shapes):
         raise TfnasInputError(f"The model has {len(shapes)} inputs: pass representative_data as a list of {len(shapes)} arrays.")
     checked = []
-    for array, shape in zip(arrays, shapes):
+    for array, shape in zip(arrays, shapes, strict=True):
         try:
             samples = np.asarray(array, dtype=np.float32)
         except (TypeError, ValueError) as e:
-            raise TfnasInputError(f"representative_data must be a numeric array of inputs. Received {type(array).__name__}.") from e
+            raise TfnasInputError(
+                f"representative_data must be a numeric array of inputs. Received {type(array).__name__}."
+            ) from e
         if samples.ndim == len(shape):
             samples = samples[None, ...]
         if tuple(samples.shape[1:]) != tuple(shape) or len(samples) == 0:

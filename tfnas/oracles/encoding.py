@@ -33,7 +33,7 @@ def encode(space: Sequence[HyperParameter], values: Mapping[str, Any]) -> np.nda
 def decode(space: Sequence[HyperParameter], point: Sequence[float]) -> dict[str, Any]:
     """The legal values nearest to `point` for the hyperparameters that are active there."""
     hps = kt.HyperParameters()
-    for hp, p in zip(space, point):
+    for hp, p in zip(space, point, strict=True):
         hps.merge([hp])
         if hps.is_active(hp):
             hps.values[hp.name] = hp.prob_to_value(float(np.clip(p, 0.0, _TOP)))

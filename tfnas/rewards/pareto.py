@@ -59,7 +59,7 @@ class Pareto(Reward):
         keys: list[tuple[float, ...]] = [()] * len(population)
         for level, front in enumerate(non_dominated_fronts(points)):
             crowding = crowding_distance(points[front])
-            for i, c in zip(front, crowding):
+            for i, c in zip(front, crowding, strict=True):
                 keys[i] = (-float(level), float(c), -float(points[i, 0]))
         return keys
 

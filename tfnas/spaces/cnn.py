@@ -101,7 +101,7 @@ class _PlainCNNSpace(EdgeSpace):
             width = filters * (growth or 1) ** (i - 1)
             conv = self._conv(k)(width, kernel, strides=strides, padding="same", use_bias=False, name=f"b{i}_conv")
             x = conv_bn_relu(k, x, conv, f"b{i}")
-            sizes = [same_out(size, s) for size, s in zip(sizes, strides)]
+            sizes = [same_out(size, s) for size, s in zip(sizes, strides, strict=True)]
             if pooling == "max" and min(sizes) >= 2:
                 x = self._pool(k)(2, padding="same", name=f"b{i}_pool")(x)
                 sizes = [same_out(size, 2) for size in sizes]

@@ -15,9 +15,9 @@ from typing import Any
 import keras_tuner as kt
 
 from tfnas.spaces.base import EdgeSpace
+from tfnas.spaces.blocks import HEADS
 from tfnas.spaces.blocks import bool_hp
 from tfnas.spaces.blocks import clamp_stride
-from tfnas.spaces.blocks import HEADS
 from tfnas.spaces.blocks import conv_bn_relu
 from tfnas.spaces.blocks import head
 from tfnas.spaces.blocks import pick

@@ -80,7 +80,8 @@ def verify(
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
     if tuple(x.shape[1:]) != tuple(inp["shape"][1:]):
-        raise TfnasInputError(f"x has samples of shape {tuple(x.shape[1:])}, the model takes {tuple(int(d) for d in inp['shape'][1:])}.")
+        expected = tuple(int(d) for d in inp["shape"][1:])
+        raise TfnasInputError(f"x has samples of shape {tuple(x.shape[1:])}, the model takes {expected}.")
     if len(x) != len(y) or len(x) == 0:
         raise TfnasInputError(f"x and y must hold the same, non-zero number of samples; got {len(x)} and {len(y)}.")
     task = Task.resolve(task, y)

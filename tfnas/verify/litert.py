@@ -17,7 +17,6 @@ import numpy as np
 
 from tfnas import _compat
 
-
 KERNELS = ("reference", "default")
 
 
