@@ -13,6 +13,7 @@ import io
 import logging
 import warnings
 from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,9 @@ _TRACKABLE_OBJ_NOTICE = "Please consider providing the trackable_obj argument in
 _INPUT_STATS_WARNING = "Statistics for quantized inputs were expected"
 
 
-def convert(model: Any, quantization: str = "int8", representative_data: np.ndarray | None = None) -> bytes:
+def convert(
+    model: Any, quantization: str = "int8", representative_data: np.ndarray | Sequence[np.ndarray] | None = None
+) -> bytes:
     """Converts a Keras 3 or tf_keras model to a TFLite flatbuffer with a batch-1 input.
 
     Args:
@@ -67,7 +70,7 @@ def convert(model: Any, quantization: str = "int8", representative_data: np.ndar
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    if quantization == "int8":
+    if samples is not None:  # int8
         converter.representative_dataset = lambda: ([x[i][None, ...] for x in samples] for i in range(len(samples[0])))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8

@@ -48,6 +48,8 @@ class Pareto(Reward):
 
     def objectives(self, metrics: Metrics) -> list[float]:
         """The point of one trial in objective space, every coordinate minimised."""
+        if self.quality is None:
+            raise TfnasInputError("This reward is not bound to a quality metric yet: call reward.bind(...) first.")
         quality = float(metrics[self.quality])
         return [-quality if self.direction == "max" else quality] + [float(metrics[c]) for c in self.costs]
 

@@ -77,6 +77,7 @@ class _PlainCNNSpace(EdgeSpace):
 
     def _body(self, hp: kt.HyperParameters, k: ModuleType, inputs: Any) -> Any:
         r = self._ranges
+        assert self.input_shape is not None  # build_with() refuses an unconfigured space
         sizes = list(self.input_shape[:-1])
         choices = list(r["num_blocks"])
         num_blocks = hp.Choice("num_blocks", choices)
