@@ -24,7 +24,8 @@ Micro's activation part beside the cost model's `peak_ram_bytes`; "sec" is
 the row's wall time (compression, export and verification).
 
 Run: `python benchmarks/bench_compress.py [--datasets digits mnist1d --seeds 0 1 2 --epochs 40
---finetune-epochs 10 --paths "int8 PTQ" "channels 50%" --output FILE]`. Writes `benchmarks/results/bench_compress.json` by default.
+--finetune-epochs 10 --paths "int8 PTQ" "channels 50%" --output FILE]`.
+Writes `benchmarks/results/bench_compress.json` by default.
 
 `--qat-1d` answers another question: on MNIST-1D, does QAT (its 1-D convs
 built as 2-D ones for TF-MOT) quantize every Conv1D/DepthwiseConv1D, beat
@@ -48,12 +49,12 @@ import numpy as np
 
 import tfnas
 from tfnas.cost import profile
-from tfnas.verify.litert import file_macs
 from tfnas.demo import load_digits_images
 from tfnas.demo import load_mnist1d
 from tfnas.spaces import CNN1DSpace
 from tfnas.spaces import DSCNN1DSpace
 from tfnas.spaces import MobileNetSpace
+from tfnas.verify.litert import file_macs
 
 ARCHITECTURES = {
     "digits": (MobileNetSpace, {"stem_filters": 16, "stage1_filters": 32, "stage1_expansion": 4, "learning_rate": 3e-3}),
@@ -103,7 +104,9 @@ def build(dataset: str, input_shape: tuple, width: int = 1) -> keras.Model:
     return space.build(hp)
 
 
-def run_seed(dataset: str, seed: int, epochs: int, finetune_epochs: int, folder: str, paths: list[str] | None = None) -> dict[str, dict]:
+def run_seed(
+    dataset: str, seed: int, epochs: int, finetune_epochs: int, folder: str, paths: list[str] | None = None
+) -> dict[str, dict]:
     (x, y), (x_test, y_test) = load_digits_images() if dataset == "digits" else load_mnist1d()
     keras.utils.set_random_seed(seed)
     model = build(dataset, x.shape[1:])
@@ -155,7 +158,8 @@ def run_seed(dataset: str, seed: int, epochs: int, finetune_epochs: int, folder:
             "latency_ms": checked.litert_latency_ms,
             "seconds": time.perf_counter() - start,
         }
-        print(f"  {dataset} seed {seed} {name:<22} micro {rows[name]['micro']:.4f} bytes {exported.bytes:,} gzip {exported.gzip_bytes:,}", flush=True)
+        print(f"  {dataset} seed {seed} {name:<22} micro {rows[name]['micro']:.4f} bytes {exported.bytes:,} "
+              f"gzip {exported.gzip_bytes:,}", flush=True)
     return rows
 
 
@@ -177,8 +181,8 @@ def table(dataset: str, runs: list[dict[str, dict]]) -> list[str]:
     lines = [
         f"\n{dataset}: float test accuracy {base:.2%} (median of {len(runs)} seeds), {int(med('float', 'macs')):,} MACs, "
         f"{int(med('float', 'params')):,} params",
-        f"{'path':<34} {'LiteRT':>7} {'TFLM':>7} {'drop':>6} {'macs':>7} {'bytes':>7} {'B/PTQ':>6} {'gzip':>7} {'zeros':>6} {'arena':>7} "
-        f"{'pred':>7} {'act':>6} {'pred':>6} {'lat_ms':>7} {'sec':>5}",
+        f"{'path':<34} {'LiteRT':>7} {'TFLM':>7} {'drop':>6} {'macs':>7} {'bytes':>7} {'B/PTQ':>6} {'gzip':>7} {'zeros':>6} "
+        f"{'arena':>7} {'pred':>7} {'act':>6} {'pred':>6} {'lat_ms':>7} {'sec':>5}",
     ]
     for name in PATHS:
         if name not in runs[0]:
@@ -188,10 +192,11 @@ def table(dataset: str, runs: list[dict[str, dict]]) -> list[str]:
             continue
         micro = med(name, "micro")
         lines.append(
-            f"{name:<34} {med(name, 'litert'):>7.2%} {micro:>7.2%} {vs_ptq(name, 'micro'):>5.2f}p {med(name, 'file_macs'):>7,.0f} "
-            f"{int(med(name, 'bytes')):>7,} {vs_ptq(name, 'bytes', ratio=True):>6.1%} "
+            f"{name:<34} {med(name, 'litert'):>7.2%} {micro:>7.2%} {vs_ptq(name, 'micro'):>5.2f}p "
+            f"{med(name, 'file_macs'):>7,.0f} {int(med(name, 'bytes')):>7,} {vs_ptq(name, 'bytes', ratio=True):>6.1%} "
             f"{int(med(name, 'gzip_bytes')):>7,} {med(name, 'weight_zeros'):>6.1%} {int(med(name, 'arena_total')):>7,} "
-            f"{med(name, 'predicted_arena_total'):>7,.0f} {int(med(name, 'arena_head')):>6,} {int(med(name, 'predicted_peak_ram')):>6,} "
+            f"{med(name, 'predicted_arena_total'):>7,.0f} {int(med(name, 'arena_head')):>6,} "
+            f"{int(med(name, 'predicted_peak_ram')):>6,} "
             f"{med(name, 'latency_ms'):>7.4f} {med(name, 'seconds'):>5.0f}"
         )
     if "teacher (float)" in runs[0]:
@@ -250,7 +255,8 @@ def run_qat_1d(name: str, seed: int, epochs: int, finetune_epochs: int, folder: 
     keras.utils.set_random_seed(seed)
     model = build_1d(name, x.shape[1:])
     model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
-    rows = {"float": {"float": _accuracy(model, x_test, y_test), "macs": profile(model).macs, "seconds": time.perf_counter() - start}}
+    rows = {"float": {"float": _accuracy(model, x_test, y_test), "macs": profile(model).macs}}
+    rows["float"]["seconds"] = time.perf_counter() - start
     for row in ("PTQ", "PTQ after float fine-tuning", "QAT"):
         start = time.perf_counter()
         keras.utils.set_random_seed(seed)

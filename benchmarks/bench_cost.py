@@ -28,6 +28,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -43,10 +44,10 @@ import numpy as np  # noqa: E402
 from scipy.optimize import nnls  # noqa: E402
 
 import tfnas.cost  # noqa: E402
+from tfnas.cost import _persistent  # noqa: E402
 from tfnas.cost import _size  # noqa: E402
 from tfnas.cost._graph import flatten_model  # noqa: E402
 from tfnas.cost._lower import lower  # noqa: E402
-from tfnas.cost import _persistent  # noqa: E402
 from tfnas.cost._memory import peak_ram_bytes  # noqa: E402
 from tfnas.errors import MicroRunError  # noqa: E402
 from tfnas.testing.cost_zoo import FAMILY_SHAPES  # noqa: E402
@@ -76,8 +77,8 @@ def bench_zoo(repeats: int) -> list[dict]:
     for name, model in cost_zoo(applications=True).items():
         report = tfnas.cost.profile(model)
         reference = tfnas.cost.profiler_flops(model)
-        t_profile = _median_seconds(lambda: tfnas.cost.profile(model), repeats)
-        t_profiler = _median_seconds(lambda: tfnas.cost.profiler_flops(model), max(3, repeats // 4))
+        t_profile = _median_seconds(functools.partial(tfnas.cost.profile, model), repeats)
+        t_profiler = _median_seconds(functools.partial(tfnas.cost.profiler_flops, model), max(3, repeats // 4))
         blob = convert_int8(model)
         arena = tflm_arena(blob)
         head = arena["head"]
@@ -230,7 +231,7 @@ def calibrate(count: int) -> dict:
     """
     models = list(cost_zoo(applications=True).items()) + [(f"random{seed}", random_model(seed)) for seed in range(count)]
     features, constants, sizes, ram_exact, tflm_failed, tails = [], [], [], 0, 0, []
-    for name, model in models:
+    for _name, model in models:
         graph = lower(flatten_model(model))
         blob = convert_int8(model)
         features.append(_size.features(graph))
@@ -252,7 +253,7 @@ def calibrate(count: int) -> dict:
     current = (a @ np.array([_size.COEFFICIENTS[k] for k in keys]) + np.array(constants) - sizes) / np.array(sizes)
     return {
         "models": len(models),
-        "fitted_coefficients": {k: round(float(v), 1) for k, v in zip(keys, coefficients)},
+        "fitted_coefficients": {k: round(float(v), 1) for k, v in zip(keys, coefficients, strict=True)},
         "refit_max_abs_rel_error": float(np.abs(errors).max()),
         "refit_mean_abs_rel_error": float(np.abs(errors).mean()),
         "shipped_max_abs_rel_error": float(np.abs(current).max()),
@@ -277,7 +278,7 @@ def fit_persistent(tails: list) -> dict:
     shipped = np.array([_persistent.persistent_arena_bytes(g) for g, _ in tails], float)
     return {
         "fixed_bytes": round(float(coefficients[0]), 1),
-        "op_bytes": {k: round(float(v), 1) for k, v in zip(kinds, coefficients[1:])},
+        "op_bytes": {k: round(float(v), 1) for k, v in zip(kinds, coefficients[1:], strict=True)},
         "refit_max_abs_rel_error": float(np.abs((a @ coefficients - y) / measured).max()),
         "shipped_max_abs_rel_error": float(np.abs((shipped - measured) / measured).max()),
     }

@@ -98,8 +98,9 @@ def run_seed(seed: int, trials: int, epochs: int, qat_epochs: int, folder: str) 
     model = candidate.model()
     compressed = tfnas.compress(model, x, y, qat=True, epochs=qat_epochs, seed=seed)
     row = deployed(compressed, x, x_test, y_test, os.path.join(folder, f"tfnas_{seed}.tflite"), model)
-    row.update(trial=candidate.trial_id, val_accuracy=candidate.metrics["val_accuracy"], hyperparameters=candidate.hyperparameters,
-               search_seconds=search_seconds, qat_val=compressed.final.value, trained=len(result.completed),
+    row.update(trial=candidate.trial_id, val_accuracy=candidate.metrics["val_accuracy"],
+               hyperparameters=candidate.hyperparameters, search_seconds=search_seconds, qat_val=compressed.final.value,
+               trained=len(result.completed),
                front=[(c.trial_id, c.metrics["macs"], c.metrics["val_accuracy"]) for c in result.pareto])
     ptq = deployed(model, x, x_test, y_test, os.path.join(folder, f"tfnas_ptq_{seed}.tflite"), model)
     row["micro_test_ptq"] = ptq["micro_test"]
@@ -122,7 +123,8 @@ def main() -> None:
     lines = [
         f"\nMNIST-1D, test accuracy on TFLite Micro (int8), {len(runs)} seed(s), {args.trials} trials x {args.epochs} epochs",
         f"{'model':<34} {'TFLM test':>9} {'float':>7} {'MACs':>7} {'params':>7} {'bytes':>7} {'arena':>7}",
-        f"{'paper CNN (Greydanus 2020, paper)':<34} {PAPER['test_accuracy']:>9.2%} {'':>7} {PAPER['macs']:>7,} {PAPER['params']:>7,}",
+        f"{'paper CNN (Greydanus 2020, paper)':<34} {PAPER['test_accuracy']:>9.2%} {'':>7} {PAPER['macs']:>7,} "
+        f"{PAPER['params']:>7,}",
     ]
     for name, key in (("paper CNN, same recipe, int8 PTQ", "paper_cnn"), ("tfnas (<=16k MACs), QAT int8", "tfnas")):
         for run in runs:

@@ -79,7 +79,6 @@ import os
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
 
 import keras
 import numpy as np
@@ -91,12 +90,12 @@ from tfnas.cost import profile
 from tfnas.demo import load_digits_images
 from tfnas.demo import load_mnist1d
 from tfnas.oneshot import BaseSupernet
-from tfnas.oneshot import supernet_for
-from tfnas.oneshot.masked import compilable
 from tfnas.oneshot import extract
 from tfnas.oneshot import random_subnet
 from tfnas.oneshot import resolve
+from tfnas.oneshot import supernet_for
 from tfnas.oneshot import train_supernet
+from tfnas.oneshot.masked import compilable
 from tfnas.spaces import DSCNN1DSpace
 from tfnas.spaces import MobileNetSpace
 from tfnas.training import Training
@@ -247,7 +246,7 @@ def finetuned_scores(
     rng = np.random.default_rng(0)
     try:
         for values in subnets:
-            for variable, value in zip([*supernet.variables, *slots], [*saved, *blank]):
+            for variable, value in zip([*supernet.variables, *slots], [*saved, *blank], strict=True):
                 variable.assign(value)
             masks = subnet_masks(supernet, values)
             for _ in range(steps):
@@ -255,7 +254,7 @@ def finetuned_scores(
                 step(x[index], y[index], masks)
             scores.append(rank_inherited(supernet, values, x[:CALIBRATION], x_val, y_val)["inherited_val"])
     finally:
-        for variable, value in zip(supernet.variables, saved):
+        for variable, value in zip(supernet.variables, saved, strict=True):
             variable.assign(value)
     return scores, time.perf_counter() - start
 
@@ -283,10 +282,10 @@ def run(dataset: str, seed: int, args: argparse.Namespace) -> dict:
     supernet = supernet_for(space)
     by_epoch = {}
     for epoch in sorted(snapshots):  # the final weights last: the rows keep their ranking
-        for variable, value in zip(supernet.weights, snapshots[epoch]):
+        for variable, value in zip(supernet.weights, snapshots[epoch], strict=True):
             variable.assign(value)
         start = time.perf_counter()
-        for row, values in zip(rows, subnets):
+        for row, values in zip(rows, subnets, strict=True):
             row.update(rank_inherited(supernet, values, x[:CALIBRATION], x_val, y_val))
         ranking_seconds = time.perf_counter() - start
         by_epoch[epoch] = summarize(rows)
@@ -296,7 +295,7 @@ def run(dataset: str, seed: int, args: argparse.Namespace) -> dict:
     if args.finetune_steps and compilable(supernet):  # (the masked step covers DS-CNN 1-D frames)
         (x_fit, y_fit), _ = load(dataset, seed)
         scores, seconds = finetuned_scores(supernet, subnets, x_fit, y_fit, x_val, y_val, args.finetune_steps)
-        for row, score in zip(rows, scores):
+        for row, score in zip(rows, scores, strict=True):
             row["finetuned_val"] = score
         summary.update(
             finetune_steps=args.finetune_steps, finetune_seconds=seconds,
@@ -349,7 +348,7 @@ def _repeat_taus(rows: list[dict], inherited: list[float]) -> dict:
         return {"kendall_tau_single_training": float(kendalltau(inherited, first).statistic)}
     return {
         "kendall_tau_single_training": float(kendalltau(inherited, first).statistic),
-        "kendall_tau_standalone_repeats": float(kendalltau(*zip(*twice)).statistic),
+        "kendall_tau_standalone_repeats": float(kendalltau(*zip(*twice, strict=True)).statistic),
         "subnets_trained_twice": len(twice),
     }
 
@@ -408,7 +407,8 @@ def main() -> None:
                         help="reuse the stand-alone accuracies of this results file (same seeds and sub-networks); "
                              "its runs are kept under earlier_runs")
     parser.add_argument("--frame", default=None,
-                        help='JSON narrowing the space\'s choices, e.g. \'{"stem_strides": [2], "pooling": ["max"], "strides": [1]}\'')
+                        help="JSON narrowing the space's choices, "
+                             'e.g. \'{"stem_strides": [2], "pooling": ["max"], "strides": [1]}\'')
     parser.add_argument("--finetune-steps", type=int, default=0,
                         help="also rank by accuracy after this many Adam steps from the inherited weights (batch 32)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for the trainings")

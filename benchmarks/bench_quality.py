@@ -166,7 +166,8 @@ def run(dataset: str, seed: int) -> None:
 
 
 def report() -> None:
-    rows = [row for path in sorted(glob.glob(os.path.join(RESULTS, "bench_quality_*_seed*.json"))) for row in json.load(open(path))]
+    paths = sorted(glob.glob(os.path.join(RESULTS, "bench_quality_*_seed*.json")))
+    rows = [row for path in paths for row in json.load(open(path))]
     table = []
     print(f"{'dataset':8} {'method':12} {'seeds':6} {'tflm test (median)':>19} {'per seed':>22} {'litert':>7} {'float':>6} "
           f"{'val':>6} {'val-test':>8} {'macs':>7} {'bytes':>7} {'arena':>6} {'epochs':>6} {'wall s':>7}")
@@ -175,20 +176,22 @@ def report() -> None:
             chosen = sorted((r for r in rows if r["dataset"] == dataset and r["method"] == method), key=lambda r: r["seed"])
             if not chosen:
                 continue
-            med = lambda key: statistics.median(r[key] for r in chosen if r[key] is not None)  # noqa: E731
+            med = lambda key, chosen=chosen: statistics.median(r[key] for r in chosen if r[key] is not None)  # noqa: E731
             line = {
                 "dataset": dataset, "method": method, "seeds": [r["seed"] for r in chosen],
                 "test_int8_tflm": [r["test_int8_tflm"] for r in chosen], "median_test_int8_tflm": med("test_int8_tflm"),
                 "median_test_int8_litert": med("test_int8_litert"), "median_test_float": med("test_float"),
-                "median_val": med("val"), "median_val_minus_test_float": statistics.median(r["val"] - r["test_float"] for r in chosen),
+                "median_val": med("val"),
+                "median_val_minus_test_float": statistics.median(r["val"] - r["test_float"] for r in chosen),
                 "median_macs": med("macs"), "median_bytes": med("bytes"), "median_arena_bytes": med("arena_bytes"),
                 "median_epochs_spent": med("epochs_spent"), "median_seconds": med("seconds"),
             }
             table.append(line)
             per_seed = " ".join(f"{v * 100:.1f}" for v in line["test_int8_tflm"])
             print(f"{dataset:8} {method:12} {len(chosen):<6} {line['median_test_int8_tflm'] * 100:>18.2f}% {per_seed:>22} "
-                  f"{line['median_test_int8_litert'] * 100:>6.2f}% {line['median_test_float'] * 100:>5.1f}% {line['median_val'] * 100:>5.1f}% "
-                  f"{line['median_val_minus_test_float'] * 100:>+7.1f}p {line['median_macs']:>7,.0f} {line['median_bytes']:>7,.0f} "
+                  f"{line['median_test_int8_litert'] * 100:>6.2f}% {line['median_test_float'] * 100:>5.1f}% "
+                  f"{line['median_val'] * 100:>5.1f}% {line['median_val_minus_test_float'] * 100:>+7.1f}p "
+                  f"{line['median_macs']:>7,.0f} {line['median_bytes']:>7,.0f} "
                   f"{line['median_arena_bytes']:>6,.0f} {line['median_epochs_spent']:>6.0f} {line['median_seconds']:>7.0f}")
     with open(os.path.join(RESULTS, "bench_quality.json"), "w") as f:
         json.dump({"settings": SETTINGS, "table": table, "runs": rows}, f, indent=1)

@@ -121,7 +121,7 @@ def run_keras_tuner(x, y, x_test, y_test, args) -> dict:
     wall = time.perf_counter() - start
     models = []
     trials = sorted(tuner.oracle.trials.values(), key=lambda t: t.trial_id)
-    for trial, model in zip([t for t in trials if t.status == "COMPLETED"], space.trained):
+    for trial, model in zip([t for t in trials if t.status == "COMPLETED"], space.trained, strict=True):
         _, acc = model.evaluate(x_test, y_test, verbose=0)
         models.append((trial.trial_id, int(trial.metrics.get_last_value("macs")),
                        trial.metrics.get_last_value("val_accuracy"), float(acc)))
@@ -143,7 +143,10 @@ def main() -> None:
     for seed in args.seeds:
         args.seed = seed
         shutil.rmtree(args.directory, ignore_errors=True)
-        results = {"tfnas": run_tfnas(x, y, x_test, y_test, args), "keras_tuner_random": run_keras_tuner(x, y, x_test, y_test, args)}
+        results = {
+            "tfnas": run_tfnas(x, y, x_test, y_test, args),
+            "keras_tuner_random": run_keras_tuner(x, y, x_test, y_test, args),
+        }
         for r in results.values():
             r.update(hypervolumes(r["models"]))
             r["best_test_accuracy_under_20k"] = max((a for _, m, _, a in r["models"] if m <= MAX_MACS), default=0.0)
@@ -164,7 +167,8 @@ def print_run(run: dict, args: argparse.Namespace) -> None:
     for name, r in run["results"].items():
         print(f"Front of {name} (test error vs MACs):")
         for row in r["front"]:
-            print(f"  trial {row['trial']:>3}  macs {row['macs']:>9,}  val {row['val_accuracy']:.4f}  test {row['test_accuracy']:.4f}")
+            print(f"  trial {row['trial']:>3}  macs {row['macs']:>9,}  val {row['val_accuracy']:.4f}  "
+                  f"test {row['test_accuracy']:.4f}")
 
 
 def print_medians(runs: list[dict], args: argparse.Namespace) -> None:

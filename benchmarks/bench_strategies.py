@@ -78,6 +78,7 @@ models' MACs and the hypervolume. An `--int8-test` run never rewrites the table.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -401,7 +402,9 @@ def run_keras_tuner(name: str, evaluator: Evaluator, seed: int, args: argparse.N
     elif name == "bayesian":
         oracle = kt.oracles.BayesianOptimizationOracle(objective=objective, max_trials=args.budget, seed=seed)
     else:
-        oracle = kt.oracles.HyperbandOracle(objective=objective, max_epochs=args.epochs, factor=3, hyperband_iterations=100, seed=seed)
+        oracle = kt.oracles.HyperbandOracle(
+            objective=objective, max_epochs=args.epochs, factor=3, hyperband_iterations=100, seed=seed
+        )
     _search(BenchTuner(oracle, run, directory=args.directory, project_name=f"kt_{name}_{seed}", overwrite=True))
     return run
 
@@ -440,7 +443,8 @@ def _suggest(trial: Any, hp: Any) -> Any:
 
 def _full_space(evaluator: Evaluator, args: argparse.Namespace) -> list:
     """Every hyperparameter of the space, conditional ones included (keras-tuner's own discovery)."""
-    tuner = BenchTuner(kt.oracles.RandomSearchOracle(max_trials=1), Run(evaluator, 0), directory=args.directory, project_name="space", overwrite=True)
+    oracle = kt.oracles.RandomSearchOracle(max_trials=1)
+    tuner = BenchTuner(oracle, Run(evaluator, 0), directory=args.directory, project_name="space", overwrite=True)
     tuner._populate_initial_space()
     return list(tuner.oracle.hyperparameters.space)
 
@@ -453,7 +457,7 @@ def _search(tuner: kt.engine.base_tuner.BaseTuner) -> None:
 
 
 METHODS = {
-    **{f"tfnas:{name}": (lambda name: lambda e, s, a: run_tfnas(name, e, s, a))(name) for name in sorted(ORACLES)
+    **{f"tfnas:{name}": functools.partial(run_tfnas, name) for name in sorted(ORACLES)
        if name not in ("oneshot", "dnas")},
     "tfnas:oneshot": run_oneshot,
     "tfnas:dnas": lambda e, s, a: run_oneshot(e, s, a, "dnas"),
@@ -489,7 +493,8 @@ def table(results: dict) -> list[dict]:
         hv = np.array([r["hv"] for r in runs])
         q1, median, q3 = np.percentile(hv, [25, 50, 75])
         rows.append({
-            "method": method, "seeds": len(runs), "median_hv": round(float(median), 4), "iqr": [round(float(q1), 4), round(float(q3), 4)],
+            "method": method, "seeds": len(runs), "median_hv": round(float(median), 4),
+            "iqr": [round(float(q1), 4), round(float(q3), 4)],
             "vs_keras_tuner_random": round(float(median / random_kt), 3) if random_kt > 0 else None,
             "median_models_trained": float(np.median([r["models"] for r in runs])),
         })
@@ -520,10 +525,12 @@ def report(dataset: str) -> None:
     with open(path, "w") as f:
         json.dump({**{k: v for k, v in results.items() if k != "runs"}, "table": rows,
                    "hv_per_seed": {m: {r["seed"]: round(r["hv"], 4) for r in rs} for m, rs in runs.items()}}, f, indent=1)
-    print(f"\n{dataset}: normalised hypervolume of (val error, MACs) at {results['budget']} full trainings, reference {results['reference']}")
+    print(f"\n{dataset}: normalised hypervolume of (val error, MACs) at {results['budget']} full trainings, "
+          f"reference {results['reference']}")
     print(f"{'method':<26} {'seeds':>5} {'median HV':>10} {'IQR':>17} {'vs kt random':>13} {'models':>7}")
     for r in rows:
-        print(f"{r['method']:<26} {r['seeds']:>5} {r['median_hv']:>10.4f} {str(r['iqr']):>17} {str(r['vs_keras_tuner_random']):>13} {r['median_models_trained']:>7.0f}")
+        print(f"{r['method']:<26} {r['seeds']:>5} {r['median_hv']:>10.4f} {str(r['iqr']):>17} "
+              f"{str(r['vs_keras_tuner_random']):>13} {r['median_models_trained']:>7.0f}")
     try:
         import matplotlib
 
@@ -545,7 +552,7 @@ def report(dataset: str) -> None:
 # ----- the int8 test of the model each method hands its user -------------------------------
 def chosen_row(points: list, values: list, limit: float) -> int | None:
     """The row a user is handed: highest validation accuracy within the MACs limit (ties: fewer MACs, then earlier)."""
-    feasible = [i for i, ((_, macs), v) in enumerate(zip(points, values)) if v is not None and macs <= limit]
+    feasible = [i for i, ((_, macs), v) in enumerate(zip(points, values, strict=True)) if v is not None and macs <= limit]
     return min(feasible, key=lambda i: (points[i][0], points[i][1], i)) if feasible else None
 
 

@@ -30,7 +30,7 @@ def accepted_arguments(cls: type) -> list[str]:
     parameters: dict[str, inspect.Parameter] = {}
     for klass in reversed(cls.__mro__):
         if "__init__" in vars(klass) and klass is not object:
-            parameters.update(inspect.signature(klass.__init__).parameters)
+            parameters.update(inspect.signature(vars(klass)["__init__"]).parameters)
     return [n for n, p in parameters.items() if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
 
 

@@ -76,7 +76,7 @@ def prepare(
                 f"validation_data must be a tuple (x_val, y_val). Received: {type(validation_data).__name__}"
                 f"{f' of length {len(validation_data)}' if isinstance(validation_data, (tuple, list)) else ''}."
             )
-        x_val, y_val = check_arrays(*validation_data, "validation x", "validation y")
+        x_val, y_val = check_arrays(validation_data[0], validation_data[1], "validation x", "validation y")
         if x_val.shape[1:] != x_train.shape[1:]:
             raise TfnasInputError(
                 f"Validation x has samples of shape {x_val.shape[1:]} but x has {x_train.shape[1:]}: "
@@ -183,12 +183,12 @@ def _split(x: np.ndarray, y: np.ndarray, fraction: float, task: Task, seed: int 
     """A seeded split; stratified by class for classification so rare classes reach both sides."""
     rng = np.random.default_rng(seed)
     if task.is_classification:
-        val_idx = []
+        picked: list[int] = []
         for label in np.unique(y):
             members = rng.permutation(np.flatnonzero(y == label))
-            val_idx.extend(members[: int(round(len(members) * fraction))])
+            picked.extend(members[: int(round(len(members) * fraction))])
         val_mask = np.zeros(len(x), dtype=bool)
-        val_mask[val_idx] = True
+        val_mask[picked] = True
     else:
         val_mask = np.zeros(len(x), dtype=bool)
         val_mask[rng.permutation(len(x))[: int(round(len(x) * fraction))]] = True

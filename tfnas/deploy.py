@@ -49,12 +49,19 @@ class Deployable(Protocol):
 
 
 class Front(Protocol):
-    """What `deploy_front` needs of a search result."""
+    """What `deploy_front` needs of a search result (read-only, so a list of any `Deployable` type fits)."""
 
-    pareto: Sequence[Deployable]
-    quality: str
-    direction: str
-    project_dir: str
+    @property
+    def pareto(self) -> Sequence[Deployable]: ...
+
+    @property
+    def quality(self) -> str: ...
+
+    @property
+    def direction(self) -> str: ...
+
+    @property
+    def project_dir(self) -> str: ...
 
 
 @dataclasses.dataclass
@@ -207,10 +214,12 @@ def deploy_front(
         raise TfnasInputError(f"top must be a positive integer. Received: top={top!r}")
     directory = directory or os.path.join(result.project_dir, "deploy")
     chosen = ranked(result.pareto, result.quality, result.direction)[:top]
-    deployed = []
+    deployed: list[DeployedCandidate] = []
     for candidate in sorted(chosen, key=lambda c: c.metrics.get("macs", 0.0)):
         path = os.path.join(directory, f"trial_{candidate.trial_id}.tflite")
-        deployed.append(deploy_candidate(candidate, path, x, y, x_test, y_test, compress_kwargs=compress_kwargs).record)
+        record = deploy_candidate(candidate, path, x, y, x_test, y_test, compress_kwargs=compress_kwargs).record
+        assert record is not None  # verify_file=True: every file is measured
+        deployed.append(record)
     mark_front(deployed, maximize=result.direction == "max")
     write_deployed(result.project_dir, deployed)
     return deployed
@@ -218,13 +227,13 @@ def deploy_front(
 
 def mark_front(deployed: list[DeployedCandidate], maximize: bool) -> None:
     """Sets `on_front` on the candidates not dominated in (TFLite Micro metric, MACs); ones TFLM could not run never are."""
-    runnable = [d for d in deployed if d.micro_value is not None]
+    runnable = [(d, d.micro_value) for d in deployed if d.micro_value is not None]
     if not runnable:
         return
     sign = -1.0 if maximize else 1.0
-    points = np.array([[sign * d.micro_value, d.macs] for d in runnable])
+    points = np.array([[sign * value, d.macs] for d, value in runnable])
     for i in non_dominated_fronts(points)[0]:
-        runnable[i].on_front = True
+        runnable[i][0].on_front = True
 
 
 def write_deployed(project_dir: str, deployed: list[DeployedCandidate]) -> str:

@@ -126,9 +126,13 @@ def finalize(
     batch = batch_size or settings.get("batch_size") or 32
     final = []
     for candidate in ranked(result.pareto, result.quality, result.direction)[:top]:
-        runs = [_train_seed(result.project_dir, candidate, seed, x, y, test, recipe, epochs, batch, task, print_fn) for seed in seed_list]
+        runs = [
+            _train_seed(result.project_dir, candidate, seed, x, y, test, recipe, epochs, batch, task, print_fn)
+            for seed in seed_list
+        ]
         final.append(_final_candidate(candidate, seed_list, runs, epochs, task))
-    atomic.write_text(os.path.join(result.project_dir, FINAL_FILENAME), yaml.safe_dump(plain([dataclasses.asdict(f) for f in final]), sort_keys=False))
+    text = yaml.safe_dump(plain([dataclasses.asdict(f) for f in final]), sort_keys=False)
+    atomic.write_text(os.path.join(result.project_dir, FINAL_FILENAME), text)
     return final
 
 

@@ -24,7 +24,7 @@ def non_dominated_fronts(points: np.ndarray) -> list[list[int]]:
     """
     points = np.asarray(points, dtype=float)
     n = len(points)
-    dominated_by = [[] for _ in range(n)]  # i -> points that i dominates
+    dominated_by: list[list[int]] = [[] for _ in range(n)]  # i -> points that i dominates
     counts = np.zeros(n, dtype=int)  # how many points dominate i
     for i in range(n):
         le = np.all(points[i] <= points, axis=1)

@@ -48,8 +48,9 @@ def plot_front(result: Any, ax: Any = None, cost: str = "macs") -> Any:
                    label=f"front on test data ({test})")  # fmt: skip
     final = [f for f in getattr(result, "final", []) if test in f.metrics]
     if final:  # `result.finalize`: retrained on training + validation data, mean over seeds
-        ax.errorbar([f.metrics[cost] for f in final], [f.metrics[test] for f in final], yerr=[f.metrics.get(f"{test}_std", 0.0) for f in final],
-                    fmt="D", color="C4", label="final training (test data, mean ± sd over seeds)")  # fmt: skip
+        ax.errorbar([f.metrics[cost] for f in final], [f.metrics[test] for f in final],
+                    yerr=[f.metrics.get(f"{test}_std", 0.0) for f in final], fmt="D", color="C4",
+                    label="final training (test data, mean ± sd over seeds)")  # fmt: skip
     deployed = [d for d in getattr(result, "deployed", []) if d.micro_value is not None]
     if deployed:
         ax.plot([d.macs for d in deployed], [d.micro_value for d in deployed], "s--", color="C3",
@@ -130,7 +131,7 @@ def _round_ticks(vmin: float, vmax: float, max_ticks: int = 6) -> list[float]:
     if not 0 < lo < hi or not math.isfinite(hi):
         return [lo] if lo > 0 and math.isfinite(lo) else []
     emin, emax = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    series = [(subs, 1) for subs in ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1, 3))]
+    series: list[tuple[tuple[int, ...], int]] = [(subs, 1) for subs in ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1, 3))]
     series += [((1,), stride) for stride in range(1, emax - emin + 2)]
     for subs, stride in series:
         ticks = [s * 10.0**e for e in range(emin, emax + 1) if e % stride == 0 for s in subs]
@@ -164,14 +165,16 @@ def _si(value: float, digits: int) -> str:
 def _round_log_ticks(axis: Any) -> None:
     """Puts `_round_ticks` with `_si_labels` on a log axis, as many as fit; minor ticks stay, unlabelled."""
     ticker = _ticker()
+    log_locator: Any = ticker.LogLocator
+    formatter: Any = ticker.Formatter
 
     # matplotlib is optional: these classes are made when a plot is drawn
-    class RoundLogLocator(ticker.LogLocator):
+    class RoundLogLocator(log_locator):
         def tick_values(self, vmin: float, vmax: float) -> Any:
             fits = self.axis.get_tick_space() if self.axis is not None else 6
             return np.array(_round_ticks(vmin, vmax, max_ticks=int(np.clip(fits, 2, 6))))
 
-    class SIFormatter(ticker.Formatter):
+    class SIFormatter(formatter):
         def __call__(self, x: float, pos: int | None = None) -> str:
             return _si_labels([x])[0]
 

@@ -40,7 +40,6 @@ from tfnas.pareto import non_dominated_fronts
 from tfnas.verify import verify
 
 
-
 @dataclasses.dataclass
 class SearchResult:
     """All trials of a search, its Pareto front and its best candidate.
@@ -126,7 +125,10 @@ class SearchResult:
         return [t for t in self.trials if t.status == "COMPLETED"]
 
     def candidate(self, which: Any = None) -> Candidate:
-        """A completed candidate: None -> `best`, `"most_accurate"` -> the most accurate on the front, a trial id, or a `Candidate`."""
+        """A completed candidate.
+
+        `which` is None (`best`), `"most_accurate"` (the most accurate on the front), a trial id, or a `Candidate`.
+        """
         if isinstance(which, Candidate):
             return which
         if which is None and self.best is not None:
@@ -184,7 +186,10 @@ class SearchResult:
         return verify(tflite_path, x, y, model=self.candidate(candidate).model(), **kwargs)
 
     def deploy_front(self, x: Any, y: Any, x_test: Any, y_test: Any, **kwargs: Any) -> list:
-        """Re-measures the top Pareto candidates as int8 files on the runtimes (`tfnas.deploy.deploy_front`); kept in `deployed`."""
+        """Re-measures the top Pareto candidates as int8 files on the runtimes; kept in `deployed`.
+
+        See `tfnas.deploy.deploy_front`.
+        """
         self.deployed = deploy_front(self, x, y, x_test, y_test, **kwargs)
         return self.deployed
 
@@ -221,8 +226,8 @@ class SearchResult:
         print_fn(f"Pareto front ({self.quality} at the last epoch vs {', '.join(self.costs)}), cheapest first:")
         test = next((k for c in self.pareto for k in c.metrics if k.startswith("test_")), None)
         test_header = f" {test:>13}" if test else ""
-        header = f"{'trial':>6} {self.quality:>13}{test_header} {'macs':>10} {'flops':>10} {'params':>8} {'tflite_B':>9} {'ram_B':>8} {'reward':>8}"
-        print_fn(header)
+        print_fn(f"{'trial':>6} {self.quality:>13}{test_header} {'macs':>10} {'flops':>10} {'params':>8} {'tflite_B':>9} "
+                 f"{'ram_B':>8} {'reward':>8}")
         for c in self.pareto:
             m = c.metrics
             mark = " *" if self.best is not None and c.trial_id == self.best.trial_id else ""
@@ -236,7 +241,8 @@ class SearchResult:
             print_fn(f"* best by reward: trial {self.best.trial_id}")
         for f in self.final:
             scores = ", ".join(f"{s:.4f}" for s in f.test_scores) or "no test data"
-            print_fn(f"Final training: trial {f.trial_id}, {f.epochs} epochs on training + validation, seeds {f.seeds}: test {scores}")
+            print_fn(f"Final training: trial {f.trial_id}, {f.epochs} epochs on training + validation, seeds {f.seeds}: "
+                     f"test {scores}")
 
     def to_dict(self) -> dict[str, Any]:
         """YAML-dumpable dict: trials, front ids, best id and the search's settings."""

@@ -284,6 +284,6 @@ def recalibrate_batchnorm(model: Any, x: Any) -> Any:
             layer.momentum = 0.0
         model(np.asarray(x, np.float32), training=True)
     finally:
-        for layer, momentum in zip(norms, momenta):
+        for layer, momentum in zip(norms, momenta, strict=True):
             layer.momentum = momentum
     return model

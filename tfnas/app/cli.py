@@ -50,13 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--data", help="a config file or a source (digits, mnist1d, a .npz ...) for int8 calibration")
     verify = commands.add_parser("verify", help="run a .tflite file on LiteRT and TFLite Micro and report accuracy")
     verify.add_argument("model", help="the .tflite file")
-    verify.add_argument("--data", required=True, help="a config file or a source (digits, mnist1d, a .npz ...); its test part is used")
+    verify.add_argument(
+        "--data", required=True, help="a config file or a source (digits, mnist1d, a .npz ...); its test part is used"
+    )
     verify.add_argument("--run-dir", help="with --trial: the run whose float model is compared")
     verify.add_argument("--trial", help="the trial id of the float model (default: the best)")
     report = commands.add_parser("report", help="print the Pareto front of a finished or partial run and write its plots")
     report.add_argument("run_dir", help="the run directory (directory/project_name)")
     demo = commands.add_parser(
-        "demo", help="search digits under 10k MACs, retrain the most accurate, QAT it, export int8 + C array, verify on both runtimes",
+        "demo",
+        help="search digits under 10k MACs, retrain the most accurate, QAT it, export int8 + C array, verify on both runtimes",
     )
     demo.add_argument("--output", default="tfnas_demo", help="output folder (default: tfnas_demo)")
     demo.add_argument("--max-trials", type=int, default=20)
@@ -85,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_launch(args: argparse.Namespace) -> int:
     """Runs `tfnas launch`."""
-    from tfnas.errors import TfnasInputError
     from tfnas.app.launch import launch
+    from tfnas.errors import TfnasInputError
 
     try:
         return launch(

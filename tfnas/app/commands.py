@@ -18,9 +18,9 @@ from tfnas import _compat
 from tfnas.app.config import Config
 from tfnas.app.config import load_config
 from tfnas.app.config import parse_config
-from tfnas.errors import TfnasInputError
 from tfnas.app.sources import load_data
 from tfnas.app.sources import source_from_argument
+from tfnas.errors import TfnasInputError
 
 
 def search_command(args: argparse.Namespace) -> int:
@@ -64,7 +64,9 @@ def export_command(args: argparse.Namespace) -> int:
         (x, _), _ = load_data(*source_from_argument(args.data))
         representative = x[:200]
     elif args.quantization == "int8":
-        raise TfnasInputError("int8 needs representative inputs: pass --data CONFIG.yaml (or a source such as digits or data.npz).")
+        raise TfnasInputError(
+            "int8 needs representative inputs: pass --data CONFIG.yaml (or a source such as digits or data.npz)."
+        )
     output = args.output or os.path.join(args.run_dir, "export", f"trial_{candidate.trial_id}.tflite")
     report = tfnas.export(
         candidate, output, quantization=args.quantization, representative_data=representative, c_array=args.c_array,
@@ -120,9 +122,10 @@ def _run(config: Config, output_dir: str) -> int:
         raise TfnasInputError(f"No trial completed in {result.project_dir}: nothing to compress or export. Raise max_trials.")
     report = pipeline.deploy(config, result, data, output_dir)
     _print_table(report)
+    files = sorted(f for f in os.listdir(output_dir) if os.path.isfile(os.path.join(output_dir, f)) and not f.startswith("."))
     print(
         f"\nDone in {time.perf_counter() - start:.0f}s (search and final training {searched:.0f}s). In {output_dir}: "
-        f"{', '.join(sorted(f for f in os.listdir(output_dir) if os.path.isfile(os.path.join(output_dir, f)) and not f.startswith('.')))}"
+        f"{', '.join(files)}"
     )
     return 0
 

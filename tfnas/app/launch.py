@@ -177,6 +177,7 @@ def _free_port(host: str) -> int:
 
 def _pump(name: str, process: subprocess.Popen, lock: threading.Lock) -> None:
     """Copies a child's output to ours, each line prefixed with its name."""
+    assert process.stdout is not None, "the child is started with stdout=PIPE"
     for line in process.stdout:
         with lock:
             sys.stdout.write(f"[{name}] {line}")

@@ -165,7 +165,10 @@ def _split(x: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> tuple:
     fraction = float(options["test_split"])
     if not 0.0 < fraction < 1.0:
         raise TfnasInputError(f"data.test_split must be between 0 and 1 (exclusive). Received: {fraction!r}")
-    classes, counts = np.unique(y, return_counts=True) if np.issubdtype(y.dtype, np.integer) else (None, None)
-    stratify = y if counts is not None and counts.min() >= 2 and len(classes) <= fraction * len(y) else None
+    stratify = None
+    if np.issubdtype(y.dtype, np.integer):
+        classes, counts = np.unique(y, return_counts=True)
+        if counts.min() >= 2 and len(classes) <= fraction * len(y):
+            stratify = y
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=fraction, random_state=options["seed"], stratify=stratify)
     return (x_train, y_train), (x_test, y_test)

@@ -142,7 +142,7 @@ def _inner_is_static(inner: keras.Model, outer_shapes: list[Shape]) -> bool:
 def _walk(model: keras.Model, graph: Graph, in_ids: list[int], path: str, scope: str, seen: set[int]) -> list[int]:
     """Appends the calls of `model` (its inputs being tensors `in_ids`) to `graph`; returns its output tensors."""
     inputs, outputs = model_io(model)
-    local = {id(t): tid for t, tid in zip(inputs, in_ids)}
+    local = {id(t): tid for t, tid in zip(inputs, in_ids, strict=True)}
     for node in _nodes_in_order(inputs, outputs):
         op = node.operation
         ins = [local[id(t)] for t in node.input_tensors]
@@ -155,7 +155,7 @@ def _walk(model: keras.Model, graph: Graph, in_ids: list[int], path: str, scope:
             first = id(op) not in seen
             seen.add(id(op))
             graph.calls.append(Call(op, name, op_scope, ins, outs, node, first, isinstance(op, keras.Model)))
-        for t, tid in zip(node.outputs, outs):
+        for t, tid in zip(node.outputs, outs, strict=True):
             local[id(t)] = tid
     return [local[id(t)] for t in outputs]
 

@@ -77,7 +77,7 @@ def _spatial(layer: Any, shape: Shape) -> Shape:
 def _positions(layer: Any, out: Shape) -> int:
     """Output positions the TF conv op computes (rounded up to the dilation under space-to-batch)."""
     dilation = tuple(layer.dilation_rate)
-    return math.prod(-(-o // d) * d for o, d in zip(_spatial(layer, out), dilation))
+    return math.prod(-(-o // d) * d for o, d in zip(_spatial(layer, out), dilation, strict=True))
 
 
 def _with_tail(layer: Any, out: Shape, flops: int, macs: int) -> tuple[int, int] | None:

@@ -108,7 +108,8 @@ def _reshape(low: Lowerer, index: int, call: Call) -> int:
     if isinstance(call.op, L.Flatten) and len(in_shape) == 1:
         return x
     readers = [g.calls[j].op for j in low.readers.get(call.outputs[0], [])]
-    leading_ones = out_shape[len(out_shape) - len(in_shape):] == in_shape and set(out_shape[: len(out_shape) - len(in_shape)]) == {1}
+    added = len(out_shape) - len(in_shape)
+    leading_ones = out_shape[added:] == in_shape and set(out_shape[:added]) == {1}
     if leading_ones and readers and all(type(op) in BINARY_OPS for op in readers):
         return x  # the elementwise op broadcasts the unreshaped tensor
     return low.emit("RESHAPE", [low.squeezed.get(x, x), _shape_const(low, out_shape)], out_shape)
@@ -232,7 +233,7 @@ def lower_call(low: Lowerer, index: int, call: Call) -> None:
         kinds: dict[Any, str] = {L.PReLU: "PRELU", L.Permute: "TRANSPOSE", L.Cropping1D: "STRIDED_SLICE",
                                  L.Cropping2D: "STRIDED_SLICE", L.UpSampling2D: "RESIZE_NEAREST_NEIGHBOR"}  # fmt: skip
         outs = _generic(low, index, call, kinds.get(type(op), "CUSTOM"))
-    for t, tid in zip(call.outputs, outs):
+    for t, tid in zip(call.outputs, outs, strict=True):
         low.val[t] = tid
 
 

@@ -58,7 +58,7 @@ def name_lengths(low: Any) -> None:
     outputs = set(low.out.outputs)
     # `tfnas.export` names the batch-1 inputs "input" (one) or "input_<i>" (several).
     names = ["input"] if len(low.out.inputs) == 1 else [f"input_{i}" for i in range(len(low.out.inputs))]
-    inputs = dict(zip(low.out.inputs, names))
+    inputs = dict(zip(low.out.inputs, names, strict=True))
     for index, tensor in enumerate(low.out.tensors):
         if index in outputs:
             tensor.name = _OUTPUT_NAME

@@ -42,7 +42,7 @@ def _roots(graph: Graph) -> list[tuple[str, list[int]]]:
             roots.append((call.scope.replace("/", "_").lower() + "_resource", [index]))
         if isinstance(call.op, _CONST_LAYERS):
             roots.append((call.scope + "/Const", [index]))
-    for name, t in zip(graph.input_names, graph.inputs):
+    for name, t in zip(graph.input_names, graph.inputs, strict=True):
         roots.append((name, readers.get(t, [])))
     return roots
 

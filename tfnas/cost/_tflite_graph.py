@@ -170,16 +170,9 @@ class Lowerer:
             if i in self.absorbed:
                 continue
             j = self.only_reader(call.outputs[0])
-            nxt = self.g.calls[j].op if j is not None else None
-            if isinstance(op, L.BatchNormalization) and isinstance(nxt, L.Dense) and nxt.use_bias:
-                self._fold(j, i)  # scale and offset fold into the next dense layer's weights and bias
-            elif isinstance(op, L.Rescaling) and isinstance(nxt, CONV2D + (L.Dense,)) and _rescaling_folds(op, nxt):
-                self._fold(j, i)
-            elif isinstance(op, L.ZeroPadding2D) and isinstance(nxt, CONV2D) and _pad_is_same(op, nxt, call, self.g):
-                self.absorbed[i] = j  # the conv pads by itself ("same")
-            elif isinstance(op, (L.MaxPooling2D, L.AveragePooling2D)) and act_of(nxt) in ("relu", "relu6"):
-                self.absorbed[j] = i  # the quantized range after pooling already clamps
-            elif isinstance(op, CONV2D + CONV1D + (L.Dense, L.BatchNormalization)) or type(op) in BINARY_OPS:
+            if j is not None and self._fold_neighbour(i, call, j):
+                continue
+            if isinstance(op, CONV2D + CONV1D + (L.Dense, L.BatchNormalization)) or type(op) in BINARY_OPS:
                 self._plan_tail(i, call)
         # W2 (W1 x + b1) + b2: a linear dense layer's bias folds into the next dense layer's bias, when that
         # one keeps its own bias and fuses no activation (so the latest pair of a chain folds first).
@@ -194,6 +187,21 @@ class Lowerer:
             if isinstance(nxt, L.Dense) and nxt.use_bias and j not in self.fused_act and j not in self.bias_moved:
                 self.bias_moved.add(i)
 
+    def _fold_neighbour(self, i: int, call: Any, j: int) -> bool:
+        """Folds call `i` and `j`, its only reader, into one op where the converter does; False where it does not."""
+        op, nxt = call.op, self.g.calls[j].op
+        if isinstance(op, L.BatchNormalization) and isinstance(nxt, L.Dense) and nxt.use_bias:
+            self._fold(j, i)  # scale and offset fold into the next dense layer's weights and bias
+        elif isinstance(op, L.Rescaling) and isinstance(nxt, CONV2D + (L.Dense,)) and _rescaling_folds(op, nxt):
+            self._fold(j, i)
+        elif isinstance(op, L.ZeroPadding2D) and isinstance(nxt, CONV2D) and _pad_is_same(op, nxt, call, self.g):
+            self.absorbed[i] = j  # the conv pads by itself ("same")
+        elif isinstance(op, (L.MaxPooling2D, L.AveragePooling2D)) and act_of(nxt) in ("relu", "relu6"):
+            self.absorbed[j] = i  # the quantized range after pooling already clamps
+        else:
+            return False
+        return True
+
     def _plan_tail(self, i: int, call: Any) -> None:
         """Folds the BatchNormalization and ReLU/ReLU6 that follow an op into it."""
         op = call.op
@@ -206,11 +214,14 @@ class Lowerer:
         t = call.outputs[0]
         while own == "linear":
             j = self.only_reader(t)
-            nxt = self.g.calls[j].op if j is not None else None
+            if j is None:
+                break
+            nxt = self.g.calls[j].op
+            act = act_of(nxt)
             if fold_bn and isinstance(nxt, L.BatchNormalization):
                 fold_bn = False
-            elif act_of(nxt) in ("relu", "relu6"):
-                self.fused_act[i] = own = act_of(nxt)
+            elif act == "relu" or act == "relu6":
+                self.fused_act[i] = own = act
             else:
                 break
             self._fold(i, j)

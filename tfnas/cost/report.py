@@ -105,7 +105,7 @@ class CostReport:
         ]  # fmt: skip
         rows.append(("total", "", "", f"{self.macs:,}", f"{self.flops:,}", f"{self.params:,}", ""))
         widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-        lines = ["  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        lines = ["  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
                  for r in [header, *rows]]  # fmt: skip
         lines.insert(1, "-" * len(lines[0]))
         footer = (f"tflite_bytes ~ {self.tflite_bytes:,}   peak_ram_bytes ~ {self.peak_ram_bytes:,}   "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ def export(
     path: str,
     *,
     quantization: str = "int8",
-    representative_data: np.ndarray | None = None,
+    representative_data: np.ndarray | Sequence[np.ndarray] | None = None,
     c_array: bool = False,
     target: str | None = None,
     strip_names: bool = False,
@@ -62,7 +63,8 @@ def export(
         path: Where to write the `.tflite` file; folders are created.
         quantization: "int8" (full integer, int8 input and output: what
             TFLite Micro runs), "float16", "dynamic" or "float32".
-        representative_data: Float32 training inputs that calibrate int8.
+        representative_data: Float32 training inputs that calibrate int8
+            (a list of arrays, one per input, for several inputs).
         c_array: Also write `<name>_data.c` and `<name>_data.h`.
         target: "micro" checks every op against TFLite Micro's kernels and
             raises if one is missing; "litert" (phones) does not. Defaults to
@@ -110,6 +112,7 @@ def export(
             "softmax), or export with target='litert' for phones."
         )
     zeros = weight_zeros(flat)  # by tensor name: read before the names go
+    io = io_quantization(flat)
     if strip_names:
         blob = without_names(blob)
     with open(path, "wb") as f:
@@ -126,7 +129,8 @@ def export(
         source=source,
         notes=[SPARSITY_NOTE] if any(z > 0.2 * n for z, n in zeros.values()) else [],
         names_stripped=strip_names,
-        **io_quantization(flat),
+        input=io["input"],
+        output=io["output"],
     )
     if c_array:
         report.c_source, report.c_header = write_c_array(blob, path)

@@ -13,6 +13,7 @@ import io
 import logging
 import warnings
 from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,9 @@ _TRACKABLE_OBJ_NOTICE = "Please consider providing the trackable_obj argument in
 _INPUT_STATS_WARNING = "Statistics for quantized inputs were expected"
 
 
-def convert(model: Any, quantization: str = "int8", representative_data: np.ndarray | None = None) -> bytes:
+def convert(
+    model: Any, quantization: str = "int8", representative_data: np.ndarray | Sequence[np.ndarray] | None = None
+) -> bytes:
     """Converts a Keras 3 or tf_keras model to a TFLite flatbuffer with a batch-1 input.
 
     Args:
@@ -54,7 +57,8 @@ def convert(model: Any, quantization: str = "int8", representative_data: np.ndar
     shapes = [tuple(t.shape[1:]) for t in model.inputs]
     samples = check_representative_data(representative_data, shapes) if quantization == "int8" else None
 
-    specs = [tf.TensorSpec((1, *shape), tf.float32, name=f"input_{i}" if len(shapes) > 1 else "input") for i, shape in enumerate(shapes)]
+    names = [f"input_{i}" for i in range(len(shapes))] if len(shapes) > 1 else ["input"]
+    specs = [tf.TensorSpec((1, *shape), tf.float32, name=name) for name, shape in zip(names, shapes, strict=True)]
     if len(specs) == 1:
         serve = tf.function(lambda x: model(x, training=False), input_signature=specs)
     else:
@@ -66,7 +70,7 @@ def convert(model: Any, quantization: str = "int8", representative_data: np.ndar
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    if quantization == "int8":
+    if samples is not None:  # int8
         converter.representative_dataset = lambda: ([x[i][None, ...] for x in samples] for i in range(len(samples[0])))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
@@ -114,11 +118,13 @@ def check_representative_data(data: Any, shapes: list[tuple[int, ...]]) -> list[
     if len(arrays) != len(shapes):
         raise TfnasInputError(f"The model has {len(shapes)} inputs: pass representative_data as a list of {len(shapes)} arrays.")
     checked = []
-    for array, shape in zip(arrays, shapes):
+    for array, shape in zip(arrays, shapes, strict=True):
         try:
             samples = np.asarray(array, dtype=np.float32)
         except (TypeError, ValueError) as e:
-            raise TfnasInputError(f"representative_data must be a numeric array of inputs. Received {type(array).__name__}.") from e
+            raise TfnasInputError(
+                f"representative_data must be a numeric array of inputs. Received {type(array).__name__}."
+            ) from e
         if samples.ndim == len(shape):
             samples = samples[None, ...]
         if tuple(samples.shape[1:]) != tuple(shape) or len(samples) == 0:

@@ -15,8 +15,8 @@ from typing import Any
 
 import keras_tuner as kt
 import numpy as np
+from keras_tuner.engine.hyperparameters import HyperParameter
 
-HyperParameter = kt.engine.hyperparameters.HyperParameter
 _TOP = 1.0 - 1e-9  # Choice.prob_to_value(1.0) would index one past the end
 
 
@@ -30,10 +30,10 @@ def encode(space: Sequence[HyperParameter], values: Mapping[str, Any]) -> np.nda
     return np.array([float(hp.value_to_prob(values.get(hp.name, hp.default))) for hp in space])
 
 
-def decode(space: Sequence[HyperParameter], point: Sequence[float]) -> dict[str, Any]:
+def decode(space: Sequence[HyperParameter], point: Sequence[float] | np.ndarray) -> dict[str, Any]:
     """The legal values nearest to `point` for the hyperparameters that are active there."""
     hps = kt.HyperParameters()
-    for hp, p in zip(space, point):
+    for hp, p in zip(space, point, strict=True):
         hps.merge([hp])
         if hps.is_active(hp):
             hps.values[hp.name] = hp.prob_to_value(float(np.clip(p, 0.0, _TOP)))

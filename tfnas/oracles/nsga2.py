@@ -71,7 +71,7 @@ class NSGA2Oracle(MultiObjectiveOracle):
         flips = rng.random(len(active)) < 1.0 / len(active)
         flips[rng.integers(len(active))] = True
         child = dict(values)
-        for hp, flip in zip(active, flips):
+        for hp, flip in zip(active, flips, strict=True):
             if flip:
                 child[hp.name] = hp.random_sample(int(rng.integers(2**31)))
         return self.complete_values(child)

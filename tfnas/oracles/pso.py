@@ -75,7 +75,7 @@ class PSOOracle(MultiObjectiveOracle):
         keys = self.reward.rank([self.trial_metrics(t) for t in ranked])
         if not isinstance(keys[0], tuple):
             return ranked[0]
-        front = [t for t, k in zip(ranked, keys) if k[0] == keys[0][0]]  # ranked by crowding: sparse first
+        front = [t for t, k in zip(ranked, keys, strict=True) if k[0] == keys[0][0]]  # ranked by crowding: sparse first
         return front[int(rng.integers(len(front) // 2 + 1))]
 
     def end_trial(self, trial: Any) -> None:

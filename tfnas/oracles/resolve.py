@@ -96,7 +96,9 @@ def get_oracle(
     cls = ORACLES[name]
     check_arguments(cls, arguments, "oracle", f"the arguments of oracle {name!r}")
     for key in set(arguments) & {"objective", "constraints", "reward", "cost_function", "warm_start", *kwargs}:
-        raise TfnasInputError(f"Pass {key} to the search (or the config's search/constraints/reward section), not in the oracle's arguments.")
+        raise TfnasInputError(
+            f"Pass {key} to the search (or the config's search/constraints/reward section), not in the oracle's arguments."
+        )
     if cls is HyperbandOracle and "max_epochs" not in arguments:
         arguments["max_epochs"] = epochs
     try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tfnas.errors import TfnasInputError
 from tfnas.rewards.base import Metrics
 from tfnas.rewards.base import Reward
-from tfnas.errors import TfnasInputError
 
 
 class Linear(Reward):
@@ -30,7 +30,15 @@ class Linear(Reward):
         reference: float, the cost that normalises to 1. Defaults to the constraint.
     """
 
-    def __init__(self, alpha: float = 1.0, beta: float = -0.1, metric: str = "macs", reference: float | None = None, quality: str | None = None, direction: str | None = None):
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        beta: float = -0.1,
+        metric: str = "macs",
+        reference: float | None = None,
+        quality: str | None = None,
+        direction: str | None = None,
+    ) -> None:
         super().__init__(quality, direction)
         if reference is not None and reference <= 0:
             raise TfnasInputError(f"reference must be a positive cost. Received: reference={reference!r}")

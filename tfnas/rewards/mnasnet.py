@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tfnas.errors import TfnasInputError
 from tfnas.rewards.base import Metrics
 from tfnas.rewards.base import Reward
-from tfnas.errors import TfnasInputError
 
 
 class MnasNet(Reward):
@@ -32,7 +32,15 @@ class MnasNet(Reward):
         hard: bool, use the hard-constraint exponents (0, -1). Defaults to False.
     """
 
-    def __init__(self, target: float, w: float = -0.07, metric: str = "macs", hard: bool = False, quality: str | None = None, direction: str | None = None):
+    def __init__(
+        self,
+        target: float,
+        w: float = -0.07,
+        metric: str = "macs",
+        hard: bool = False,
+        quality: str | None = None,
+        direction: str | None = None,
+    ) -> None:
         super().__init__(quality, direction)
         if not target or target <= 0:
             raise TfnasInputError(f"MnasNet needs a positive target cost. Received: target={target!r}")

@@ -48,6 +48,8 @@ class Pareto(Reward):
 
     def objectives(self, metrics: Metrics) -> list[float]:
         """The point of one trial in objective space, every coordinate minimised."""
+        if self.quality is None:
+            raise TfnasInputError("This reward is not bound to a quality metric yet: call reward.bind(...) first.")
         quality = float(metrics[self.quality])
         return [-quality if self.direction == "max" else quality] + [float(metrics[c]) for c in self.costs]
 
@@ -59,7 +61,7 @@ class Pareto(Reward):
         keys: list[tuple[float, ...]] = [()] * len(population)
         for level, front in enumerate(non_dominated_fronts(points)):
             crowding = crowding_distance(points[front])
-            for i, c in zip(front, crowding):
+            for i, c in zip(front, crowding, strict=True):
                 keys[i] = (-float(level), float(c), -float(points[i, 0]))
         return keys
 

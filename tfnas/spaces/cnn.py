@@ -77,6 +77,7 @@ class _PlainCNNSpace(EdgeSpace):
 
     def _body(self, hp: kt.HyperParameters, k: ModuleType, inputs: Any) -> Any:
         r = self._ranges
+        assert self.input_shape is not None  # build_with() refuses an unconfigured space
         sizes = list(self.input_shape[:-1])
         choices = list(r["num_blocks"])
         num_blocks = hp.Choice("num_blocks", choices)
@@ -101,7 +102,7 @@ class _PlainCNNSpace(EdgeSpace):
             width = filters * (growth or 1) ** (i - 1)
             conv = self._conv(k)(width, kernel, strides=strides, padding="same", use_bias=False, name=f"b{i}_conv")
             x = conv_bn_relu(k, x, conv, f"b{i}")
-            sizes = [same_out(size, s) for size, s in zip(sizes, strides)]
+            sizes = [same_out(size, s) for size, s in zip(sizes, strides, strict=True)]
             if pooling == "max" and min(sizes) >= 2:
                 x = self._pool(k)(2, padding="same", name=f"b{i}_pool")(x)
                 sizes = [same_out(size, 2) for size in sizes]

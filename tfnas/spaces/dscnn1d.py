@@ -15,9 +15,9 @@ from typing import Any
 import keras_tuner as kt
 
 from tfnas.spaces.base import EdgeSpace
+from tfnas.spaces.blocks import HEADS
 from tfnas.spaces.blocks import bool_hp
 from tfnas.spaces.blocks import clamp_stride
-from tfnas.spaces.blocks import HEADS
 from tfnas.spaces.blocks import conv_bn_relu
 from tfnas.spaces.blocks import head
 from tfnas.spaces.blocks import pick
@@ -125,6 +125,7 @@ class DSCNN1DSpace(EdgeSpace):
 
     def _body(self, hp: kt.HyperParameters, k: ModuleType, inputs: Any) -> Any:
         r = self._ranges
+        assert self.input_shape is not None  # build_with() refuses an unconfigured space
         length, channels = self.input_shape
         stem_filters = hp.Choice("stem_filters", list(r["stem_filters"]))
         stem_kernel = hp.Choice("stem_kernel", list(r["kernel_sizes"]))

@@ -71,6 +71,7 @@ class DSCNN2DSpace(MobileNetSpace):
         return "spectrograms (T, F, C)"
 
     def _stem(self, hp: kt.HyperParameters, k: ModuleType, inputs: Any) -> tuple[Any, int, int, int]:
+        assert self.input_shape is not None  # build_with() refuses an unconfigured space
         h, w, _ = self.input_shape
         kernel, stride = stem_geometry(h, w)
         filters = hp.Choice("stem_filters", list(self._ranges["stem_filters"]))

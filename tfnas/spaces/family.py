@@ -96,7 +96,7 @@ class FamilySpace(EdgeSpace):
         self._given = members  # None: the defaults, chosen again for each input shape
         self.members = _check_members(members if members is not None else self.default_members(input_shape))
         super().__init__(input_shape, num_outputs, task, name, dropout=dropout, learning_rate=learning_rate)
-        if self.configured:
+        if self.input_shape is not None and self.num_outputs is not None:  # configured
             self.members = {
                 family: member.configure(self._member_shape(member), self.num_outputs, self.task)
                 for family, member in self.members.items()
@@ -138,12 +138,14 @@ class FamilySpace(EdgeSpace):
         return tuple(int(d) for d in input_shape)
 
     def _member_shape(self, member: EdgeSpace) -> tuple[int, ...]:
+        assert self.input_shape is not None  # called on a configured space only
         if member.input_rank == 1:
             return (math.prod(self.input_shape),)
         return self.input_shape
 
     def _body(self, hp: kt.HyperParameters, k: ModuleType, inputs: Any) -> Any:
         family = hp.Choice("family", list(self.members))
+        assert self.input_shape is not None  # build_with() refuses an unconfigured space
         x = None
         for name, member in self.members.items():
             with hp.conditional_scope("family", [name]):

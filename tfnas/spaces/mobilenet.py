@@ -15,9 +15,9 @@ from typing import Any
 import keras_tuner as kt
 
 from tfnas.spaces.base import EdgeSpace
+from tfnas.spaces.blocks import HEADS
 from tfnas.spaces.blocks import bool_hp
 from tfnas.spaces.blocks import clamp_stride
-from tfnas.spaces.blocks import HEADS
 from tfnas.spaces.blocks import conv_bn_relu
 from tfnas.spaces.blocks import head
 from tfnas.spaces.blocks import pick
@@ -138,6 +138,7 @@ class MobileNetSpace(EdgeSpace):
     def _stem(self, hp: kt.HyperParameters, k: ModuleType, inputs: Any) -> tuple[Any, int, int, int]:
         """The stem conv; returns its output and the output's height, width and channels."""
         r = self._ranges
+        assert self.input_shape is not None  # build_with() refuses an unconfigured space
         h, w, _ = self.input_shape
         stem_filters = hp.Choice("stem_filters", list(r["stem_filters"]))
         stem_stride = hp.Choice("stem_strides", list(r["stem_strides"]))
@@ -164,6 +165,7 @@ class MobileNetSpace(EdgeSpace):
                 skip = bool_hp(hp, f"stage{i}_skip", r["skip"])
             if i > num_stages:
                 continue
+            assert skip is not None  # None only while the stage is inactive
             for b in range(1, blocks + 1):
                 s = first_stride if b == 1 else 1
                 stride = (clamp_stride(s, h), clamp_stride(s, w))

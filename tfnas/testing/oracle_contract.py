@@ -8,6 +8,7 @@ built and profiled (so constraints are checked on real cost), and the
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
 import keras
@@ -15,6 +16,7 @@ import keras_tuner as kt
 
 from tfnas.oracles import ORACLES
 from tfnas.oracles.base import MultiObjectiveOracle
+from tfnas.oracles.screen import CostScreen
 from tfnas.tuner import CandidatePricer
 from tfnas.tuner import EdgeTuner
 
@@ -73,11 +75,29 @@ def drive(tuner: EdgeTuner, accuracy: Callable[[dict], float] = fake_accuracy, l
     return created
 
 
+class _WideScreen(CostScreen):
+    """A cost screen that skips every candidate of 32 units or more and records what it skipped."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.skipped: list[tuple] = []
+
+    def likely_infeasible(self, values: Mapping[str, Any]) -> bool:
+        skip = values["units"] >= 32
+        if skip:
+            self.skipped.append(tuple(sorted(values.items())))
+        return skip
+
+
 def check_oracle_contract(oracle_factory: Callable[..., MultiObjectiveOracle], directory: str) -> None:
     """Asserts the contract: exact budget, no duplicates, no trial over a limit, Pareto-ranked best, resumable."""
     built = []
     pricer = CandidatePricer(TinySpace())
-    counting = lambda hps: built.append(tuple(sorted(hps.values.items()))) or pricer(hps)  # noqa: E731
+
+    def counting(hps: kt.HyperParameters) -> Any:
+        built.append(tuple(sorted(hps.values.items())))
+        return pricer(hps)
+
     oracle = oracle_factory(max_trials=8, constraints={"max_macs": 800}, seed=1, cost_function=counting)
     tuner = make_tuner(oracle, directory, pricer=pricer)
     trials = drive(tuner)
@@ -114,15 +134,8 @@ def check_screened_candidates_not_proposed_again(oracle_factory: Callable[..., M
     """
     oracle = oracle_factory(max_trials=24, constraints={"max_macs": 10**6}, seed=2)
     tuner = make_tuner(oracle, directory)
-    screened = []
-
-    def likely_infeasible(values: dict[str, Any]) -> bool:
-        skip = values["units"] >= 32
-        if skip:
-            screened.append(tuple(sorted(values.items())))
-        return skip
-
-    oracle.screen.likely_infeasible = likely_infeasible
+    oracle.screen = screen = _WideScreen()
+    screened = screen.skipped
     trials = drive(tuner)
     assert len(trials) == 24, f"expected exactly max_trials=24 trials, got {len(trials)}: skipped candidates stalled the search"
     assert all(t.hyperparameters.values["units"] < 32 for t in trials)

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ TFLM_INT8_OPS: frozenset[str] = frozenset(
 )
 
 
-def calibrate_batchnorm(model: object, data: np.ndarray) -> None:
+def calibrate_batchnorm(model: Any, data: np.ndarray) -> None:
     """Sets each BatchNormalization's moving statistics to those of `data` (in place).
 
     An untrained model keeps the initial moving statistics (mean 0, variance

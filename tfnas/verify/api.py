@@ -80,7 +80,8 @@ def verify(
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
     if tuple(x.shape[1:]) != tuple(inp["shape"][1:]):
-        raise TfnasInputError(f"x has samples of shape {tuple(x.shape[1:])}, the model takes {tuple(int(d) for d in inp['shape'][1:])}.")
+        expected = tuple(int(d) for d in inp["shape"][1:])
+        raise TfnasInputError(f"x has samples of shape {tuple(x.shape[1:])}, the model takes {expected}.")
     if len(x) != len(y) or len(x) == 0:
         raise TfnasInputError(f"x and y must hold the same, non-zero number of samples; got {len(x)} and {len(y)}.")
     task = Task.resolve(task, y)
@@ -115,9 +116,9 @@ def verify(
         max_output_diff=max_diff,
         ops=list(dict.fromkeys(op_names(interp))),
         micro_unsupported_ops=sorted(missing),
-        arena_head_bytes=micro and micro.head,
-        arena_tail_bytes=micro and micro.tail,
-        arena_total_bytes=micro and micro.total,
+        arena_head_bytes=None if micro is None else micro.head,
+        arena_tail_bytes=None if micro is None else micro.tail,
+        arena_total_bytes=None if micro is None else micro.total,
         predicted_peak_ram_bytes=predicted,
         arena_vs_prediction=(micro.head / predicted) if micro and predicted else None,
         litert_latency_ms=median_latency_ms(interpreter(tflite_path, kernels="default"), raw_inputs[0], runs=latency_runs),

@@ -20,7 +20,6 @@ import numpy as np
 
 from tfnas import _compat
 
-
 KERNELS = ("reference", "default")
 
 
