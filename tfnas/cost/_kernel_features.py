@@ -19,7 +19,13 @@ from tfnas.cost._tflite_graph import Op
 
 # Raw Keras operations (keras.ops.add on symbolic tensors, as in Keras's MobileNetV3) that the cost model
 # lowers as opaque CUSTOM ops but the converter writes as these builtins.
-RAW_OPS = {"Add": "ADD", "Multiply": "MUL", "Subtract": "SUB", "Maximum": "MAXIMUM", "Minimum": "MINIMUM"}
+RAW_OPS = {
+    "Add": "ADD",
+    "Multiply": "MUL",
+    "Subtract": "SUB",
+    "Maximum": "MAXIMUM",
+    "Minimum": "MINIMUM",
+}
 FEATURES = ("macs", "in_bytes", "in2_bytes", "out_bytes", "weight_bytes", "cin", "cout", "kernel", "stride",
             "out_hw", "macs8", "macs16", "macs32")  # fmt: skip
 CONV_KINDS = ("CONV_2D", "DEPTHWISE_CONV_2D")
@@ -75,14 +81,32 @@ def op_features(op: Op, graph: Graph, lowered: Lowered) -> dict[str, float]:
     elif kind in POOL_KINDS:
         (kh, kw), stride = _window(layer, kind)
         channels = graph.shapes[graph.calls[out.origin].outputs[0]][-1]
-        _set(f, cin=channels, cout=channels, kernel=kh * kw, stride=stride, out_hw=f["out_bytes"] / channels)
+        _set(
+            f,
+            cin=channels,
+            cout=channels,
+            kernel=kh * kw,
+            stride=stride,
+            out_hw=f["out_bytes"] / channels,
+        )
         for tile in (8, 16, 32):
             f[f"macs{tile}"] = f["out_hw"] * kh * kw * _pad(channels, tile)
         f["macs"] = f["out_bytes"] * kh * kw
-    else:
-        for key in ("macs", "macs8", "macs16", "macs32"):
-            f[key] = max(f["out_bytes"], f["in_bytes"])
+    elif out.origin >= 0:
+        _elementwise_features(f, graph, out.origin)
     return f
+
+
+def _elementwise_features(f: dict[str, float], graph: Graph, origin: int) -> None:
+    """Other ops: channels and positions of the layer's output (a row copy or a SIMD loop runs over them)."""
+    call = graph.calls[origin]
+    channels = max(graph.shapes[call.outputs[0]][-1:] or (1,))
+    cin = max(graph.shapes[call.inputs[0]][-1:] or (1,)) if call.inputs else channels
+    _set(f, cin=cin, cout=channels, kernel=1, stride=1, out_hw=f["out_bytes"] / channels)
+    work = max(f["out_bytes"], f["in_bytes"])
+    f["macs"] = work
+    for tile in (8, 16, 32):
+        f[f"macs{tile}"] = work / channels * _pad(channels, tile)
 
 
 def _set(f: dict[str, float], **values: float) -> None:
@@ -96,7 +120,15 @@ def _weighted_features(f: dict[str, float], kind: str, layer: Any, w_bytes: int,
     if kind == "FULLY_CONNECTED":
         cin = w_bytes / cout
         rows = f["out_bytes"] / cout
-        _set(f, cin=cin, cout=cout, kernel=1, stride=1, out_hw=rows, macs=rows * cin * cout)
+        _set(
+            f,
+            cin=cin,
+            cout=cout,
+            kernel=1,
+            stride=1,
+            out_hw=rows,
+            macs=rows * cin * cout,
+        )
         for tile in (8, 16, 32):
             f[f"macs{tile}"] = rows * _pad(cin, tile) * _pad(cout, tile)
         return
@@ -104,12 +136,28 @@ def _weighted_features(f: dict[str, float], kind: str, layer: Any, w_bytes: int,
     k = kh * kw
     out_hw = f["out_bytes"] / cout
     if kind == "DEPTHWISE_CONV_2D":
-        _set(f, cin=cout, cout=cout, kernel=k, stride=stride, out_hw=out_hw, macs=out_hw * k * cout)
+        _set(
+            f,
+            cin=cout,
+            cout=cout,
+            kernel=k,
+            stride=stride,
+            out_hw=out_hw,
+            macs=out_hw * k * cout,
+        )
         for tile in (8, 16, 32):
             f[f"macs{tile}"] = out_hw * k * _pad(cout, tile)
         return
     cin = w_bytes / (k * cout)
-    _set(f, cin=cin, cout=cout, kernel=k, stride=stride, out_hw=out_hw, macs=out_hw * k * cin * cout)
+    _set(
+        f,
+        cin=cin,
+        cout=cout,
+        kernel=k,
+        stride=stride,
+        out_hw=out_hw,
+        macs=out_hw * k * cin * cout,
+    )
     for tile in (8, 16, 32):
         f[f"macs{tile}"] = out_hw * k * _pad(cin, tile) * _pad(cout, tile)
 

@@ -19,7 +19,16 @@ from sklearn.model_selection import KFold
 
 from tfnas.cost._kernel_features import FEATURES
 
-LINEAR = ("macs", "macs8", "macs16", "macs32", "in_bytes", "out_bytes", "weight_bytes", "out_hw")
+LINEAR = (
+    "macs",
+    "macs8",
+    "macs16",
+    "macs32",
+    "in_bytes",
+    "out_bytes",
+    "weight_bytes",
+    "out_hw",
+)
 _LINEAR_COLUMNS = [FEATURES.index(name) for name in LINEAR]
 _SCALE = 1e-6  # features in millions: keeps the least-squares problem well conditioned
 SEED = 0
@@ -39,7 +48,11 @@ class KernelRegressor:
     def fit(self, x: np.ndarray, y: np.ndarray) -> KernelRegressor:
         """Fits on features `x` (n, len(FEATURES)) and measured milliseconds `y` (n,)."""
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        self.linear.fit(x[:, _LINEAR_COLUMNS] * _SCALE, y, sample_weight=1.0 / np.maximum(y, 1e-4) ** 2)
+        self.linear.fit(
+            x[:, _LINEAR_COLUMNS] * _SCALE,
+            y,
+            sample_weight=1.0 / np.maximum(y, 1e-4) ** 2,
+        )
         if self.forest and len(y) >= 4:
             residual = np.log(y / self._linear_predict(x))
             self.trees = RandomForestRegressor(n_estimators=80, min_samples_leaf=2, random_state=SEED, n_jobs=1)
@@ -71,9 +84,14 @@ def error_summary(errors: np.ndarray) -> dict[str, float]:
     """Mean absolute relative error and the shares within 5% and 10%, as a profile stores them."""
     errors = np.abs(np.asarray(errors, dtype=np.float64))
     if not len(errors):
-        return {"n": 0, "mape": float("nan"), "within_5": float("nan"), "within_10": float("nan")}
+        return {
+            "n": 0,
+            "mape": float("nan"),
+            "within_5": float("nan"),
+            "within_10": float("nan"),
+        }
     return {
-        "n": int(len(errors)),
+        "n": len(errors),
         "mape": round(float(np.mean(errors)), 4),
         "within_5": round(float(np.mean(errors <= 0.05)), 4),
         "within_10": round(float(np.mean(errors <= 0.10)), 4),

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -39,7 +40,17 @@ from tfnas.errors import TfnasInputError
 
 FORMAT = "tfnas-device-profile"
 VERSION = 1
-_FIELDS = ("machine", "cpu", "litert_version", "threads", "quantization", "overhead_ms", "runs", "warmup")
+_FIELDS = (
+    "machine",
+    "cpu",
+    "litert_version",
+    "threads",
+    "quantization",
+    "overhead_ms",
+    "op_discount_ms",
+    "runs",
+    "warmup",
+)
 
 
 @dataclasses.dataclass
@@ -53,10 +64,14 @@ class DeviceProfile:
         threads: Interpreter threads.
         quantization: "int8" (what the micro-models were converted to).
         overhead_ms: Median time of one `invoke()` of a trivial model: the fixed cost every model pays once.
+        op_discount_ms: What an op costs less inside a model than alone in its micro-model (the
+            delegate's per-call set-up, paid once per model), fitted on the `compositions`.
         runs: Timed `invoke()`s per micro-model (the median is kept).
         warmup: Untimed `invoke()`s before them.
         samples: Kernel type (e.g. "CONV_2D") -> measured micro-models, each a dict with "file",
             "ms" (median), "p5", "p95" and "features" (the names of `FEATURES`).
+        compositions: Small multi-op models measured whole: "file", "ms" and "ops" ([kernel type,
+            features] of each op), on which `op_discount_ms` is fitted.
         fit_errors: Kernel type -> cross-validated relative error of its regressor
             ("n", "mape", "within_5", "within_10").
     """
@@ -67,19 +82,22 @@ class DeviceProfile:
     threads: int = 1
     quantization: str = "int8"
     overhead_ms: float = 0.0
+    op_discount_ms: float = 0.0
     runs: int = 30
     warmup: int = 5
     samples: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
     fit_errors: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    compositions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     source: str = dataclasses.field(default="", repr=False, compare=False)
     _fitted: dict[str, KernelRegressor] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form: a `format`/`version` header, the conditions, the fit errors and the samples."""
+        """The JSON form (a copy): a `format`/`version` header, the conditions, the fit errors and the samples."""
         data: dict[str, Any] = {"format": FORMAT, "version": VERSION}
         data.update({name: getattr(self, name) for name in _FIELDS})
-        data["fit_errors"] = self.fit_errors
-        data["samples"] = self.samples
+        data["fit_errors"] = copy.deepcopy(self.fit_errors)
+        data["samples"] = copy.deepcopy(self.samples)
+        data["compositions"] = copy.deepcopy(self.compositions)
         return data
 
     def save(self, path: str | os.PathLike) -> None:
@@ -126,8 +144,11 @@ class DeviceProfile:
         for name, kind in types.items():
             if not isinstance(data.get(name), kind):
                 raise TfnasInputError(f"{where!r}: field {name!r} is missing or not a {kind}. Received: {data.get(name)!r}")
+        data = {"op_discount_ms": 0.0, "compositions": [], **data}
+        if not isinstance(data["op_discount_ms"], (int, float)) or not isinstance(data["compositions"], list):
+            raise TfnasInputError(f"{where!r}: 'op_discount_ms' must be a number and 'compositions' a list.")
         _check_samples(data["samples"], where)
-        return cls(**{name: data[name] for name in (*_FIELDS, "samples", "fit_errors")})
+        return cls(**{name: data[name] for name in (*_FIELDS, "samples", "fit_errors", "compositions")})
 
     def kernels(self) -> list[str]:
         """The kernel types this profile measured."""
@@ -171,7 +192,10 @@ def _check_samples(samples: dict[str, Any], where: str) -> None:
 
 def training_data(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """Feature matrix (rows of `FEATURES`) and measured milliseconds of one kernel type's samples."""
-    x = np.array([[float(row["features"][name]) for name in FEATURES] for row in rows], dtype=np.float64)
+    x = np.array(
+        [[float(row["features"][name]) for name in FEATURES] for row in rows],
+        dtype=np.float64,
+    )
     return x.reshape(len(rows), len(FEATURES)), np.array([float(row["ms"]) for row in rows], dtype=np.float64)
 
 
@@ -184,9 +208,7 @@ def resolve_profile(device: DeviceProfile | str | os.PathLike) -> DeviceProfile:
     raise TfnasInputError(f"device must be a DeviceProfile or the path of its JSON file. Received: {type(device)!r}")
 
 
-def predict_latency_ms(
-    lowered: Lowered, graph: Graph, device: DeviceProfile | str | os.PathLike
-) -> tuple[float, list[float]]:
+def predict_latency_ms(lowered: Lowered, graph: Graph, device: DeviceProfile | str | os.PathLike) -> tuple[float, list[float]]:
     """Predicted latency of one batch-1 inference of a lowered int8 graph on the profiled device.
 
     Args:
@@ -204,16 +226,42 @@ def predict_latency_ms(
     """
     profile = resolve_profile(device)
     kernels = graph_kernels(graph, lowered)
+    for i, (kind, _) in enumerate(kernels):
+        if not profile.samples.get(kind):
+            _raise_unmeasured(kind, profile, graph, lowered, i)
+    per_op = ops_ms(profile, kernels)
+    return profile.overhead_ms + math.fsum(per_op), per_op
+
+
+def ops_ms(profile: DeviceProfile, kernels: list, discount: float | None = None) -> list[float]:
+    """Each op's milliseconds inside a model: its micro-model's predicted time less the overhead and discount."""
+    discount = profile.op_discount_ms if discount is None else discount
     per_op = [0.0] * len(kernels)
     for kind in sorted({kind for kind, _ in kernels}):
         index = [i for i, (k, _) in enumerate(kernels) if k == kind]
-        if not profile.samples.get(kind):
-            _raise_unmeasured(kind, profile, graph, lowered, index[0])
         x = np.array([[kernels[i][1][name] for name in FEATURES] for i in index])
-        micro = profile.regressor(kind).predict(x)
-        for i, ms in zip(index, micro):
-            per_op[i] = float(max(ms - profile.overhead_ms, 0.0))
-    return profile.overhead_ms + math.fsum(per_op), per_op
+        for i, ms in zip(index, profile.regressor(kind).predict(x)):
+            per_op[i] = float(max(ms - profile.overhead_ms - discount, 0.0))
+    return per_op
+
+
+def fit_op_discount(profile: DeviceProfile) -> float:
+    """Sets and returns `op_discount_ms`: the per-op discount that best predicts the `compositions`.
+
+    A grid search minimising the mean |log(predicted / measured)| over the measured multi-op models,
+    from 0 to the overhead's size; 0 when no composition was measured.
+    """
+    usable = [c for c in profile.compositions if all(profile.samples.get(kind) for kind, _ in c["ops"])]
+    if not usable:
+        profile.op_discount_ms = 0.0
+        return 0.0
+    measured = np.array([c["ms"] for c in usable])
+    micro = [np.array(ops_ms(profile, c["ops"], discount=0.0)) for c in usable]
+    grid = np.linspace(0.0, 4 * max(profile.overhead_ms, 1e-4), 201)
+    loss = [np.mean(np.abs(np.log([(profile.overhead_ms + np.maximum(m - d, 0).sum()) / y for m, y in zip(micro, measured)])))
+            for d in grid]  # fmt: skip
+    profile.op_discount_ms = float(grid[int(np.argmin(loss))])
+    return profile.op_discount_ms
 
 
 def _raise_unmeasured(kind: str, profile: DeviceProfile, graph: Graph, lowered: Lowered, i: int) -> None:

@@ -18,7 +18,7 @@ _EXPORTS = {
     "profile_from_csv": "tfnas.latency.calibration",
     "parse_benchmark_output": "tfnas.latency.benchmark_output",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = ["DeviceProfile", "calibrate", "parse_benchmark_output", "profile_from_csv"]
 
 
 def __getattr__(name: str) -> Any:

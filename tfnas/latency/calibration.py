@@ -11,6 +11,7 @@ a second and timing it less, so a few hundred kernels fit in minutes.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 import tempfile
@@ -22,11 +23,14 @@ import numpy as np
 from tfnas.cost._kernel_features import FEATURES
 from tfnas.cost._latency_fit import relative_errors
 from tfnas.cost.latency import DeviceProfile
+from tfnas.cost.latency import fit_op_discount
 from tfnas.cost.latency import training_data
 from tfnas.errors import TfnasInputError
 from tfnas.latency import sampling
 from tfnas.latency.kernels import write_kernels
+from tfnas.latency.kernels import write_models
 from tfnas.latency.measure import FEATURE_PREFIX
+from tfnas.latency.measure import MODEL
 from tfnas.latency.measure import device_info
 from tfnas.latency.measure import measure
 
@@ -35,6 +39,8 @@ DEFAULT_BUDGET_S = 900.0
 INITIAL = {"CONV_2D": 24, "DEPTHWISE_CONV_2D": 24, "FULLY_CONNECTED": 16}
 INITIAL_OTHER = 8
 BATCH = 8
+# Convolutions take most of a model's time: their fit is worth the most calibration time.
+WEIGHT = {"CONV_2D": 4.0, "DEPTHWISE_CONV_2D": 4.0, "FULLY_CONNECTED": 2.0}
 
 
 def _check(threads: int, quantization: str, kernels: list[str]) -> None:
@@ -59,6 +65,7 @@ def calibrate(
     runs: int = 30,
     warmup: int = 5,
     seed: int = 0,
+    compositions: int = 16,
 ) -> DeviceProfile:
     """Measures single-kernel micro-models on this machine and saves the fitted `DeviceProfile`.
 
@@ -76,6 +83,8 @@ def calibrate(
         runs: Timed `invoke()`s per micro-model (the median is kept).
         warmup: Untimed `invoke()`s before them.
         seed: Seed of the shapes drawn.
+        compositions: Small random multi-op models timed whole, to fit `op_discount_ms` (what an op costs
+            less inside a model than alone).
 
     Returns:
         The profile, its `fit_errors` cross-validated.
@@ -89,13 +98,25 @@ def calibrate(
     with tempfile.TemporaryDirectory(prefix="tfnas-kernels-") as tmp:
         folder = directory or tmp
         counter = [len(_existing(folder))]
-        overhead = _run(sampling.specs([sampling.OVERHEAD], 1, rng, counter[0]), folder, profile, counter)
+        overhead = _run(
+            sampling.specs([sampling.OVERHEAD], 1, rng, counter[0]),
+            folder,
+            profile,
+            counter,
+        )
         profile.overhead_ms = overhead[0]["ms"] if overhead else profile.overhead_ms
         for kind in kinds:
             n = initial if initial is not None else INITIAL.get(kind, INITIAL_OTHER)
             _run(sampling.specs([kind], n, rng, counter[0]), folder, profile, counter)
+        if compositions:
+            written = write_models(compositions, rng, folder, counter[0])
+            counter[0] += compositions
+            files = {row["file"]: row for row in written}
+            rows = measure(folder, profile.threads, profile.runs, profile.warmup, files=set(files))
+            add_rows(profile, rows)
         _adapt(profile, kinds, folder, rng, counter, start + budget)
     profile.refit_errors()
+    fit_op_discount(profile)
     if path is not None:
         profile.save(path)
     logger.info("calibrated %d kernels of %d types in %.0f s", sum(map(len, profile.samples.values())), len(kinds),
@@ -112,9 +133,22 @@ def _start_profile(path: Any, threads: int, quantization: str, extend: bool, run
     info = device_info()
     if extend and path is not None and os.path.exists(path):
         old = DeviceProfile.load(path)
-        if (old.threads, old.quantization, old.litert_version) == (threads, quantization, info["litert_version"]):
+        if (old.threads, old.quantization, old.litert_version) == (
+            threads,
+            quantization,
+            info["litert_version"],
+        ):
             return old
-    return DeviceProfile(info["machine"], info["cpu"], info["litert_version"], threads, quantization, 0.0, runs, warmup)
+    return DeviceProfile(
+        info["machine"],
+        info["cpu"],
+        info["litert_version"],
+        threads,
+        quantization,
+        0.0,
+        runs,
+        warmup,
+    )
 
 
 def _run(specs: list[sampling.Spec], folder: str, profile: DeviceProfile, counter: list[int]) -> list[dict[str, Any]]:
@@ -132,7 +166,7 @@ def _adapt(profile: DeviceProfile, kinds: list[str], folder: str, rng: np.random
     """Adaptive rounds until `deadline`: more shapes of the kernel type whose fit is worst, near its worst samples."""
     errors = {kind: _cv(profile, kind) for kind in kinds}
     while time.monotonic() < deadline:
-        kind = max(kinds, key=lambda k: float(np.mean(np.abs(errors[k]))) if len(errors[k]) else float("inf"))
+        kind = max(kinds, key=lambda k: _priority(k, errors[k]))
         rows = profile.samples.get(kind, [])
         worst = np.argsort(-np.abs(errors[kind]))[: BATCH // 2] if len(errors[kind]) else []
         params = [sampling.perturb(rows[i]["params"], rng) for i in worst if "params" in rows[i]]
@@ -140,6 +174,14 @@ def _adapt(profile: DeviceProfile, kinds: list[str], folder: str, rng: np.random
         specs = [sampling.Spec(kind, p, f"{kind.lower()}_{counter[0] + i:05d}.tflite") for i, p in enumerate(params)]
         _run(specs, folder, profile, counter)
         errors[kind] = _cv(profile, kind)
+
+
+def _priority(kind: str, errors: np.ndarray) -> float:
+    """How much one more batch of a kernel type is worth: its error, weighted by how much of a model's time
+    such kernels take, with diminishing returns (a kernel type that stays noisy cannot take the whole budget)."""
+    if not len(errors):
+        return float("inf")
+    return WEIGHT.get(kind, 1.0) * float(np.mean(np.abs(errors))) / np.sqrt(len(errors))
 
 
 def _cv(profile: DeviceProfile, kind: str) -> np.ndarray:
@@ -154,6 +196,10 @@ def add_rows(profile: DeviceProfile, rows: list[dict[str, Any]]) -> None:
         features = {name: float(row.get(FEATURE_PREFIX + name, 0.0) or 0.0) for name in FEATURES}
         if kind == sampling.OVERHEAD:
             profile.overhead_ms = float(row["ms"])
+            continue
+        if kind == MODEL:
+            ops = json.loads(row["ops"]) if isinstance(row["ops"], str) else row["ops"]
+            profile.compositions.append({"file": row["file"], "ms": float(row["ms"]), "ops": ops})
             continue
         sample = {"file": row["file"], "ms": float(row["ms"]), "p5": float(row["p5"]), "p95": float(row["p95"]),
                   "features": features}  # fmt: skip
@@ -173,16 +219,35 @@ def profile_from_csv(csv_path: str | os.PathLike, path: str | os.PathLike | None
             rows = list(csv.DictReader(f))
     except OSError as e:
         raise TfnasInputError(f"Cannot read {str(csv_path)!r}: {e}") from e
-    needed = {"file", "kind", "ms", "p5", "p95", "threads", "machine", "cpu", "litert_version"}
+    needed = {
+        "file",
+        "kind",
+        "ms",
+        "p5",
+        "p95",
+        "threads",
+        "machine",
+        "cpu",
+        "litert_version",
+    }
     if not rows or needed - set(rows[0]):
-        raise TfnasInputError(f"{str(csv_path)!r} is not a CSV of `python -m tfnas.latency.measure`: it needs the columns {sorted(needed)}.")
+        raise TfnasInputError(
+            f"{str(csv_path)!r} is not a CSV of `python -m tfnas.latency.measure`: it needs the columns {sorted(needed)}."
+        )
     threads = {row["threads"] for row in rows}
     if len(threads) != 1:
         raise TfnasInputError(f"{str(csv_path)!r} mixes thread counts {sorted(threads)}: measure each count into its own CSV.")
     first = rows[0]
-    profile = DeviceProfile(first["machine"], first["cpu"], first["litert_version"], int(first["threads"]), "int8")
+    profile = DeviceProfile(
+        first["machine"],
+        first["cpu"],
+        first["litert_version"],
+        int(first["threads"]),
+        "int8",
+    )
     add_rows(profile, rows)
     profile.refit_errors()
+    fit_op_discount(profile)
     if path is not None:
         profile.save(path)
     return profile

@@ -27,6 +27,7 @@ from tfnas.errors import TfnasInputError
 from tfnas.export.convert import convert
 from tfnas.latency.measure import MANIFEST
 from tfnas.latency.measure import MANIFEST_FORMAT
+from tfnas.latency.measure import MODEL
 from tfnas.latency.measure import read_manifest
 from tfnas.latency.sampling import KINDS
 from tfnas.latency.sampling import OVERHEAD
@@ -118,7 +119,58 @@ def write_kernel(spec: Spec, directory: str, seed: int = 0) -> dict[str, Any]:
     if ops != [expected]:
         os.remove(path)
         raise TfnasInputError(f"The {spec.kind} micro-model {spec.params} converted to ops {ops}, not [{expected!r}].")
-    return {"file": spec.file, "kind": spec.kind, "params": spec.params, "features": features_of(model, spec.kind)}
+    return {
+        "file": spec.file,
+        "kind": spec.kind,
+        "params": spec.params,
+        "features": features_of(model, spec.kind),
+    }
+
+
+def random_chain(rng: np.random.Generator) -> keras.Model:
+    """A small random multi-op model (stem, depthwise-separable blocks, pooling, dense head; 2D or 1D).
+
+    Calibration times a few of these whole, to learn what an op costs less inside a model than alone.
+    """
+    one_d = rng.random() < 0.3
+    conv, dw = (L.Conv1D, L.DepthwiseConv1D) if one_d else (L.Conv2D, L.DepthwiseConv2D)
+    shape = (int(rng.integers(32, 257)), 1) if one_d else (int(rng.integers(8, 49)),) * 2 + (int(rng.choice([1, 3])),)
+    x = inputs = keras.Input(shape)
+    width = int(rng.choice([8, 12, 16, 24, 32]))
+    x = conv(width, 3, strides=2, padding="same", activation="relu")(x)
+    for _ in range(int(rng.integers(1, 4))):
+        y = dw(3, padding="same", activation="relu6")(x)
+        y = conv(width, 1, padding="same")(y)
+        x = L.Add()([x, y]) if rng.random() < 0.5 else y
+    if not one_d and rng.random() < 0.5:
+        x = L.MaxPooling2D(2, padding="same")(x)
+    x = (L.GlobalAveragePooling1D() if one_d else L.GlobalAveragePooling2D())(x)
+    return keras.Model(inputs, L.Dense(10, activation="softmax")(x))
+
+
+def write_models(n: int, rng: np.random.Generator, directory: str, start: int = 0) -> list[dict[str, Any]]:
+    """Writes `n` random multi-op models (kind "MODEL", with each op's [kernel type, features]) to `directory`."""
+    os.makedirs(directory, exist_ok=True)
+    rows = []
+    for i in range(n):
+        model = random_chain(rng)
+        data = rng.normal(size=(8, *model.inputs[0].shape[1:])).astype(np.float32)
+        name = f"model_{start + i:05d}.tflite"
+        with open(os.path.join(directory, name), "wb") as f:
+            f.write(convert(model, "int8", data))
+        graph = flatten_model(model)
+        ops = [[kind, features] for kind, features in graph_kernels(graph, lower(graph))]
+        rows.append({"file": name, "kind": MODEL, "params": {}, "features": {}, "ops": ops})
+    _append_manifest(directory, rows, [])
+    return rows
+
+
+def _append_manifest(directory: str, rows: list[dict[str, Any]], skipped: list[dict[str, Any]]) -> None:
+    manifest = read_manifest(directory) if os.path.exists(os.path.join(directory, MANIFEST)) else _empty()
+    manifest["kernels"].extend(rows)
+    manifest["skipped"].extend(skipped)
+    with open(os.path.join(directory, MANIFEST), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=1)
 
 
 def write_kernels(specs: list[Spec], directory: str) -> list[dict[str, Any]]:
@@ -127,18 +179,21 @@ def write_kernels(specs: list[Spec], directory: str) -> list[dict[str, Any]]:
     A spec that does not convert to its one op is skipped (with its reason in the manifest's "skipped").
     """
     os.makedirs(directory, exist_ok=True)
-    manifest = read_manifest(directory) if os.path.exists(os.path.join(directory, MANIFEST)) else _empty()
-    rows = []
+    rows, skipped = [], []
     for i, spec in enumerate(specs):
         try:
             rows.append(write_kernel(spec, directory, seed=i))
         except TfnasInputError as e:
-            manifest["skipped"].append({"file": spec.file, "kind": spec.kind, "reason": str(e)})
-    manifest["kernels"].extend(rows)
-    with open(os.path.join(directory, MANIFEST), "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=1)
+            skipped.append({"file": spec.file, "kind": spec.kind, "reason": str(e)})
+    _append_manifest(directory, rows, skipped)
     return rows
 
 
 def _empty() -> dict[str, Any]:
-    return {"format": MANIFEST_FORMAT, "version": 1, "quantization": "int8", "kernels": [], "skipped": []}
+    return {
+        "format": MANIFEST_FORMAT,
+        "version": 1,
+        "quantization": "int8",
+        "kernels": [],
+        "skipped": [],
+    }

@@ -33,7 +33,19 @@ from tfnas.errors import TfnasInputError
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "tfnas-kernels"
 FEATURE_PREFIX = "f_"
-COLUMNS = ("file", "kind", "ms", "p5", "p95", "runs", "threads", "machine", "cpu", "litert_version")
+MODEL = "MODEL"  # a multi-op model timed whole; its row carries its ops as JSON
+COLUMNS = (
+    "file",
+    "kind",
+    "ms",
+    "p5",
+    "p95",
+    "runs",
+    "threads",
+    "machine",
+    "cpu",
+    "litert_version",
+)
 
 
 def device_info() -> dict[str, str]:
@@ -49,10 +61,20 @@ def device_info() -> dict[str, str]:
         version = metadata.version("ai-edge-litert")
     except metadata.PackageNotFoundError:
         version = "unknown"
-    return {"machine": f"{platform.system()}-{platform.release()} {platform.machine()}", "cpu": cpu, "litert_version": version}
+    return {
+        "machine": f"{platform.system()}-{platform.release()} {platform.machine()}",
+        "cpu": cpu,
+        "litert_version": version,
+    }
 
 
-def time_model(path: str, threads: int = 1, runs: int = 30, warmup: int = 5, max_seconds: float = 3.0) -> dict[str, float]:
+def time_model(
+    path: str,
+    threads: int = 1,
+    runs: int = 30,
+    warmup: int = 5,
+    max_seconds: float = 3.0,
+) -> dict[str, float]:
     """Median, p5 and p95 milliseconds of one `invoke()` of a `.tflite` file on LiteRT's default delegates.
 
     Inputs are random values of the input dtype. A slow model runs fewer
@@ -81,7 +103,12 @@ def time_model(path: str, threads: int = 1, runs: int = 30, warmup: int = 5, max
         interp.invoke()
         times[i] = time.perf_counter() - start
     ms = times * 1e3
-    return {"ms": float(np.median(ms)), "p5": float(np.percentile(ms, 5)), "p95": float(np.percentile(ms, 95)), "runs": runs}
+    return {
+        "ms": float(np.median(ms)),
+        "p5": float(np.percentile(ms, 5)),
+        "p95": float(np.percentile(ms, 95)),
+        "runs": runs,
+    }
 
 
 def read_manifest(directory: str) -> dict[str, Any]:
@@ -97,12 +124,22 @@ def read_manifest(directory: str) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError) as e:
         raise TfnasInputError(f"{path!r} is not a readable kernel manifest ({e}): write the kernels with "
                               "`tfnas calibrate OUT.json --kernels DIR`.") from e  # fmt: skip
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT or not isinstance(manifest.get("kernels"), list):
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != MANIFEST_FORMAT
+        or not isinstance(manifest.get("kernels"), list)
+    ):
         raise TfnasInputError(f"{path!r} is not a tfnas kernel manifest (format {MANIFEST_FORMAT!r} with a 'kernels' list).")
     return manifest
 
 
-def measure(directory: str, threads: int = 1, runs: int = 30, warmup: int = 5, files: set[str] | None = None) -> list[dict[str, Any]]:
+def measure(
+    directory: str,
+    threads: int = 1,
+    runs: int = 30,
+    warmup: int = 5,
+    files: set[str] | None = None,
+) -> list[dict[str, Any]]:
     """Times the micro-models of a kernel directory; one row per file: `COLUMNS` plus "f_<feature>" columns.
 
     Args:
@@ -113,14 +150,24 @@ def measure(directory: str, threads: int = 1, runs: int = 30, warmup: int = 5, f
         files: Only these file names (all of the manifest when None).
     """
     if threads < 1 or runs < 1 or warmup < 0:
-        raise TfnasInputError(f"threads and runs must be >= 1, warmup >= 0. Received: threads={threads}, runs={runs}, warmup={warmup}")
+        raise TfnasInputError(
+            f"threads and runs must be >= 1, warmup >= 0. Received: threads={threads}, runs={runs}, warmup={warmup}"
+        )
     info = device_info()
     rows = []
     for entry in read_manifest(directory)["kernels"]:
         if files is not None and entry["file"] not in files:
             continue
         timing = time_model(os.path.join(directory, entry["file"]), threads, runs, warmup)
-        row: dict[str, Any] = {"file": entry["file"], "kind": entry["kind"], **timing, "threads": threads, **info}
+        row: dict[str, Any] = {
+            "file": entry["file"],
+            "kind": entry["kind"],
+            **timing,
+            "threads": threads,
+            **info,
+        }
+        if "ops" in entry:
+            row["ops"] = json.dumps(entry["ops"])
         row.update({FEATURE_PREFIX + name: value for name, value in entry.get("features", {}).items()})
         rows.append(row)
     return rows

@@ -36,12 +36,12 @@ class Spec:
 
 
 def _log_int(rng: np.random.Generator, lo: int, hi: int) -> int:
-    return int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
+    return round(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
 
 def _channels(rng: np.random.Generator, lo: int, hi: int) -> int:
     c = _log_int(rng, lo, hi)
-    return max(8, int(round(c / 8)) * 8) if rng.random() < 0.5 and c >= 8 else c
+    return max(8, round(c / 8) * 8) if rng.random() < 0.5 and c >= 8 else c
 
 
 def _map(rng: np.random.Generator, lo: int = 1, hi: int = 112) -> tuple[int, int]:
@@ -85,7 +85,11 @@ def _elementwise(rng: np.random.Generator, kind: str) -> dict[str, Any]:
     if kind == "CONCATENATION":
         p["cin2"] = _channels(rng, 1, 256)
     if kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        p.update(pool=int(rng.choice([2, 2, 3])), stride=2, padding="valid" if rng.random() < 0.3 else "same")
+        p.update(
+            pool=int(rng.choice([2, 2, 3])),
+            stride=2,
+            padding="valid" if rng.random() < 0.3 else "same",
+        )
         p["h"], p["w"] = max(p["h"], 3), max(p["w"], 3)
     if kind == "PAD":
         p["pad"] = int(rng.choice([1, 1, 2, 3]))
@@ -97,7 +101,11 @@ def draw(kind: str, rng: np.random.Generator) -> dict[str, Any]:
     if kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         p = _conv(rng, kind == "DEPTHWISE_CONV_2D")
     elif kind == "FULLY_CONNECTED":
-        p = {"cin": _channels(rng, 8, 2048), "cout": _channels(rng, 2, 1280), "act": [None, "relu"][rng.integers(2)]}
+        p = {
+            "cin": _channels(rng, 8, 2048),
+            "cout": _channels(rng, 2, 1280),
+            "act": [None, "relu"][rng.integers(2)],
+        }
     elif kind == "SOFTMAX":
         p = {"cin": _log_int(rng, 2, 1001)}
     elif kind == OVERHEAD:
@@ -112,7 +120,7 @@ def perturb(params: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     p = dict(params)
     for key in ("h", "w", "cin", "cout", "cin2"):
         if key in p and p[key] > 1 and not (key == "h" and p.get("kh") == 1):
-            p[key] = max(1, int(round(p[key] * math.exp(rng.uniform(-0.4, 0.4)))))
+            p[key] = max(1, round(p[key] * math.exp(rng.uniform(-0.4, 0.4))))
     if p["kind"] == "DEPTHWISE_CONV_2D":
         p["cout"] = p["cin"]
     for key in ("h", "w"):
@@ -129,5 +137,11 @@ def specs(kinds: list[str] | tuple[str, ...], n: int, rng: np.random.Generator, 
     out = []
     for kind in kinds:
         for _ in range(n):
-            out.append(Spec(kind, draw(kind, rng), f"{kind.lower()}_{start + len(out):05d}.tflite"))
+            out.append(
+                Spec(
+                    kind,
+                    draw(kind, rng),
+                    f"{kind.lower()}_{start + len(out):05d}.tflite",
+                )
+            )
     return out
