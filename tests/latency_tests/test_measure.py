@@ -99,3 +99,18 @@ def test_csv_mixing_thread_counts_is_refused(kernel_dir, tmp_path):
     write_csv(rows, str(tmp_path / "t.csv"))
     with pytest.raises(TfnasInputError, match="mixes thread counts"):
         profile_from_csv(tmp_path / "t.csv")
+
+
+def test_kernel_set_for_another_device_round_trips_through_csv(tmp_path):
+    from tfnas.latency.calibration import write_kernel_set
+
+    folder = str(tmp_path / "k")
+    written = write_kernel_set(folder, kernels=["ADD", "MEAN"], per_kind=2, compositions=1)
+    assert written == 1 + 2 * 2 + 1  # the overhead model, two shapes of each kernel, one whole model
+    rows = measure(folder, threads=1, runs=2, warmup=0)
+    write_csv(rows, str(tmp_path / "t.csv"))
+    profile = profile_from_csv(tmp_path / "t.csv")
+    assert profile.kernels() == ["ADD", "MEAN"] and len(profile.compositions) == 1
+    kinds = [kind for kind, features in profile.compositions[0]["ops"]]
+    assert "CONV_2D" in kinds and "FULLY_CONNECTED" in kinds  # the whole model's ops, with their features
+    assert profile.op_discount_ms >= 0

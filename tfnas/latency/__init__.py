@@ -16,9 +16,10 @@ _EXPORTS = {
     "DeviceProfile": "tfnas.cost.latency",
     "calibrate": "tfnas.latency.calibration",
     "profile_from_csv": "tfnas.latency.calibration",
+    "write_kernel_set": "tfnas.latency.calibration",
     "parse_benchmark_output": "tfnas.latency.benchmark_output",
 }
-__all__ = ["DeviceProfile", "calibrate", "parse_benchmark_output", "profile_from_csv"]
+__all__ = ["DeviceProfile", "calibrate", "parse_benchmark_output", "profile_from_csv", "write_kernel_set"]
 
 
 def __getattr__(name: str) -> Any:

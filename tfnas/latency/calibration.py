@@ -98,13 +98,7 @@ def calibrate(
     with tempfile.TemporaryDirectory(prefix="tfnas-kernels-") as tmp:
         folder = directory or tmp
         counter = [len(_existing(folder))]
-        overhead = _run(
-            sampling.specs([sampling.OVERHEAD], 1, rng, counter[0]),
-            folder,
-            profile,
-            counter,
-        )
-        profile.overhead_ms = overhead[0]["ms"] if overhead else profile.overhead_ms
+        _run(sampling.specs([sampling.OVERHEAD], 1, rng, counter[0]), folder, profile, counter)  # sets overhead_ms
         for kind in kinds:
             n = initial if initial is not None else INITIAL.get(kind, INITIAL_OTHER)
             _run(sampling.specs([kind], n, rng, counter[0]), folder, profile, counter)
@@ -122,6 +116,26 @@ def calibrate(
     logger.info("calibrated %d kernels of %d types in %.0f s", sum(map(len, profile.samples.values())), len(kinds),
                 time.monotonic() - start)  # fmt: skip
     return profile
+
+
+def write_kernel_set(
+    directory: str, kernels: list[str] | None = None, per_kind: int | None = None, compositions: int = 16, seed: int = 0
+) -> int:
+    """Writes micro-models to time on another device (`tfnas calibrate --kernels DIR`); returns how many.
+
+    Without measurements there is no adaptive sampling: `per_kind` random shapes of each kernel type
+    (default: 4x calibrate's initial sample, about what its adaptive rounds reach), the trivial model
+    of the per-invoke overhead and `compositions` small whole models. Time them with
+    `python -m tfnas.latency.measure DIR --out CSV` there and fit with `profile_from_csv`.
+    """
+    kinds = list(kernels or sampling.KINDS)
+    _check(1, "int8", kinds)
+    rng = np.random.default_rng(seed)
+    specs = sampling.specs([sampling.OVERHEAD], 1, rng)
+    for kind in kinds:
+        specs += sampling.specs([kind], per_kind or 4 * INITIAL.get(kind, INITIAL_OTHER), rng, len(specs))
+    written = write_kernels(specs, directory)
+    return len(written) + len(write_models(compositions, rng, directory, len(specs)))
 
 
 def _existing(folder: str) -> list[str]:
