@@ -65,7 +65,7 @@ class DeviceProfile:
         quantization: "int8" (what the micro-models were converted to).
         overhead_ms: Median time of one `invoke()` of a trivial model: the fixed cost every model pays once.
         op_discount_ms: What an op costs less inside a model than alone in its micro-model (the
-            delegate's per-call set-up, paid once per model), fitted on the `compositions`.
+            delegate's per-call set-up, paid once per model; negative when it costs more), fitted on the `compositions`.
         runs: Timed `invoke()`s per micro-model (the median is kept).
         warmup: Untimed `invoke()`s before them.
         samples: Kernel type (e.g. "CONV_2D") -> measured micro-models, each a dict with "file",
@@ -246,21 +246,28 @@ def ops_ms(profile: DeviceProfile, kernels: list, discount: float | None = None)
 
 
 def fit_op_discount(profile: DeviceProfile) -> float:
-    """Sets and returns `op_discount_ms`: the per-op discount that best predicts the `compositions`.
+    """Fits `overhead_ms` and `op_discount_ms` to the `compositions`; returns the discount.
 
-    A grid search minimising the mean |log(predicted / measured)| over the measured multi-op models,
-    from 0 to the overhead's size; 0 when no composition was measured.
+    The overhead is a few microseconds measured on a trivial model, and an op inside a model skips some
+    of what it pays alone; both decide the time of small models. A grid search over the pair minimises
+    the mean |log(predicted / measured)| over the measured multi-op models: the overhead from a quarter
+    to twice the measured one, the discount from minus the overhead to four times it. Without
+    compositions the measured overhead stays and the discount is 0.
     """
     usable = [c for c in profile.compositions if all(profile.samples.get(kind) for kind, _ in c["ops"])]
     if not usable:
         profile.op_discount_ms = 0.0
         return 0.0
     measured = np.array([c["ms"] for c in usable])
-    micro = [np.array(ops_ms(profile, c["ops"], discount=0.0)) for c in usable]
-    grid = np.linspace(0.0, 4 * max(profile.overhead_ms, 1e-4), 201)
-    loss = [np.mean(np.abs(np.log([(profile.overhead_ms + np.maximum(m - d, 0).sum()) / y for m, y in zip(micro, measured)])))
-            for d in grid]  # fmt: skip
-    profile.op_discount_ms = float(grid[int(np.argmin(loss))])
+    base = max(profile.overhead_ms, 1e-4)
+    micro = [np.array(ops_ms(profile, c["ops"], discount=-profile.overhead_ms)) for c in usable]  # micro-model times
+    best = (np.inf, profile.overhead_ms, 0.0)
+    for overhead in np.linspace(0.25 * base, 2 * base, 36):
+        for cut in np.linspace(0.0, 5 * base, 101):  # what each op's micro-model time loses inside a model
+            totals = np.array([overhead + np.maximum(m - cut, 0).sum() for m in micro])
+            loss = float(np.mean(np.abs(np.log(totals / measured))))
+            best = min(best, (loss, float(overhead), float(cut - overhead)))
+    profile.overhead_ms, profile.op_discount_ms = best[1], best[2]
     return profile.op_discount_ms
 
 

@@ -98,7 +98,7 @@ def calibrate(
     with tempfile.TemporaryDirectory(prefix="tfnas-kernels-") as tmp:
         folder = directory or tmp
         counter = [len(_existing(folder))]
-        _run(sampling.specs([sampling.OVERHEAD], 1, rng, counter[0]), folder, profile, counter)  # sets overhead_ms
+        _measure_overhead(profile, folder, rng, counter)
         for kind in kinds:
             n = initial if initial is not None else INITIAL.get(kind, INITIAL_OTHER)
             _run(sampling.specs([kind], n, rng, counter[0]), folder, profile, counter)
@@ -136,6 +136,16 @@ def write_kernel_set(
         specs += sampling.specs([kind], per_kind or 4 * INITIAL.get(kind, INITIAL_OTHER), rng, len(specs))
     written = write_kernels(specs, directory)
     return len(written) + len(write_models(compositions, rng, directory, len(specs)))
+
+
+def _measure_overhead(profile: DeviceProfile, folder: str, rng: np.random.Generator, counter: list[int]) -> None:
+    """Sets `overhead_ms`: a few microseconds, so the least of three medians, lest one burst of load set it."""
+    spec = sampling.specs([sampling.OVERHEAD], 1, rng, counter[0])
+    counter[0] += 1
+    write_kernels(spec, folder)
+    runs = max(profile.runs, 100)
+    repeats = [measure(folder, profile.threads, runs, profile.warmup, files={spec[0].file}) for _ in range(3)]
+    profile.overhead_ms = min(rows[0]["ms"] for rows in repeats)
 
 
 def _existing(folder: str) -> list[str]:
