@@ -22,6 +22,7 @@ KINDS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL", "MEAN"
          "RESHAPE", "SOFTMAX", "HARD_SWISH", "LOGISTIC", "RELU", "RELU6", "CONCATENATION", "PAD")  # fmt: skip
 MAX_ELEMENTS = 1_300_000  # 112 x 112 x 104: about the largest activation of a MobileNet at 224 px
 MAX_MACS = 60_000_000
+MAX_WEIGHTS = 20_000_000  # a dense layer's int8 weights: streamed from memory, not from cache
 CONV_KERNELS = [(1, 1)] * 4 + [(3, 3)] * 3 + [(5, 5), (7, 7), (10, 4), (1, 3), (1, 5), (1, 7)]
 DW_KERNELS = [(3, 3)] * 3 + [(5, 5)] * 2 + [(7, 7), (1, 3), (1, 5), (1, 7), (1, 9)]
 
@@ -96,16 +97,21 @@ def _elementwise(rng: np.random.Generator, kind: str) -> dict[str, Any]:
     return p
 
 
+def _dense(rng: np.random.Generator) -> dict[str, Any]:
+    """A dense layer: a classifier head, or an MLP's first layer on a flattened image (up to 224 x 224 x 3 inputs)."""
+    cin = _channels(rng, 8, 2048) if rng.random() < 0.6 else _log_int(rng, 2048, 150_528)
+    cout = _channels(rng, 2, 1280)
+    while cin * cout > MAX_WEIGHTS and cout > 2:
+        cout = max(2, cout // 2)
+    return {"cin": cin, "cout": cout, "act": [None, "relu"][rng.integers(2)]}
+
+
 def draw(kind: str, rng: np.random.Generator) -> dict[str, Any]:
     """Random layer parameters of one micro-model of kernel type `kind` ("kind" included)."""
     if kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         p = _conv(rng, kind == "DEPTHWISE_CONV_2D")
     elif kind == "FULLY_CONNECTED":
-        p = {
-            "cin": _channels(rng, 8, 2048),
-            "cout": _channels(rng, 2, 1280),
-            "act": [None, "relu"][rng.integers(2)],
-        }
+        p = _dense(rng)
     elif kind == "SOFTMAX":
         p = {"cin": _log_int(rng, 2, 1001)}
     elif kind == OVERHEAD:
