@@ -139,7 +139,7 @@ class DeviceProfile:
                 f"{where!r} is a device profile of format version {data.get('version')!r}; this tfnas reads "
                 f"version {VERSION} or older: upgrade tfnas or calibrate again."
             )
-        types = {"machine": str, "cpu": str, "litert_version": str, "threads": int, "quantization": str,
+        types: dict[str, Any] = {"machine": str, "cpu": str, "litert_version": str, "threads": int, "quantization": str,
                  "overhead_ms": (int, float), "runs": int, "warmup": int, "samples": dict, "fit_errors": dict}  # fmt: skip
         for name, kind in types.items():
             if not isinstance(data.get(name), kind):

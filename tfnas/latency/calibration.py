@@ -192,7 +192,7 @@ def _adapt(profile: DeviceProfile, kinds: list[str], folder: str, rng: np.random
     while time.monotonic() < deadline:
         kind = max(kinds, key=lambda k: _priority(k, errors[k]))
         rows = profile.samples.get(kind, [])
-        worst = np.argsort(-np.abs(errors[kind]))[: BATCH // 2] if len(errors[kind]) else []
+        worst: list[int] = list(np.argsort(-np.abs(errors[kind]))[: BATCH // 2]) if len(errors[kind]) else []
         params = [sampling.perturb(rows[i]["params"], rng) for i in worst if "params" in rows[i]]
         params += [sampling.draw(kind, rng) for _ in range(BATCH - len(params))]
         specs = [sampling.Spec(kind, p, f"{kind.lower()}_{counter[0] + i:05d}.tflite") for i, p in enumerate(params)]

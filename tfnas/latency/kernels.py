@@ -110,7 +110,8 @@ def write_kernel(spec: Spec, directory: str, seed: int = 0) -> dict[str, Any]:
     model = build_model(spec.params)
     rng = np.random.default_rng(seed)
     data = [rng.normal(size=(8, *t.shape[1:])).astype(np.float32) for t in model.inputs]
-    flatbuffer = convert(model, "int8", data if len(data) > 1 else data[0])
+    samples: Any = data if len(data) > 1 else data[0]  # one array, or a list of them for several inputs
+    flatbuffer = convert(model, "int8", samples)
     path = os.path.join(directory, spec.file)
     with open(path, "wb") as f:
         f.write(flatbuffer)

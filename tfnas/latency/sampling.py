@@ -140,7 +140,7 @@ def perturb(params: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
 
 def specs(kinds: list[str] | tuple[str, ...], n: int, rng: np.random.Generator, start: int = 0) -> list[Spec]:
     """`n` random specs of each kind, files numbered from `start`."""
-    out = []
+    out: list[Spec] = []
     for kind in kinds:
         for _ in range(n):
             out.append(
