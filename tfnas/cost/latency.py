@@ -277,7 +277,8 @@ def _raise_unmeasured(kind: str, profile: DeviceProfile, graph: Graph, lowered: 
     where = profile.source or f"the profile of {profile.machine}"
     raise TfnasInputError(
         f"{where} has no measurements of kernel {kind} (op {i}, layer {layer!r}): measure it with "
-        f"`tfnas calibrate {profile.source or 'OUT.json'} --add {kind}` (or tfnas.latency.calibrate(path, kernels=[{kind!r}]))."
+        f"`tfnas calibrate {profile.source or 'OUT.json'} --add {kind}` (or tfnas.latency.calibrate(path, kernels=[{kind!r}])); "
+        "a kernel type calibrate has no micro-model for (tfnas.latency.sampling.KINDS) needs its layer replaced."
     )
 
 
@@ -287,11 +288,15 @@ def model_latency_ms(model: Any, device: DeviceProfile | str | os.PathLike) -> t
     return predict_latency_ms(lower(graph), graph, device)
 
 
-def layer_latency_ms(lowered: Lowered, graph: Graph, per_op: list[float]) -> dict[str, float]:
-    """Sums per-op milliseconds by the Keras layer call that made each op (for a per-layer breakdown)."""
-    totals: dict[str, float] = {}
+def layer_latency_ms(lowered: Lowered, graph: Graph, per_op: list[float]) -> list[float]:
+    """Per-op milliseconds summed by the layer call that made each op: one value per `graph.calls` entry.
+
+    Aligned with `CostReport.layers` (one `LayerCost` per call, in the same order), so a report can add a
+    latency column; a call whose ops folded into another's (BatchNormalization, ReLU) gets 0.
+    """
+    totals = [0.0] * len(graph.calls)
     for op, ms in zip(lowered.ops, per_op):
         origin = lowered.tensors[op.outputs[0]].origin
-        name = graph.calls[origin].name if origin >= 0 else "<input>"
-        totals[name] = totals.get(name, 0.0) + ms
+        if origin >= 0:
+            totals[origin] += ms
     return totals
