@@ -1,0 +1,230 @@
+"""Benchmark of the latency predictor (`tfnas.cost.latency`) on held-out models, at 1 and 2 threads.
+
+For each thread count: calibrates a device profile on this machine (or loads
+one with `--profile`), reporting its wall time and kernel count; then, on
+models never used in calibration -- random candidates of the image family at
+several resolutions and of the signal and spectrogram families (drawn the way
+keras-tuner's RandomSearch draws, `tfnas.testing.hps.random_hps`), plus Keras
+Applications MobileNet, MobileNetV2 and MobileNetV3 (weights=None) at several
+widths and resolutions -- the share predicted within +-5% and +-10% of the
+measured median (LiteRT default delegates, `tfnas.latency.measure`), Spearman's
+rho, and the same for a MACs-proportional baseline fitted on the same
+calibration samples. The noise floor is the same file measured twice.
+
+Prints a table and writes benchmarks/results/bench_latency_<tag>.json.
+
+Usage:
+    python benchmarks/bench_latency.py [--threads 1 2] [--candidates 200] [--budget-s 900] [--profile P.json]
+    python benchmarks/bench_latency.py --candidates 2 --budget-s 60 --tag tiny   # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras
+import numpy as np
+from scipy.stats import spearmanr
+
+import tfnas.cost
+from tfnas.cost.latency import DeviceProfile
+from tfnas.cost.latency import model_latency_ms
+from tfnas.export.convert import convert
+from tfnas.latency.calibration import calibrate
+from tfnas.latency.measure import time_model
+from tfnas.spaces import ImageSpace
+from tfnas.spaces import SignalSpace
+from tfnas.spaces import SpectrogramSpace
+from tfnas.testing.cost_zoo import trained_like
+from tfnas.testing.hps import random_hps
+
+RESULTS = Path(__file__).resolve().parent / "results"
+HELD_OUT_SEED = 10_000  # candidate seeds start here: calibration never sees these models
+
+
+def candidates(n: int, resolutions: list[int]) -> list[tuple[str, keras.Model]]:
+    """`n` random candidates per family and input shape (image family at each resolution, signals, spectrograms)."""
+    families = [(f"image{r}", ImageSpace(), (r, r, 3)) for r in resolutions]
+    families += [
+        ("signal", SignalSpace(), (1024, 1)),
+        ("spectrogram", SpectrogramSpace(), (49, 10, 1)),
+    ]
+    models = []
+    for name, space, shape in families:
+        configured = space.configure(shape, 10, "classification")
+        for i in range(n):
+            try:
+                models.append(
+                    (
+                        f"{name}/{i}",
+                        trained_like(configured.build(random_hps(configured, HELD_OUT_SEED + i))),
+                    )
+                )
+            except Exception as e:  # noqa: BLE001  (a draw the space cannot build is skipped, as a search would fail the trial
+                print(f"skip {name}/{i}: {type(e).__name__}: {str(e)[:120]}")
+    return models
+
+
+def applications(resolutions: list[int]) -> list[tuple[str, keras.Model]]:
+    """Keras MobileNet (alpha 0.25/0.5), MobileNetV2 (0.35/1.0), MobileNetV3Small/Large, weights=None."""
+    apps = keras.applications
+    models = []
+    for r in resolutions:
+        shape = (r, r, 3)
+        for alpha in (0.25, 0.5):
+            models.append(
+                (
+                    f"MobileNet{alpha}@{r}",
+                    apps.MobileNet(input_shape=shape, alpha=alpha, weights=None),
+                )
+            )
+        for alpha in (0.35, 1.0):
+            models.append(
+                (
+                    f"MobileNetV2_{alpha}@{r}",
+                    apps.MobileNetV2(input_shape=shape, alpha=alpha, weights=None),
+                )
+            )
+        models.append(
+            (
+                f"MobileNetV3Small@{r}",
+                apps.MobileNetV3Small(input_shape=shape, weights=None, include_preprocessing=False),
+            )
+        )
+        models.append(
+            (
+                f"MobileNetV3Large@{r}",
+                apps.MobileNetV3Large(input_shape=shape, weights=None, include_preprocessing=False),
+            )
+        )
+    return models
+
+
+def macs_baseline(profile: DeviceProfile) -> float:
+    """Milliseconds per MAC of a MACs-proportional model, fitted on the conv/dense calibration samples.
+
+    Least squares in relative error: a = sum(m/y) / sum(m^2/y^2), over the samples' time above the overhead.
+    """
+    pairs = [(row["features"]["macs"], row["ms"] - profile.overhead_ms) for kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+             for row in profile.samples.get(kind, []) if row["ms"] > profile.overhead_ms]  # fmt: skip
+    m, y = np.array(pairs).T
+    return float(np.sum(m / y) / np.sum(m**2 / y**2))
+
+
+def scores(predicted: np.ndarray, measured: np.ndarray) -> dict[str, float]:
+    """Share within +-5% and +-10%, mean absolute relative error and Spearman's rho."""
+    error = np.abs(predicted / measured - 1)
+    rho = spearmanr(predicted, measured).statistic if len(measured) > 2 else float("nan")
+    return {"n": len(measured), "within_5": float(np.mean(error <= 0.05)), "within_10": float(np.mean(error <= 0.10)),
+            "mape": float(np.mean(error)), "spearman": float(rho)}  # fmt: skip
+
+
+def evaluate(models: list, profiles: dict[int, DeviceProfile], folder: str, runs: int) -> list[dict]:
+    """Converts each model, times it (twice, for the noise floor) and predicts it at every thread count."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for name, model in models:
+        path = os.path.join(folder, name.replace("/", "_") + ".tflite")
+        data = rng.normal(size=(8, *model.inputs[0].shape[1:])).astype(np.float32)
+        with open(path, "wb") as f:
+            f.write(convert(model, "int8", data))
+        row = {"model": name, "macs": int(tfnas.cost.profile(model).macs)}
+        for threads, profile in profiles.items():
+            first, second = (time_model(path, threads, runs, 5)["ms"] for _ in range(2))
+            row[f"measured_{threads}"], row[f"repeat_{threads}"] = first, second
+            row[f"predicted_{threads}"] = model_latency_ms(model, profile)[0]
+            row[f"macs_{threads}"] = profile.overhead_ms + macs_baseline(profile) * row["macs"]
+        rows.append(row)
+        print(
+            " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
+            flush=True,
+        )
+    return rows
+
+
+def summarize(rows: list[dict], threads: list[int]) -> dict[str, dict]:
+    """Scores per thread count: the predictor, the MACs baseline, and the noise floor (repeat vs first)."""
+    summary = {}
+    for t in threads:
+        measured = np.array([r[f"measured_{t}"] for r in rows])
+        summary[str(t)] = {
+            "predictor": scores(np.array([r[f"predicted_{t}"] for r in rows]), measured),
+            "macs_baseline": scores(np.array([r[f"macs_{t}"] for r in rows]), measured),
+            "noise_floor": scores(np.array([r[f"repeat_{t}"] for r in rows]), measured),
+        }
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=200,
+        help="random candidates per family and resolution",
+    )
+    parser.add_argument("--resolutions", type=int, nargs="+", default=[32, 96, 160, 224])
+    parser.add_argument("--app-resolutions", type=int, nargs="+", default=[96, 160, 224])
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=900.0,
+        help="calibration budget per thread count",
+    )
+    parser.add_argument("--initial", type=int, default=None, help="initial shapes per kernel type")
+    parser.add_argument(
+        "--profile",
+        nargs="*",
+        default=[],
+        help="profiles to load instead of calibrating, one per --threads",
+    )
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--tag", default="full")
+    args = parser.parse_args()
+    profiles, calibration = {}, {}
+    for i, threads in enumerate(args.threads):
+        start = time.monotonic()
+        if i < len(args.profile):
+            profiles[threads] = DeviceProfile.load(args.profile[i])
+        else:
+            out = RESULTS / f"bench_latency_{args.tag}_profile_{threads}t.json"
+            profiles[threads] = calibrate(
+                out,
+                threads=threads,
+                budget_s=args.budget_s,
+                initial=args.initial,
+                runs=args.runs,
+            )
+        calibration[threads] = {"wall_s": round(time.monotonic() - start, 1), "kernels": sum(map(len, profiles[threads].samples.values())),
+                                "fit_errors": profiles[threads].fit_errors}  # fmt: skip
+        print(
+            f"calibration at {threads} thread(s): {calibration[threads]['kernels']} kernels in {calibration[threads]['wall_s']} s"
+        )
+    models = candidates(args.candidates, args.resolutions) + applications(args.app_resolutions)
+    with tempfile.TemporaryDirectory() as folder:
+        rows = evaluate(models, profiles, folder, args.runs)
+    summary = summarize(rows, args.threads)
+    print(f"\n{'threads':>7} {'what':<14} {'n':>4} {'within 5%':>9} {'within 10%':>10} {'MAPE':>7} {'Spearman':>8}")
+    for t, block in summary.items():
+        for what, s in block.items():
+            print(
+                f"{t:>7} {what:<14} {s['n']:>4} {s['within_5']:>9.1%} {s['within_10']:>10.1%} {s['mape']:>7.1%} {s['spearman']:>8.3f}"
+            )
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"bench_latency_{args.tag}.json"
+    out.write_text(json.dumps({"calibration": calibration, "summary": summary, "models": rows}, indent=1))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

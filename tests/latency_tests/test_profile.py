@@ -1,0 +1,119 @@
+"""Device profiles: JSON round trip, clear errors on bad files, and predictions over a model's int8 graph."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import keras
+import pytest
+
+from tfnas.cost._graph import flatten_model
+from tfnas.cost._lower import lower
+from tfnas.cost.latency import FORMAT
+from tfnas.cost.latency import DeviceProfile
+from tfnas.cost.latency import layer_latency_ms
+from tfnas.cost.latency import model_latency_ms
+from tfnas.cost.latency import predict_latency_ms
+from tfnas.errors import TfnasInputError
+from tfnas.latency.calibration import add_rows
+from tfnas.latency.measure import measure
+
+
+@pytest.fixture(scope="module")
+def profile(kernel_dir) -> DeviceProfile:
+    """A profile of this machine from one small micro-model of every kernel type (enough to predict, not to be exact)."""
+    profile = DeviceProfile("test", "cpu", "0", threads=1)
+    add_rows(profile, measure(kernel_dir, threads=1, runs=3, warmup=1))
+    return profile
+
+
+def _model() -> keras.Model:
+    x = inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+
+
+def test_round_trip(profile, tmp_path):
+    profile.refit_errors()
+    profile.save(tmp_path / "p.json")
+    loaded = DeviceProfile.load(tmp_path / "p.json")
+    assert loaded == profile
+    assert json.loads((tmp_path / "p.json").read_text())["format"] == FORMAT
+    assert model_latency_ms(_model(), loaded) == model_latency_ms(_model(), profile)  # refitted the same way
+
+
+def test_prediction_is_overhead_plus_ops(profile):
+    model = _model()
+    graph = flatten_model(model)
+    lowered = lower(graph)
+    total, per_op = predict_latency_ms(lowered, graph, profile)
+    assert len(per_op) == len(lowered.ops) == 5  # CONV_2D, DEPTHWISE_CONV_2D, MEAN, FULLY_CONNECTED, SOFTMAX
+    assert all(ms >= 0 for ms in per_op)
+    assert total == pytest.approx(profile.overhead_ms + math.fsum(per_op))
+    by_layer = layer_latency_ms(lowered, graph, per_op)
+    assert len(by_layer) == len(graph.calls) and sum(by_layer) == pytest.approx(math.fsum(per_op))
+    assert sum(ms > 0 for ms in by_layer) <= 4  # conv, depthwise, pooling, dense (its SOFTMAX counted with it)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "not valid JSON"),
+        (
+            '{"format": "nn-meter-predictor", "version": 1}',
+            "not a tfnas device profile",
+        ),
+        ('["a list"]', "not a tfnas device profile"),
+        (json.dumps({"format": FORMAT, "version": 99}), "format version 99"),
+        (json.dumps({"format": FORMAT, "version": 1, "machine": "m"}), "field 'cpu'"),
+    ],
+)
+def test_corrupt_or_foreign_json_is_refused(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(TfnasInputError, match=message) as info:
+        DeviceProfile.load(path)
+    assert "bad.json" in str(info.value)
+
+
+def test_bad_sample_is_refused(profile, tmp_path):
+    data = profile.to_dict()
+    data["samples"]["ADD"][0]["ms"] = -1
+    (tmp_path / "p.json").write_text(json.dumps(data))
+    with pytest.raises(TfnasInputError, match=r"samples\['ADD'\]\[0\]"):
+        DeviceProfile.load(tmp_path / "p.json")
+
+
+def test_missing_profile_names_the_command(tmp_path):
+    with pytest.raises(TfnasInputError, match="tfnas calibrate"):
+        DeviceProfile.load(tmp_path / "none.json")
+
+
+def test_unmeasured_kernel_names_op_and_command(profile):
+    partial = DeviceProfile.from_dict(profile.to_dict())
+    del partial.samples["DEPTHWISE_CONV_2D"]
+    with pytest.raises(
+        TfnasInputError,
+        match=r"DEPTHWISE_CONV_2D \(op 1, layer 'depthwise_conv2d.*'\).*tfnas calibrate .* --add DEPTHWISE_CONV_2D",
+    ):
+        model_latency_ms(_model(), partial)
+
+
+def test_overhead_and_discount_are_fitted_to_compositions(profile):
+    from tfnas.cost._kernel_features import graph_kernels
+    from tfnas.cost.latency import fit_op_discount
+    from tfnas.cost.latency import ops_ms
+
+    fitted = DeviceProfile.from_dict(profile.to_dict())
+    graph = flatten_model(_model())
+    ops = [[kind, features] for kind, features in graph_kernels(graph, lower(graph))]
+    # a device on which every op costs half an overhead less inside the model than alone
+    measured = fitted.overhead_ms + sum(ops_ms(fitted, ops, discount=fitted.overhead_ms * 0.5))
+    before = abs(model_latency_ms(_model(), fitted)[0] / measured - 1)
+    fitted.compositions = [{"file": "m.tflite", "ms": measured, "ops": ops}]
+    fit_op_discount(fitted)
+    after = abs(model_latency_ms(_model(), fitted)[0] / measured - 1)
+    assert after < 0.02 and after <= before

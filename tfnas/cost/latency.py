@@ -1,0 +1,302 @@
+"""Device profiles and the latency they predict: milliseconds of a model's int8 graph on one CPU.
+
+A `DeviceProfile` is plain data: what was measured on a device (the time of
+single-kernel micro-models, see `tfnas.latency`), where and how (CPU, LiteRT
+version, threads, quantization) and how well it fits. It is saved as JSON the
+user can read; the regressors are refitted from its samples when it is used
+(deterministic, a second or so), never pickled.
+
+The prediction sums one regressor per kernel type over the ops of the int8
+graph the converter will write (`tfnas.cost._lower`, fused conv+BN+ReLU,
+folded pads, batch 1), plus one per-invoke overhead: as nn-Meter does, with
+the kernels already known exactly instead of detected from a trace.
+
+Example:
+    >>> profile = DeviceProfile.load("phone.json")
+    >>> total_ms, per_op = model_latency_ms(model, profile)
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from tfnas.cost._graph import Graph
+from tfnas.cost._graph import flatten_model
+from tfnas.cost._kernel_features import FEATURES
+from tfnas.cost._kernel_features import graph_kernels
+from tfnas.cost._latency_fit import KernelRegressor
+from tfnas.cost._latency_fit import error_summary
+from tfnas.cost._latency_fit import relative_errors
+from tfnas.cost._lower import lower
+from tfnas.cost._tflite_graph import Lowered
+from tfnas.errors import TfnasInputError
+
+FORMAT = "tfnas-device-profile"
+VERSION = 1
+_FIELDS = (
+    "machine",
+    "cpu",
+    "litert_version",
+    "threads",
+    "quantization",
+    "overhead_ms",
+    "op_discount_ms",
+    "runs",
+    "warmup",
+)
+
+
+@dataclasses.dataclass
+class DeviceProfile:
+    """What one device measured: the time of single-kernel micro-models, and the conditions of the measurement.
+
+    Attributes:
+        machine: Platform and architecture, e.g. "Linux-6.8 x86_64" or "Pixel 8 (adb)".
+        cpu: CPU model string.
+        litert_version: `ai-edge-litert` version that timed the kernels.
+        threads: Interpreter threads.
+        quantization: "int8" (what the micro-models were converted to).
+        overhead_ms: Median time of one `invoke()` of a trivial model: the fixed cost every model pays once.
+        op_discount_ms: What an op costs less inside a model than alone in its micro-model (the
+            delegate's per-call set-up, paid once per model; negative when it costs more), fitted on the `compositions`.
+        runs: Timed `invoke()`s per micro-model (the median is kept).
+        warmup: Untimed `invoke()`s before them.
+        samples: Kernel type (e.g. "CONV_2D") -> measured micro-models, each a dict with "file",
+            "ms" (median), "p5", "p95" and "features" (the names of `FEATURES`).
+        compositions: Small multi-op models measured whole: "file", "ms" and "ops" ([kernel type,
+            features] of each op), on which `op_discount_ms` is fitted.
+        fit_errors: Kernel type -> cross-validated relative error of its regressor
+            ("n", "mape", "within_5", "within_10").
+    """
+
+    machine: str
+    cpu: str
+    litert_version: str
+    threads: int = 1
+    quantization: str = "int8"
+    overhead_ms: float = 0.0
+    op_discount_ms: float = 0.0
+    runs: int = 30
+    warmup: int = 5
+    samples: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    fit_errors: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    compositions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    source: str = dataclasses.field(default="", repr=False, compare=False)
+    _fitted: dict[str, KernelRegressor] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (a copy): a `format`/`version` header, the conditions, the fit errors and the samples."""
+        data: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+        data.update({name: getattr(self, name) for name in _FIELDS})
+        data["fit_errors"] = copy.deepcopy(self.fit_errors)
+        data["samples"] = copy.deepcopy(self.samples)
+        data["compositions"] = copy.deepcopy(self.compositions)
+        return data
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes the profile as JSON (readable, diffable; no pickles)."""
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, indent=1)
+        self.source = str(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> DeviceProfile:
+        """Reads a profile that `save` wrote.
+
+        Raises:
+            TfnasInputError: the file is missing, not JSON, not a tfnas device profile, of a newer format
+                version, or has a missing or ill-typed field; the message names the file and the field.
+        """
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except FileNotFoundError as e:
+            raise TfnasInputError(f"No device profile at {str(path)!r}: make one with `tfnas calibrate {path}`.") from e
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise TfnasInputError(f"{str(path)!r} is not a device profile: it is not valid JSON ({e}).") from e
+        profile = cls.from_dict(data, str(path))
+        profile.source = str(path)
+        return profile
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "the device profile") -> DeviceProfile:
+        """Checks and builds a profile from its JSON form; see `load` for the errors."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            found = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise TfnasInputError(
+                f"{where!r} is not a tfnas device profile (format {found!r}, expected {FORMAT!r}): "
+                "make one with `tfnas calibrate OUT.json`."
+            )
+        if not isinstance(data.get("version"), int) or data["version"] > VERSION:
+            raise TfnasInputError(
+                f"{where!r} is a device profile of format version {data.get('version')!r}; this tfnas reads "
+                f"version {VERSION} or older: upgrade tfnas or calibrate again."
+            )
+        types: dict[str, Any] = {"machine": str, "cpu": str, "litert_version": str, "threads": int, "quantization": str,
+                 "overhead_ms": (int, float), "runs": int, "warmup": int, "samples": dict, "fit_errors": dict}  # fmt: skip
+        for name, kind in types.items():
+            if not isinstance(data.get(name), kind):
+                raise TfnasInputError(f"{where!r}: field {name!r} is missing or not a {kind}. Received: {data.get(name)!r}")
+        data = {"op_discount_ms": 0.0, "compositions": [], **data}
+        if not isinstance(data["op_discount_ms"], (int, float)) or not isinstance(data["compositions"], list):
+            raise TfnasInputError(f"{where!r}: 'op_discount_ms' must be a number and 'compositions' a list.")
+        _check_samples(data["samples"], where)
+        return cls(**{name: data[name] for name in (*_FIELDS, "samples", "fit_errors", "compositions")})
+
+    def kernels(self) -> list[str]:
+        """The kernel types this profile measured."""
+        return sorted(kind for kind, rows in self.samples.items() if rows)
+
+    def add_samples(self, kind: str, rows: list[dict[str, Any]]) -> None:
+        """Adds measured micro-models of one kernel type (dicts with "ms", "p5", "p95", "features"); refits later."""
+        self.samples.setdefault(kind, []).extend(rows)
+        self._fitted.pop(kind, None)
+
+    def regressor(self, kind: str) -> KernelRegressor:
+        """The fitted regressor of one kernel type (fitted on first use, deterministically)."""
+        if kind not in self._fitted:
+            x, y = training_data(self.samples[kind])
+            self._fitted[kind] = KernelRegressor().fit(x, y)
+        return self._fitted[kind]
+
+    def refit_errors(self) -> dict[str, dict[str, float]]:
+        """Recomputes `fit_errors` (5-fold cross-validated relative error per kernel type) and returns it."""
+        self.fit_errors = {kind: error_summary(relative_errors(*training_data(self.samples[kind])))
+                           for kind in self.kernels()}  # fmt: skip
+        self._fitted.clear()
+        return self.fit_errors
+
+
+def _check_samples(samples: dict[str, Any], where: str) -> None:
+    """Every sample has a positive median and every feature, as numbers."""
+    for kind, rows in samples.items():
+        if not isinstance(rows, list):
+            raise TfnasInputError(f"{where!r}: samples[{kind!r}] must be a list of measurements.")
+        for i, row in enumerate(rows):
+            ok = isinstance(row, dict) and isinstance(row.get("ms"), (int, float)) and row["ms"] > 0
+            feats = row.get("features") if isinstance(row, dict) else None
+            ok = ok and isinstance(feats, dict) and all(isinstance(feats.get(n), (int, float)) for n in FEATURES)
+            if not ok:
+                raise TfnasInputError(
+                    f"{where!r}: samples[{kind!r}][{i}] needs a positive 'ms' and numeric 'features' "
+                    f"{list(FEATURES)}. Received: {str(row)[:200]}"
+                )
+
+
+def training_data(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Feature matrix (rows of `FEATURES`) and measured milliseconds of one kernel type's samples."""
+    x = np.array(
+        [[float(row["features"][name]) for name in FEATURES] for row in rows],
+        dtype=np.float64,
+    )
+    return x.reshape(len(rows), len(FEATURES)), np.array([float(row["ms"]) for row in rows], dtype=np.float64)
+
+
+def resolve_profile(device: DeviceProfile | str | os.PathLike) -> DeviceProfile:
+    """A profile from itself or from the path of its JSON file."""
+    if isinstance(device, DeviceProfile):
+        return device
+    if isinstance(device, (str, os.PathLike)):
+        return DeviceProfile.load(device)
+    raise TfnasInputError(f"device must be a DeviceProfile or the path of its JSON file. Received: {type(device)!r}")
+
+
+def predict_latency_ms(lowered: Lowered, graph: Graph, device: DeviceProfile | str | os.PathLike) -> tuple[float, list[float]]:
+    """Predicted latency of one batch-1 inference of a lowered int8 graph on the profiled device.
+
+    Args:
+        lowered: The predicted int8 graph (`tfnas.cost._lower.lower(graph)`).
+        graph: The flattened model it was lowered from (kernel sizes and strides come from its layers).
+        device: A `DeviceProfile` or the path of one.
+
+    Returns:
+        `(total_ms, per_op_ms)`: the per-invoke overhead plus the sum of the ops, and each op's share
+        (aligned with `lowered.ops`; the op's layer is `graph.calls[lowered.tensors[op.outputs[0]].origin]`).
+
+    Raises:
+        TfnasInputError: an op's kernel type was never measured on this device (the message names the
+            op, its layer and the command that measures it).
+    """
+    profile = resolve_profile(device)
+    kernels = graph_kernels(graph, lowered)
+    for i, (kind, _) in enumerate(kernels):
+        if not profile.samples.get(kind):
+            _raise_unmeasured(kind, profile, graph, lowered, i)
+    per_op = ops_ms(profile, kernels)
+    return profile.overhead_ms + math.fsum(per_op), per_op
+
+
+def ops_ms(profile: DeviceProfile, kernels: list, discount: float | None = None) -> list[float]:
+    """Each op's milliseconds inside a model: its micro-model's predicted time less the overhead and discount."""
+    discount = profile.op_discount_ms if discount is None else discount
+    per_op = [0.0] * len(kernels)
+    for kind in sorted({kind for kind, _ in kernels}):
+        index = [i for i, (k, _) in enumerate(kernels) if k == kind]
+        x = np.array([[kernels[i][1][name] for name in FEATURES] for i in index])
+        for i, ms in zip(index, profile.regressor(kind).predict(x)):
+            per_op[i] = float(max(ms - profile.overhead_ms - discount, 0.0))
+    return per_op
+
+
+def fit_op_discount(profile: DeviceProfile) -> float:
+    """Fits `overhead_ms` and `op_discount_ms` to the `compositions`; returns the discount.
+
+    The overhead is a few microseconds measured on a trivial model, and an op inside a model skips some
+    of what it pays alone; both decide the time of small models. A grid search over the pair minimises
+    the mean |log(predicted / measured)| over the measured multi-op models: the overhead from a quarter
+    to twice the measured one, the discount from minus the overhead to four times it. Without
+    compositions the measured overhead stays and the discount is 0.
+    """
+    usable = [c for c in profile.compositions if all(profile.samples.get(kind) for kind, _ in c["ops"])]
+    if not usable:
+        profile.op_discount_ms = 0.0
+        return 0.0
+    measured = np.array([c["ms"] for c in usable])
+    base = max(profile.overhead_ms, 1e-4)
+    micro = [np.array(ops_ms(profile, c["ops"], discount=-profile.overhead_ms)) for c in usable]  # micro-model times
+    best = (np.inf, profile.overhead_ms, 0.0)
+    for overhead in np.linspace(0.25 * base, 2 * base, 36):
+        for cut in np.linspace(0.0, 5 * base, 101):  # what each op's micro-model time loses inside a model
+            totals = np.array([overhead + np.maximum(m - cut, 0).sum() for m in micro])
+            loss = float(np.mean(np.abs(np.log(totals / measured))))
+            best = min(best, (loss, float(overhead), float(cut - overhead)))
+    profile.overhead_ms, profile.op_discount_ms = best[1], best[2]
+    return profile.op_discount_ms
+
+
+def _raise_unmeasured(kind: str, profile: DeviceProfile, graph: Graph, lowered: Lowered, i: int) -> None:
+    origin = lowered.tensors[lowered.ops[i].outputs[0]].origin
+    layer = graph.calls[origin].name if origin >= 0 else "?"
+    where = profile.source or f"the profile of {profile.machine}"
+    raise TfnasInputError(
+        f"{where} has no measurements of kernel {kind} (op {i}, layer {layer!r}): measure it with "
+        f"`tfnas calibrate {profile.source or 'OUT.json'} --add {kind}` (or tfnas.latency.calibrate(path, kernels=[{kind!r}])); "
+        "a kernel type calibrate has no micro-model for (tfnas.latency.sampling.KINDS) needs its layer replaced."
+    )
+
+
+def model_latency_ms(model: Any, device: DeviceProfile | str | os.PathLike) -> tuple[float, list[float]]:
+    """`predict_latency_ms` of a built Keras 3 model: flattened and lowered like `tfnas.cost.profile` does."""
+    graph = flatten_model(model)
+    return predict_latency_ms(lower(graph), graph, device)
+
+
+def layer_latency_ms(lowered: Lowered, graph: Graph, per_op: list[float]) -> list[float]:
+    """Per-op milliseconds summed by the layer call that made each op: one value per `graph.calls` entry.
+
+    Aligned with `CostReport.layers` (one `LayerCost` per call, in the same order), so a report can add a
+    latency column; a call whose ops folded into another's (BatchNormalization, ReLU) gets 0.
+    """
+    totals = [0.0] * len(graph.calls)
+    for op, ms in zip(lowered.ops, per_op):
+        origin = lowered.tensors[op.outputs[0]].origin
+        if origin >= 0:
+            totals[origin] += ms
+    return totals
