@@ -45,7 +45,7 @@ _EXPORTS = {
     "search": "tfnas.search",
     "verify": "tfnas.verify",
 }
-_SUBPACKAGES = ("cost", "distributed", "oracles", "pareto", "rewards", "spaces")
+_SUBPACKAGES = ("cost", "distributed", "metadata", "oracles", "pareto", "rewards", "spaces")
 
 # Functions named like the module that holds them: importing `tfnas.search` (the module) must not
 # rebind `tfnas.search` (the function), as the import system does for every submodule it loads.

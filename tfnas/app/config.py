@@ -126,6 +126,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "target": {"type": str, "allowed": TARGETS, "default": None},
         "filename": {"type": str, "default": "model.tflite", "help": "written in the run directory"},
         "verify": {"type": bool, "default": True, "help": "run the file on LiteRT and TFLite Micro"},
+        "metadata": {"type": (bool, dict), "default": None,
+                     "help": "TFLite metadata for Android apps: true, false or its fields; default: on for target litert"},
     },
 }
 OPTIONAL_SECTIONS = ("final", "compression", "export")  # absent: that stage does not run

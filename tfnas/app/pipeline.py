@@ -18,6 +18,8 @@ import yaml
 from tfnas import distributed
 from tfnas.app.config import SCHEMA
 from tfnas.app.config import Config
+from tfnas.app.export_metadata import check_metadata
+from tfnas.app.export_metadata import export_metadata
 from tfnas.app.sources import load_data
 from tfnas.arguments import check_arguments
 from tfnas.arguments import unknown_key
@@ -48,6 +50,8 @@ def search_kwargs(config: Config) -> dict[str, Any]:
     )
     if config.compression is not None:
         build_compression(config.compression, config.path)  # every stage argument is checked here, before the search
+    if config.export is not None:
+        check_metadata(config.export.get("metadata"))
     return kwargs
 
 
@@ -205,7 +209,11 @@ def deploy(config: Config, result: SearchResult, data: tuple, output_dir: str) -
             {**build_compression(config.compression, config.path), "training": build_training(config.training)}
             if config.compression is not None else None
         ),
-        export_kwargs={k: export_options[k] for k in ("quantization", "c_array", "target", "strip_names")},
+        export_kwargs={
+            **{k: export_options[k] for k in ("quantization", "c_array", "target", "strip_names")},
+            "metadata": export_metadata(export_options.get("metadata"), export_options, config.data, config.base_dir,
+                                        candidate, {k: v for k, v in config.constraints.items() if v is not None}),
+        },
         verify_file=export_options["verify"],
     )
     report: dict[str, Any] = {

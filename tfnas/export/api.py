@@ -28,6 +28,10 @@ from tfnas.export.flatbuffer import op_names
 from tfnas.export.flatbuffer import strip_names as without_names
 from tfnas.export.flatbuffer import weight_zeros
 from tfnas.export.report import ExportReport
+from tfnas.metadata.describe import resolve as resolve_metadata
+from tfnas.metadata.read import read as read_metadata
+from tfnas.metadata.write import attach as attach_metadata
+from tfnas.metadata.write import check_keras_model
 
 TARGETS = ("micro", "litert")
 SPARSITY_NOTE = (
@@ -45,6 +49,7 @@ def export(
     c_array: bool = False,
     target: str | None = None,
     strip_names: bool = False,
+    metadata: Any = None,
 ) -> ExportReport:
     """Converts a model to TFLite, writes it (and a C array and a YAML report) and describes it.
 
@@ -77,13 +82,27 @@ def export(
             over-estimates a stripped file. LiteRT's signature runner is
             unavailable on a stripped file (tfnas's files have no signature
             defs anyway); `get_input_details()` still works, names empty.
+        metadata: TFLite metadata for Android apps (`tfnas.metadata.Metadata`
+            or a dict of its fields: name, description, version, author,
+            license, the input's `mean`/`std` and `input_range`, the output's
+            `labels`, packed as `labels.txt`), True, or False for none.
+            Android Studio's ML Model Binding and the LiteRT Support Library
+            generate a typed wrapper from it. Defaults to None: written for
+            target "litert" (phones), not for "micro": TFLite Micro never
+            reads it, so on a microcontroller it is flash spent for nothing.
+            An empty description is filled with what tfnas knows (family,
+            MACs, test accuracy of a search candidate), a missing
+            `input_range` (without `mean`/`std`) with the range of the
+            representative data. Normalisation is stated as none unless
+            `mean`/`std` are given.
 
     Returns:
         An `ExportReport`, also written as `<name>.yaml` next to the file.
 
     Raises:
         TfnasInputError: bad arguments, int8 without representative data, an
-            unwritable path, or (target "micro") ops TFLite Micro cannot run.
+            unwritable path, (target "micro") ops TFLite Micro cannot run, or
+            metadata that does not fit the model (label count, mean/std length).
         ConversionError: the TFLite converter failed.
     """
     check_quantization(quantization)
@@ -93,6 +112,9 @@ def export(
     model, source, calibration = _unpack(model_or_result)
     if representative_data is None:
         representative_data = calibration
+    meta = resolve_metadata(metadata, target, model_or_result, source, representative_data)
+    if meta is not None:
+        check_keras_model(meta, model)
     folder = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(folder, exist_ok=True)
@@ -115,6 +137,8 @@ def export(
     io = io_quantization(flat)
     if strip_names:
         blob = without_names(blob)
+    if meta is not None:
+        blob = attach_metadata(blob, meta)
     with open(path, "wb") as f:
         f.write(blob)
     report = ExportReport(
@@ -131,6 +155,7 @@ def export(
         names_stripped=strip_names,
         input=io["input"],
         output=io["output"],
+        metadata=_written_metadata(path) if meta is not None else None,
     )
     if c_array:
         report.c_source, report.c_header = write_c_array(blob, path)
@@ -152,3 +177,9 @@ def _unpack(obj: Any) -> tuple[Any, str, np.ndarray | None]:
         "export takes a Keras 3 or tf_keras model, a CompressionResult or a search Candidate. "
         f"You passed an object of type: {type(obj).__name__}."
     )
+
+
+def _written_metadata(path: str) -> dict[str, Any] | None:
+    """The metadata of the file just written, read back from it (what an app will see)."""
+    meta = read_metadata(path)
+    return None if meta is None else meta.to_dict()

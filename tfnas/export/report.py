@@ -29,6 +29,7 @@ class ExportReport:
         notes: what the user should know.
         names_stripped: the file was written without its tensor names,
             description and signature defs (`export(strip_names=True)`).
+        metadata: the TFLite metadata written into the file (`Metadata.to_dict()`), or None.
     """
 
     path: str
@@ -47,6 +48,7 @@ class ExportReport:
     report_path: str | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
     names_stripped: bool = False
+    metadata: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """YAML-dumpable dict."""

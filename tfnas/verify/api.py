@@ -13,6 +13,7 @@ from tfnas.errors import MicroRunError
 from tfnas.errors import TfnasInputError
 from tfnas.export.flatbuffer import micro_unsupported
 from tfnas.export.flatbuffer import op_names
+from tfnas.metadata.read import read as read_metadata
 from tfnas.task import Task
 from tfnas.verify.litert import dequantize
 from tfnas.verify.litert import interpreter
@@ -21,6 +22,7 @@ from tfnas.verify.litert import quantize_inputs
 from tfnas.verify.litert import run_litert
 from tfnas.verify.micro import DEFAULT_ARENA
 from tfnas.verify.micro import run_micro
+from tfnas.verify.normalization import model_inputs
 from tfnas.verify.report import VerifyReport
 
 
@@ -34,6 +36,7 @@ def verify(
     latency_runs: int = 200,
     arena_size: int = DEFAULT_ARENA,
     timeout: float = 600.0,
+    normalization: Any = None,
 ) -> VerifyReport:
     """Runs a `.tflite` file on LiteRT and TFLite Micro and reports accuracy, agreement, arena and latency.
 
@@ -61,13 +64,21 @@ def verify(
         latency_runs: `invoke()` calls timed on LiteRT (default delegates).
         arena_size: Arena given to TFLite Micro (an upper bound).
         timeout: Seconds before the TFLite Micro child process is killed.
+        normalization: What verify applies to `x` before the model: None
+            (nothing: `x` is what the model takes; raises when `x` lies far
+            outside the input range the file's metadata states, e.g. raw
+            [0, 255] pixels for a [0, 1] model), "metadata" (the file's
+            metadata `(x - mean) / std`, as an app applies it to raw input),
+            or `(mean, std)` (raises when it contradicts the file's metadata).
+            `model` is run on the normalised `x`.
 
     Returns:
         A `VerifyReport`. A model TFLite Micro cannot run gives
         `micro_value=None` and the reason in `micro_error`, not an exception.
 
     Raises:
-        TfnasInputError: missing or unreadable file, or data that does not fit the model.
+        TfnasInputError: missing or unreadable file, data that does not fit the
+            model, or a normalisation the file's metadata contradicts.
     """
     if not os.path.isfile(tflite_path):
         raise TfnasInputError(f"No .tflite file at {tflite_path!r}: pass the path tfnas.export wrote.")
@@ -85,6 +96,7 @@ def verify(
     if len(x) != len(y) or len(x) == 0:
         raise TfnasInputError(f"x and y must hold the same, non-zero number of samples; got {len(x)} and {len(y)}.")
     task = Task.resolve(task, y)
+    x, applied = model_inputs(x, meta := read_metadata(tflite_path), normalization, tflite_path)
 
     raw_inputs = quantize_inputs(x, inp)
     litert_raw = run_litert(interp, raw_inputs)
@@ -126,6 +138,7 @@ def verify(
         litert_kernels="reference",
         predicted_arena_bytes=predicted_total,
         arena_total_vs_prediction=(micro.total / predicted_total) if micro and predicted_total else None,
+        metadata=None if meta is None else meta.to_dict(), normalization=applied,
     )
 
 

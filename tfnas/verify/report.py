@@ -43,6 +43,8 @@ class VerifyReport:
         predicted_arena_bytes: the cost model's `arena_bytes` (head plus
             persistent part), when a Keras model was given.
         arena_total_vs_prediction: arena_total_bytes / predicted_arena_bytes.
+        metadata: the TFLite metadata the file carries (`tfnas.metadata.Metadata.to_dict()`), or None.
+        normalization: what verify applied to `x` ("none", or the mean and std and whence).
     """
 
     path: str
@@ -66,6 +68,8 @@ class VerifyReport:
     litert_kernels: str = "reference"
     predicted_arena_bytes: int | None = None
     arena_total_vs_prediction: float | None = None
+    metadata: dict[str, Any] | None = None
+    normalization: str = "none"
 
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Prints the report in a few lines."""
@@ -87,6 +91,16 @@ class VerifyReport:
                 f"{predicted} + {self.arena_tail_bytes:,} persistent"
             )
         print_fn(f"LiteRT median latency (default delegates, XNNPACK): {self.litert_latency_ms:.3f} ms")
+        if self.metadata is not None:
+            m = self.metadata
+            norm = "none" if m["mean"] is None else f"(raw - {m['mean']}) / {m['std']}"
+            names = m["labels"] or []
+            more = ', ...' if len(names) > 5 else ''
+            labels = "none" if m["labels"] is None else f"{len(names)} ({', '.join(names[:5])}{more})"
+            print_fn(
+                f"metadata: {m['name']!r} v{m['version']} by {m['author']}, input normalisation {norm}, range "
+                f"{m['input_range']}, labels {labels}; verify applied: {self.normalization}"
+            )
         if self.micro_error:
             print_fn(f"TFLite Micro could not run it: {self.micro_error.splitlines()[0]}")
 
