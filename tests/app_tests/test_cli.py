@@ -171,7 +171,9 @@ def test_demo_end_to_end(tmp_path, capsys, monkeypatch):
     for name in ("digits.tflite", "digits_data.c", "digits_data.h", "front.png", "history.png", "report.yaml"):
         assert os.path.getsize(os.path.join(output, name)) > 0, name
     report = yaml.safe_load(open(os.path.join(output, "report.yaml")))
-    assert report["export"]["quantization"] == "int8" and report["verify"]["micro_value"] > 0.3
+    # these arguments with search and final-training seeds 0-9 (the demo fixes the latter at 0): TFLite Micro
+    # 93.11-97.33% (mean 94.96, std 1.33 points: mean - 3 std = 90.9%); oneDNN off gave the same on seeds 0-4
+    assert report["export"]["quantization"] == "int8" and report["verify"]["micro_value"] > 0.9
     assert report["compression"]["qat"] is True and report["compression"]["prune"] is None
     assert report["final_training"] == {"epochs": 2, "seed": 0}  # the deployed model is the retrained one
     assert os.path.exists(os.path.join(output, "digits", "final.yaml"))

@@ -9,6 +9,7 @@ import pytest
 import tfnas
 from tfnas.compress.lowrank import factorize
 from tfnas.compress.lowrank import plan_lowrank
+from tfnas.verify.litert import interpreter
 
 
 def _mlp() -> keras.Model:
@@ -47,6 +48,8 @@ def test_compress_with_lowrank_fine_tunes(digits):
     result = tfnas.compress(model, x, y, validation_data=(x_test, y_test), lowrank=0.25, epochs=5)
     assert [s.stage for s in result.stages] == ["float", "lowrank"]
     assert result.stages[1].params < result.stages[0].params
+    # seeds 0-4 of `_mlp` and compress, oneDNN on and off (alike on these Dense layers): -1.11 to +1.11 points
+    # from float (mean +0.13, std 0.81: mean - 3 std = -2.3 points)
     assert result.stages[1].value > result.stages[0].value - 0.03
     assert "big_lowrank" in [layer.name for layer in result.keras_model.layers]
     assert result.stages[1].value == pytest.approx(
@@ -65,6 +68,14 @@ def test_regression_models_compress_and_verify_on_mae(tmp_path):
     model.fit(x, y, epochs=20, verbose=0)
     result = tfnas.compress(model, x, y, prune=0.5, keep=[], epochs=5)
     assert result.task == "regression" and result.stages[-1].metric == "mae"
+    # seeds 0-4 of the model and compress, oneDNN on and off: an MAE of 0.185-0.235 times the mean's
+    # (mean 0.209, std 0.020: mean + 3 std = 0.27)
     assert result.stages[-1].value < 0.5 * float(np.mean(np.abs(y - y.mean())))
-    report = tfnas.verify(tfnas.export(result, str(tmp_path / "reg.tflite")).path, x[:50], y[:50], model=model, latency_runs=2)
-    assert report.metric == "mae" and report.micro_value == pytest.approx(report.litert_value, abs=0.05)
+    path = tfnas.export(result, str(tmp_path / "reg.tflite")).path
+    report = tfnas.verify(path, x[:50], y[:50], model=model, latency_runs=2)
+    # The model is FULLY_CONNECTED ops only: LiteRT's reference kernel and TFLite Micro's round its requantisation
+    # apart near .5 ties (once vs twice), so an output differs by one int8 step at most and the MAEs by at most
+    # the largest difference. Seeds 0-4: 0-1 step apart (scales 0.018-0.023), MAEs 0-0.0005 apart.
+    step = interpreter(path, kernels="reference").get_output_details()[0]["quantization"][0]
+    assert report.metric == "mae" and report.ops[-1] == "FULLY_CONNECTED" and report.max_output_diff <= 1
+    assert abs(report.micro_value - report.litert_value) <= report.max_output_diff * step + 1e-6

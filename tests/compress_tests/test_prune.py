@@ -53,8 +53,11 @@ def test_magnitude_pruning_reaches_the_target(digits, digits_model):
     for name in PRUNED:
         assert result.sparsity[name] == pytest.approx(0.75, abs=0.01)
     float_stage, prune_stage = result.stages
+    # `digits_model` and compress trained with seeds 0-4, with oneDNN on and off (10 runs): float 97.11-98.44%
+    # (mean 97.69, std 0.52 points: mean - 3 std = 96.1%); pruning to 75% lost 2.67-4.22 points (mean 3.60,
+    # std 0.54: mean + 3 std = 5.2 points, over the 5 asserted before), so 5.5 points.
     assert float_stage.value > 0.95
-    assert prune_stage.stage == "prune" and prune_stage.value > float_stage.value - 0.05
+    assert prune_stage.stage == "prune" and prune_stage.value > float_stage.value - 0.055
     assert prune_stage.nonzero_params < float_stage.nonzero_params
     assert prune_stage.compression_rate == pytest.approx(1 - prune_stage.nonzero_params / float_stage.nonzero_params)
     assert prune_stage.performance_loss == pytest.approx((float_stage.value - prune_stage.value) / float_stage.value)
