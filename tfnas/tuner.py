@@ -28,8 +28,8 @@ import keras_tuner as kt
 from tfnas import _kt_compat
 from tfnas import atomic
 from tfnas import distributed
-from tfnas.cost import profile
 from tfnas.constraints import Constraints
+from tfnas.cost import profile
 from tfnas.errors import TrialFailedError
 from tfnas.heartbeat import beating
 from tfnas.oracles.base import MultiObjectiveOracle

@@ -25,10 +25,10 @@ from tfnas.oneshot.spread import spread
 from tfnas.oracles import OneShotOracle
 from tfnas.rewards import get_reward
 from tfnas.spaces import DSCNN1DSpace
-from tfnas.testing.signals import noisy_sines
 from tfnas.testing.processes import child_env
 from tfnas.testing.processes import kill_when
 from tfnas.testing.processes import stop
+from tfnas.testing.signals import noisy_sines
 
 LIMIT = 6_000
 ORACLE = {"name": "oneshot", "supernet_epochs": 2, "num_ranked": 30, "population_size": 10}

@@ -18,8 +18,8 @@ from tfnas.oneshot import sandwich_losses
 from tfnas.oneshot import smallest
 from tfnas.oneshot import train_supernet
 from tfnas.spaces import DSCNN1DSpace
-from tfnas.testing.signals import noisy_sines
 from tfnas.task import Task
+from tfnas.testing.signals import noisy_sines
 
 EPOCHS = 3
 SETTINGS = {"learning_rate": 1e-2, "batch_size": 32, "seed": 0}
