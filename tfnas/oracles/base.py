@@ -278,7 +278,8 @@ class MultiObjectiveOracle(_kt_compat.OracleHooks, kt.Oracle):
         # distributed chief saves nothing after that: keep only running trials, or a resume reruns ended ones.
         running = kt.engine.trial.TrialStatus.RUNNING
         state["ongoing_trials"] = {
-            tuner_id: trial_id for tuner_id, trial_id in state["ongoing_trials"].items() if self.trials[trial_id].status == running
+            tuner_id: trial_id for tuner_id, trial_id in state["ongoing_trials"].items()
+            if self.trials[trial_id].status == running
         }
         return {
             **state,
