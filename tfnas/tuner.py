@@ -121,6 +121,8 @@ class EdgeTuner(kt.Tuner):
             `overwrite`, `distribution_strategy`, ...).
     """
 
+    hypermodel: kt.HyperModel  # keras-tuner's; after the oracle's `prepare`, the one trials build from
+
     def __init__(
         self, hypermodel: Any, oracle: kt.Oracle, constraints: Any = None, callback: Any = None,
         pricer: CandidatePricer | None = None, worker_timeout: float = 300.0, training: Training | None = None,
