@@ -279,7 +279,7 @@ class MultiObjectiveOracle(_kt_compat.OracleHooks, kt.Oracle):
         # distributed chief saves nothing after that: keep only running trials, or a resume reruns ended ones.
         running = kt.engine.trial.TrialStatus.RUNNING
         ongoing = state["ongoing_trials"].items()
-        state["ongoing_trials"] = {tuner_id: trial_id for tuner_id, trial_id in ongoing if self.trials[trial_id].status == running}
+        state["ongoing_trials"] = {tuner: trial for tuner, trial in ongoing if self.trials[trial].status == running}
         return {
             **state,
             "tfnas": {
