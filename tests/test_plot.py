@@ -69,7 +69,7 @@ def test_front_plot_macs_labels_are_compact_and_do_not_overlap(macs):
     shown = [t for t in labels if t.get_visible() and t.get_text() and low <= t.get_position()[0] <= high]  # what is drawn
     texts = [t.get_text() for t in shown]
     boxes = sorted((t.get_window_extent(renderer) for t in shown), key=lambda box: box.x0)
-    for left, right in zip(boxes, boxes[1:]):
+    for left, right in zip(boxes, boxes[1:], strict=False):
         assert left.x1 < right.x0, f"tick labels overlap: {texts}"
     assert 2 <= len(shown) <= 6, texts
     assert all(len(text) <= 5 and "," not in text for text in texts), texts  # "2k", "12.5k", "1M", not "12,345"

@@ -66,11 +66,11 @@ def test_silenced_restores_warnings_and_loggers():
 
     before = logging.getLogger("tensorflow").level
     with silenced(0):
-        warnings.warn("hidden")
+        warnings.warn("hidden", stacklevel=1)
         print("hidden")
     assert logging.getLogger("tensorflow").level == before
     with pytest.warns(UserWarning):
-        warnings.warn("shown")
+        warnings.warn("shown", stacklevel=1)
 
 
 def _line(values, keys):
