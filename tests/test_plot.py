@@ -53,7 +53,8 @@ def test_history_is_monotone(small_search, tmp_path):
 def _fake_result(macs):
     """A `SearchResult` look-alike: one completed trial per MACs value, all on the front."""
     trials = [
-        SimpleNamespace(trial_id=f"{i:02d}", metrics={"macs": m, "val_accuracy": 0.5 + 0.4 * i / len(macs)}) for i, m in enumerate(macs)
+        SimpleNamespace(trial_id=f"{i:02d}", metrics={"macs": m, "val_accuracy": 0.5 + 0.4 * i / len(macs)})
+        for i, m in enumerate(macs)
     ]
     return SimpleNamespace(quality="val_accuracy", completed=trials, pareto=trials, constraints={}, deployed=[])
 
