@@ -127,7 +127,9 @@ def flaky_build(hp):
     units = hp.Int("units", 4, 32)
     if mode == "broken":
         raise ValueError("no layer of that width")
-    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(units, activation="relu"), keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((64,)), keras.layers.Dense(units, activation="relu"), keras.layers.Dense(10, activation="softmax")]
+    )
     # A learning rate of 1e30 sends the weights to infinity in one step: the loss becomes NaN.
     model.compile(keras.optimizers.SGD(1e30 if mode == "nan" else 1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model

@@ -15,7 +15,7 @@ Y = np.arange(100) % 5
 
 def test_good_arrays_are_split_stratified_and_seeded():
     data = prepare(X, Y, validation_split=0.2, seed=1)
-    (x_train, y_train), (x_val, y_val) = data.fit_args, data.fit_kwargs["validation_data"]
+    (x_train, _), (x_val, y_val) = data.fit_args, data.fit_kwargs["validation_data"]
     assert data.spec.input_shape == (8, 8, 1)
     assert data.spec.task == Task("classification") and data.spec.num_outputs == 5
     assert len(x_train) == 80 and len(x_val) == 20
@@ -46,7 +46,7 @@ def test_validation_groups_keep_every_group_on_one_side():
     rng.shuffle(groups)
     data = prepare(x, y, validation_split=0.2, validation_groups=groups, seed=1)
     (x_train, _), (x_val, _) = data.fit_args, data.fit_kwargs["validation_data"]
-    group_of = {row.tobytes(): g for row, g in zip(x, groups)}
+    group_of = {row.tobytes(): g for row, g in zip(x, groups, strict=True)}
     train_groups = {group_of[row.tobytes()] for row in x_train}
     val_groups = {group_of[row.tobytes()] for row in x_val}
     assert not train_groups & val_groups

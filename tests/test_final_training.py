@@ -100,7 +100,9 @@ def test_warm_start_proposes_the_earlier_front_first(searched, flat_digits, tmp_
 def test_warm_start_from_another_space_keeps_only_what_fits(searched, flat_digits, tmp_path):
     (x, y), _ = flat_digits
     other = MLPSpace(units=(8, 64), num_layers=(1, 2), dropout=(0.0,), learning_rate=(1e-3,))
-    result = tfnas.search(x, y, space=other, max_trials=1, epochs=1, seed=5, directory=str(tmp_path), verbose=0, warm_start=searched)
+    result = tfnas.search(
+        x, y, space=other, max_trials=1, epochs=1, seed=5, directory=str(tmp_path), verbose=0, warm_start=searched
+    )
     values = result.trials[0].hyperparameters
     assert values["learning_rate"] == 1e-3 and values["units1"] in (8, 64)
 

@@ -53,7 +53,8 @@ def test_a_second_search_on_the_same_directory_is_refused_before_training(tmp_pa
         second = subprocess.run(
             [*command, "--train-log", second_log], env=child_env(), capture_output=True, text=True, timeout=120
         )
-        assert second.returncode != 0 and f"Another search is writing {tmp_path / 'dist'} (process {first.pid} on" in second.stderr
+        assert second.returncode != 0
+        assert f"Another search is writing {tmp_path / 'dist'} (process {first.pid} on" in second.stderr
         assert not os.path.exists(second_log), "the refused search trained a model"
         assert first.wait(timeout=300) == 0, (tmp_path / "first.out").read_text()[-3000:]
     finally:

@@ -73,7 +73,9 @@ def _python(code: str) -> subprocess.CompletedProcess:
 
 NOTEBOOKS = {
     "quickstart.ipynb": ["test accuracy", "TFLite Micro arena", "prune"],  # reaches the int8 file on both runtimes
-    "custom_oracle.ipynb": ["mutate-front: hypervolume", "random: hypervolume", "Pareto front (val_accuracy at the last epoch vs macs)"],
+    "custom_oracle.ipynb": [
+        "mutate-front: hypervolume", "random: hypervolume", "Pareto front (val_accuracy at the last epoch vs macs)"
+    ],
     "oneshot.ipynb": ["one-shot: 100 sub-networks ranked", "counted as 3 of 5 trials", "TFLite Micro test accuracy"],
     "microcontroller.ipynb": [
         "constraints {'max_tflite_bytes': 24000, 'max_peak_ram_bytes': 4096}", "qat", "#ifndef TFNAS_DIGITS_INT8_DATA_H_",
@@ -89,7 +91,8 @@ def test_notebook_executes(name, tmp_path):
     nbclient = pytest.importorskip("nbclient")
     notebook = nbformat.read(os.path.join(ROOT, "notebooks", name), as_version=4)
     assert not any(cell.get("outputs") for cell in notebook.cells), "commit notebooks without outputs"
-    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    resources = {"metadata": {"path": str(tmp_path)}}
+    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", resources=resources).execute()
     outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
     for expected in NOTEBOOKS[name]:
         assert expected in outputs, expected

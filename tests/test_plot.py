@@ -53,7 +53,8 @@ def test_history_is_monotone(small_search, tmp_path):
 def _fake_result(macs):
     """A `SearchResult` look-alike: one completed trial per MACs value, all on the front."""
     trials = [
-        SimpleNamespace(trial_id=f"{i:02d}", metrics={"macs": m, "val_accuracy": 0.5 + 0.4 * i / len(macs)}) for i, m in enumerate(macs)
+        SimpleNamespace(trial_id=f"{i:02d}", metrics={"macs": m, "val_accuracy": 0.5 + 0.4 * i / len(macs)})
+        for i, m in enumerate(macs)
     ]
     return SimpleNamespace(quality="val_accuracy", completed=trials, pareto=trials, constraints={}, deployed=[])
 
@@ -69,7 +70,7 @@ def test_front_plot_macs_labels_are_compact_and_do_not_overlap(macs):
     shown = [t for t in labels if t.get_visible() and t.get_text() and low <= t.get_position()[0] <= high]  # what is drawn
     texts = [t.get_text() for t in shown]
     boxes = sorted((t.get_window_extent(renderer) for t in shown), key=lambda box: box.x0)
-    for left, right in zip(boxes, boxes[1:]):
+    for left, right in zip(boxes, boxes[1:], strict=False):
         assert left.x1 < right.x0, f"tick labels overlap: {texts}"
     assert 2 <= len(shown) <= 6, texts
     assert all(len(text) <= 5 and "," not in text for text in texts), texts  # "2k", "12.5k", "1M", not "12,345"

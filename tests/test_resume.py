@@ -41,7 +41,9 @@ def trainings(log: str) -> int:
 @pytest.mark.slow
 def test_sigkill_mid_trial_then_resume_trains_only_what_is_missing(tmp_path):
     project_dir = os.path.join(tmp_path, "dist")
-    command = [sys.executable, SEARCH_SCRIPT, str(tmp_path), "--max-trials", str(MAX_TRIALS), "--epochs", "4", "--epoch-sleep", "1.0"]
+    command = [
+        sys.executable, SEARCH_SCRIPT, str(tmp_path), "--max-trials", str(MAX_TRIALS), "--epochs", "4", "--epoch-sleep", "1.0"
+    ]
     first_log, second_log = str(tmp_path / "first.log"), str(tmp_path / "second.log")
     with open(tmp_path / "first.out", "w") as out:
         first = subprocess.Popen(
@@ -55,7 +57,10 @@ def test_sigkill_mid_trial_then_resume_trains_only_what_is_missing(tmp_path):
 
     try:
         if not kill_when(first, next_one_training):
-            pytest.fail(f"no trial completed with the next one training (exit {first.poll()}): {(tmp_path / 'first.out').read_text()[-2000:]}")
+            pytest.fail(
+                f"no trial completed with the next one training (exit {first.poll()}): "
+                f"{(tmp_path / 'first.out').read_text()[-2000:]}"
+            )
     finally:
         stop([first])
 
@@ -77,7 +82,8 @@ def test_sigkill_mid_trial_then_resume_trains_only_what_is_missing(tmp_path):
     assert trainings(second_log) == MAX_TRIALS - len(completed), "the resumed search trained a completed trial again"
     assert {i: os.stat(path).st_mtime_ns for i, path in models.items()} == mtimes
     result = SearchResult.load(project_dir)
-    assert len(result.trials) == MAX_TRIALS and len(result.completed) == MAX_TRIALS, [(t.trial_id, t.status) for t in result.trials]
+    statuses = [(t.trial_id, t.status) for t in result.trials]
+    assert len(result.trials) == MAX_TRIALS and len(result.completed) == MAX_TRIALS, statuses
     by_id = {c.trial_id: c for c in result.trials}
     assert all(by_id[i].metrics["fit_seconds"] == before[i] for i in completed)
     assert by_id[killed[0]].status == "COMPLETED" and by_id[killed[0]].model_path, "the killed trial was not re-run"

@@ -175,7 +175,9 @@ def quiet_keras_tuner() -> None:
 
 
 def _servicer_class() -> type:
-    class ChiefServicer(_kt_compat.oracle_servicer_class()):
+    servicer: Any = _kt_compat.oracle_servicer_class()  # (a class from untyped keras-tuner: mypy takes no call as a base)
+
+    class ChiefServicer(servicer):
         """keras-tuner's servicer; an Oracle error stops the search instead of hanging the chief."""
 
         def __init__(self, oracle: Any, watch: Watch):

@@ -34,7 +34,9 @@ class Progress:
         print_fn: where lines go. Defaults to stdout (`tfnas._voice.say`).
     """
 
-    def __init__(self, max_trials: int, keys: tuple[str, ...] | None = None, verbose: int = 1, print_fn: Callable[[str], None] = say):
+    def __init__(
+        self, max_trials: int, keys: tuple[str, ...] | None = None, verbose: int = 1, print_fn: Callable[[str], None] = say
+    ):
         self.max_trials = max_trials
         self.keys = keys
         self.verbose = verbose

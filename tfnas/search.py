@@ -187,7 +187,7 @@ def search(
         x, y, validation_data=validation_data, validation_split=validation_split, task=task,
         batch_size=batch_size, seed=0 if seed is None and role else seed, validation_groups=validation_groups,
     )
-    hypermodel = get_space(space, data.spec.input_shape, data.spec.num_outputs, data.spec.task)
+    hypermodel = get_space(space, data.spec.input_shape, data.spec.num_outputs, data.spec.task.kind)
     warm_values += initial_points_of(hypermodel)
     pricer = CandidatePricer(hypermodel, distribution_strategy)
     oracle = get_oracle(
@@ -250,10 +250,14 @@ def _run(
         return tuner, SearchResult.load(tuner.project_dir)
 
 
-def _close(progress: Progress, tuner: EdgeTuner, result: SearchResult, *, role: str | None, budget: int, max_draws: int) -> None:
+def _close(
+    progress: Progress, tuner: EdgeTuner, result: SearchResult, *, role: str | None, budget: int, max_draws: int
+) -> None:
     """The search's closing lines: a worker's, or the chief's note on a search that stopped early and its counts."""
     if role == "worker":
-        progress.note(f"Worker {tuner.tuner_id} done: no trials left. The chief returns the search's result ({tuner.project_dir}).")
+        progress.note(
+            f"Worker {tuner.tuner_id} done: no trials left. The chief returns the search's result ({tuner.project_dir})."
+        )
         return
     if len(result.trials) < budget:
         logger.warning(  # the details, for the user's logging; the same note on the progress line below
@@ -286,7 +290,9 @@ def warm_start_values(warm_start: Any) -> list[dict[str, Any]]:
             try:
                 source = SearchResult.load(os.fspath(source))
             except FileNotFoundError as e:
-                raise TfnasInputError(f"warm_start={os.fspath(source)!r}: {e} Pass a run directory (directory/project_name).") from None
+                raise TfnasInputError(
+                    f"warm_start={os.fspath(source)!r}: {e} Pass a run directory (directory/project_name)."
+                ) from None
         if not isinstance(source, SearchResult):
             raise TfnasInputError(
                 f"warm_start={source!r} must be a SearchResult or a run directory (directory/project_name), or a list of them."

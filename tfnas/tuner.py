@@ -28,8 +28,8 @@ import keras_tuner as kt
 from tfnas import _kt_compat
 from tfnas import atomic
 from tfnas import distributed
-from tfnas.cost import profile
 from tfnas.constraints import Constraints
+from tfnas.cost import profile
 from tfnas.errors import TrialFailedError
 from tfnas.heartbeat import beating
 from tfnas.oracles.base import MultiObjectiveOracle
@@ -120,6 +120,8 @@ class EdgeTuner(kt.Tuner):
         **kwargs: passed to `kt.Tuner` (`directory`, `project_name`,
             `overwrite`, `distribution_strategy`, ...).
     """
+
+    hypermodel: kt.HyperModel  # keras-tuner's; after the oracle's `prepare`, the one trials build from
 
     def __init__(
         self, hypermodel: Any, oracle: kt.Oracle, constraints: Any = None, callback: Any = None,

@@ -8,14 +8,14 @@ import yaml
 
 from tfnas.app.config import load_config
 from tfnas.app.config import parse_config
-from tfnas.errors import TfnasInputError
-from tfnas.oracles import DEFAULT_ORACLE
-from tfnas.oracles import ORACLES
-from tfnas.oracles import get_oracle
 from tfnas.app.pipeline import build_oracle
 from tfnas.app.pipeline import build_space
 from tfnas.app.pipeline import search_kwargs
 from tfnas.app.sources import load_data
+from tfnas.errors import TfnasInputError
+from tfnas.oracles import DEFAULT_ORACLE
+from tfnas.oracles import ORACLES
+from tfnas.oracles import get_oracle
 
 
 def _write(tmp_path, text: str, name: str = "tfnas.yaml") -> str:

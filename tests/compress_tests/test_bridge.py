@@ -6,10 +6,10 @@ import keras
 import numpy as np
 import pytest
 
-from tfnas.errors import BridgeMismatchError
 from tfnas.compress import to_keras3
 from tfnas.compress import to_tf_keras
 from tfnas.compress.bridge import check_same_outputs
+from tfnas.errors import BridgeMismatchError
 from tfnas.errors import TfnasInputError
 from tfnas.spaces import DSCNN1DSpace
 from tfnas.spaces import MLPSpace

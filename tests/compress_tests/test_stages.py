@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 
 import tfnas
+from tfnas.compress.plan import ORDER
+from tfnas.compress.plan import run_list
+from tfnas.compress.plan import stages_from_kwargs
 from tfnas.compress.runner import FineTuning
 from tfnas.compress.runner import Runner
 from tfnas.compress.stage import Stage
 from tfnas.compress.stage import StageContext
-from tfnas.compress.plan import ORDER
-from tfnas.compress.plan import run_list
-from tfnas.compress.plan import stages_from_kwargs
 from tfnas.errors import TfnasInputError
 from tfnas.task import Task
+
 
 class Stop(Exception):
     """Raised by a spy to stop `compress` before the runner trains."""

@@ -142,15 +142,18 @@ def test_c_array_compiles_and_holds_the_file(digits, digits_model, tmp_path):
     )
     exe = tmp_path / "check"
     build = subprocess.run(
-        ["cc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-I", str(tmp_path), str(main), report.c_source, "-o", str(exe)],
+        ["cc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-I", str(tmp_path), str(main), report.c_source,
+         "-o", str(exe)],
         capture_output=True, text=True,
     )
     assert build.returncode == 0, build.stderr
     out = subprocess.run([str(exe)], capture_output=True, text=True).stdout.split()
     assert out == [str(report.bytes), "TFL3", "0"]
     if shutil.which("c++"):
-        as_cpp = subprocess.run(["c++", "-x", "c++", "-std=c++11", "-Wall", "-Werror", "-c", report.c_source, "-o", str(tmp_path / "a.o")],
-                                capture_output=True, text=True)
+        as_cpp = subprocess.run(
+            ["c++", "-x", "c++", "-std=c++11", "-Wall", "-Werror", "-c", report.c_source, "-o", str(tmp_path / "a.o")],
+            capture_output=True, text=True,
+        )
         assert as_cpp.returncode == 0, as_cpp.stderr
 
 

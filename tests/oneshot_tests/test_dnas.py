@@ -72,8 +72,8 @@ def test_expected_macs_is_the_mean_over_every_sub_network():
     probabilities = {name: rng.dirichlet(np.ones(len(o))).astype(np.float32) for name, o in options.items()}
     total = 0.0
     for picks in itertools.product(*(range(len(o)) for o in options.values())):
-        values = {name: o[i] for (name, o), i in zip(options.items(), picks)}
-        weight = np.prod([probabilities[name][i] for name, i in zip(options, picks)])
+        values = {name: o[i] for (name, o), i in zip(options.items(), picks, strict=True)}
+        weight = np.prod([probabilities[name][i] for name, i in zip(options, picks, strict=True)])
         total += weight * float(expected_macs(small, _one_hot(small, values)))
     expected = float(expected_macs(small, {k: keras.ops.convert_to_tensor(v) for k, v in probabilities.items()}))
     assert len(options) == 7 and expected == pytest.approx(total, rel=1e-5)
@@ -85,7 +85,7 @@ def test_a_larger_penalty_derives_a_cheaper_architecture(supernet):
     before = [np.asarray(v) for v in supernet.variables]
     cheap, free = sweep(supernet, x, y, x_val, y_val, penalties=[1.0, 0.0], macs_scale=LIMIT, epochs=2,
                         arch_learning_rate=0.05)
-    for variable, value in zip(supernet.variables, before):  # every search started from, and left, these weights
+    for variable, value in zip(supernet.variables, before, strict=True):  # every search started from, and left, these weights
         np.testing.assert_array_equal(np.asarray(variable), value)
     assert cheap.expected_macs < 0.5 * free.expected_macs
     assert len(cheap.logs) == 2 and {"loss", "val_loss", "expected_macs", "temperature"} <= cheap.logs[0].keys()

@@ -71,7 +71,7 @@ def test_masked_outputs_equal_the_sliced_supernet(space, x, values, training):
     got = np.asarray(masked_call(masked, x, subnet_masks(masked, values), training=training))
     np.testing.assert_allclose(got, expected, atol=1e-5)
     # training mode moves the same moving statistics (only the active channels)
-    for a, b in zip(sliced.non_trainable_variables, masked.non_trainable_variables):
+    for a, b in zip(sliced.non_trainable_variables, masked.non_trainable_variables, strict=True):
         if "moving" in a.path:  # (the other one is the dropout seed's state)
             np.testing.assert_allclose(np.asarray(b), np.asarray(a), atol=1e-6, err_msg=a.path)
 
@@ -95,7 +95,7 @@ def test_compiled_step_updates_the_weights_as_the_eager_step(space, x):
         assert steps[1][key] == pytest.approx(steps[0][key], rel=1e-4), key
     moved = 0
     start = _perturbed(space, seed=4)
-    for eager, compiled, initial in zip(nets[0].weights, nets[1].weights, start.weights):
+    for eager, compiled, initial in zip(nets[0].weights, nets[1].weights, start.weights, strict=True):
         np.testing.assert_allclose(np.asarray(compiled), np.asarray(eager), atol=1e-5, err_msg=eager.path)
         moved += not np.allclose(np.asarray(eager), np.asarray(initial))
     assert moved > len(start.weights) // 2  # the step trained something

@@ -25,10 +25,10 @@ from tfnas.oneshot.spread import spread
 from tfnas.oracles import OneShotOracle
 from tfnas.rewards import get_reward
 from tfnas.spaces import DSCNN1DSpace
-from tfnas.testing.signals import noisy_sines
 from tfnas.testing.processes import child_env
 from tfnas.testing.processes import kill_when
 from tfnas.testing.processes import stop
+from tfnas.testing.signals import noisy_sines
 
 LIMIT = 6_000
 ORACLE = {"name": "oneshot", "supernet_epochs": 2, "num_ranked": 30, "population_size": 10}
@@ -114,7 +114,7 @@ def test_inherited_space_builds_the_extracted_model():
     values = {"num_blocks": 2, "block1_filters": 8, "block2_kernel": 5, "stem_filters": 16}
     built = InheritedSpace(supernet, x).build(supernet.resolve(values).hyperparameters())
     expected = extract(supernet, values, x_calibration=x)
-    for a, b in zip(built.get_weights(), expected.get_weights()):
+    for a, b in zip(built.get_weights(), expected.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 

@@ -56,7 +56,7 @@ def test_oracle_order_spreads_over_the_widened_front_unless_tolerance_is_none(to
                            supernet_epochs=1, tolerance=tolerance)
     oracle.adopt(epochs=2)
     oracle.validation_samples = 400  # sampling error of 0.95 on 400: 1.1 points
-    candidates = [ranked(q, m, i) for i, (q, m) in enumerate(zip(QUALITY, MACS))]
+    candidates = [ranked(q, m, i) for i, (q, m) in enumerate(zip(QUALITY, MACS, strict=True))]
     order = [values["num_blocks"] for values in oracle._order(candidates)]
     assert sorted(order) == list(range(len(QUALITY)))  # every feasible sub-network, once
     if costly_first:  # band: within 1.1 points of 0.95 (0.94 at 1000 and 0.945 at 2000 MACs)

@@ -110,7 +110,7 @@ def test_recalibration_sets_moving_mean_to_batch_mean(supernet, x):
     model = extract(supernet, values, x_calibration=x)
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     probe = keras.Model(model.input, [layer.input for layer in norms])
-    for layer, inputs in zip(norms, probe(x, training=False)):
+    for layer, inputs in zip(norms, probe(x, training=False), strict=True):
         inputs = np.asarray(inputs)
         np.testing.assert_allclose(layer.moving_mean.numpy(), inputs.mean(axis=(0, 1)), atol=1e-4)
         np.testing.assert_allclose(layer.moving_variance.numpy(), inputs.var(axis=(0, 1)), rtol=1e-3, atol=1e-4)

@@ -18,8 +18,8 @@ from tfnas.oneshot import sandwich_losses
 from tfnas.oneshot import smallest
 from tfnas.oneshot import train_supernet
 from tfnas.spaces import DSCNN1DSpace
-from tfnas.testing.signals import noisy_sines
 from tfnas.task import Task
+from tfnas.testing.signals import noisy_sines
 
 EPOCHS = 3
 SETTINGS = {"learning_rate": 1e-2, "batch_size": 32, "seed": 0}
@@ -90,8 +90,8 @@ def test_resume_after_kill_equals_uninterrupted_run(space, data, trained, tmp_pa
                              progress=lambda epoch, logs: seen.append(epoch), **SETTINGS)
     assert seen == [2] and history.resumed_from == 2
     assert (history.epochs, history.steps) == (3, 30)
-    assert any(not np.allclose(a, np.asarray(b)) for a, b in zip(after_two, resumed.weights))
-    for a, b in zip(reference.weights, resumed.weights):
+    assert any(not np.allclose(a, np.asarray(b)) for a, b in zip(after_two, resumed.weights, strict=True))
+    for a, b in zip(reference.weights, resumed.weights, strict=True):
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-5, err_msg=a.path)
     assert history.logs[2]["loss_largest"] == pytest.approx(reference_history.logs[2]["loss_largest"], rel=1e-4)
     # Done: a further call trains nothing; other settings on the same directory are refused.
@@ -143,7 +143,7 @@ def test_bad_arguments_are_refused_before_training(space, data, arguments, match
     before = [np.asarray(w) for w in supernet.weights]
     with pytest.raises(TfnasInputError, match=match):
         train_supernet(supernet, x[:8], y[:8], **{"epochs": 1, **arguments})
-    assert all(np.array_equal(a, np.asarray(b)) for a, b in zip(before, supernet.weights))
+    assert all(np.array_equal(a, np.asarray(b)) for a, b in zip(before, supernet.weights, strict=True))
 
 
 def test_bad_data_is_refused(space, data):

@@ -9,10 +9,10 @@ import keras_tuner as kt
 import pytest
 
 from tfnas.app.config import parse_config
+from tfnas.app.pipeline import search_kwargs
 from tfnas.oracles import DEFAULT_ORACLE
 from tfnas.oracles import ORACLES
 from tfnas.oracles.resolve import get_oracle
-from tfnas.app.pipeline import search_kwargs
 from tfnas.search import search
 from tfnas.testing.oracle_contract import TRIAL_BASED
 

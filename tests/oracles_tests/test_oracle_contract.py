@@ -9,9 +9,9 @@ from tfnas.errors import InfeasibleSearchError
 from tfnas.oracles import ORACLES
 from tfnas.oracles import EvolutionOracle
 from tfnas.oracles import MultiObjectiveOracle
+from tfnas.testing.oracle_contract import TRIAL_BASED
 from tfnas.testing.oracle_contract import check_oracle_contract
 from tfnas.testing.oracle_contract import check_screened_candidates_not_proposed_again
-from tfnas.testing.oracle_contract import TRIAL_BASED
 from tfnas.testing.oracle_contract import drive
 from tfnas.testing.oracle_contract import make_tuner
 

@@ -142,10 +142,12 @@ def test_hyperband_promotes_the_non_dominated_set(tmp_path):
     oracle = HyperbandOracle(max_trials=14, max_epochs=9, factor=3, seed=0)
     tuner = make_tuner(oracle, str(tmp_path))
     trials = drive(tuner)
-    first_round = [t for t in trials if t.hyperparameters.values["tuner/bracket"] == 0 and t.hyperparameters.values["tuner/round"] == 0]
-    promoted = [t for t in trials if t.hyperparameters.values["tuner/bracket"] == 0 and t.hyperparameters.values["tuner/round"] == 1]
+    first_round = [t for t in trials if _bracket_round(t) == (0, 0)]
+    promoted = [t for t in trials if _bracket_round(t) == (0, 1)]
     assert len(first_round) == oracle.size(2, 0) == 9 and len(promoted) == oracle.size(2, 1) == 3
-    assert all(t.hyperparameters.values["tuner/epochs"] == 3 and t.hyperparameters.values["tuner/initial_epoch"] == 1 for t in promoted)
+    assert all(
+        t.hyperparameters.values["tuner/epochs"] == 3 and t.hyperparameters.values["tuner/initial_epoch"] == 1 for t in promoted
+    )
     parents = {t.hyperparameters.values["tuner/trial_id"] for t in promoted}
     front = {t.trial_id for t in oracle.rank_trials(first_round)[:3]}
     assert parents == front
@@ -170,4 +172,10 @@ def test_hyperband_search_warm_starts_promotions(tmp_path, digits):
         assert {k: v for k, v in c.hyperparameters.items() if not k.startswith("tuner/")} == {
             k: v for k, v in parent.hyperparameters.items() if not k.startswith("tuner/")
         }
-        assert c.metrics["epochs"] == c.hyperparameters["tuner/epochs"] > c.hyperparameters["tuner/initial_epoch"]  # counted on from the parent
+        # counted on from the parent
+        assert c.metrics["epochs"] == c.hyperparameters["tuner/epochs"] > c.hyperparameters["tuner/initial_epoch"]
+
+
+def _bracket_round(trial):
+    """A Hyperband trial's (bracket, round)."""
+    return trial.hyperparameters.values["tuner/bracket"], trial.hyperparameters.values["tuner/round"]

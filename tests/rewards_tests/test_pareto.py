@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from tfnas.rewards import Pareto
 from tfnas.pareto import crowding_distance
 from tfnas.pareto import hypervolume_2d
 from tfnas.pareto import non_dominated_fronts
+from tfnas.rewards import Pareto
 
 
 def test_fronts_of_hand_made_points():

@@ -7,7 +7,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import keras_tuner as kt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 

@@ -18,7 +18,9 @@ from tfnas.spaces import SpectrogramSpace
 from tfnas.spaces import get_space
 from tfnas.spaces.dscnn2d import stem_geometry
 
-AUTO = [((8, 8, 1), ImageSpace), ((28, 28, 1), ImageSpace), ((49, 10, 1), SpectrogramSpace), ((40, 1), SignalSpace), ((20,), MLPSpace)]
+AUTO = [
+    ((8, 8, 1), ImageSpace), ((28, 28, 1), ImageSpace), ((49, 10, 1), SpectrogramSpace), ((40, 1), SignalSpace), ((20,), MLPSpace)
+]
 
 
 @pytest.mark.parametrize("shape,cls", AUTO, ids=str)
@@ -102,7 +104,8 @@ def test_plain_cnn_heads_and_pooling(cls, shape):
 
 
 def test_signal_space_starts_with_the_mnist1d_paper_shape():
-    """The cnn family's defaults: Conv1D(8, k5) + pool, Conv1D(16, k5) + pool, Flatten: 96% on MNIST-1D at 16k MACs in our runs."""
+    """The cnn family's defaults: Conv1D(8, k5) + pool, Conv1D(16, k5) + pool, Flatten: 96% on MNIST-1D at 16k MACs in our
+    runs."""
     space = SignalSpace().configure((40, 1), 10, "classification")
     cnn = next(point for point in space.initial_points() if point["family"] == "cnn")
     assert cnn["cnn_num_blocks"] == 2 and cnn["cnn_filters"] == 8 and cnn["cnn_growth"] == 2

@@ -209,7 +209,7 @@ def parse_config(raw: Any, path: str | None = None) -> Config:
             raise unknown_key(str(key), list(SCHEMA), name)
     if "data" not in raw:
         raise TfnasInputError(f"{name} has no 'data' section: add e.g. `data: {{source: digits}}`.")
-    sections = {}
+    sections: dict[str, Any] = {}  # section -> its checked dict, or None for an optional section left out
     for section, schema in SCHEMA.items():
         if section in OPTIONAL_SECTIONS and raw.get(section) is None:
             sections[section] = None

@@ -97,13 +97,14 @@ def build_space(section: dict[str, Any], path: str | None = None) -> Any:
     for key in ranges:
         if key not in cls.RANGES:
             raise unknown_key(f"space.{key}", [f"space.{k}" for k in cls.RANGES], _name(path))
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in ranges.items()})
+    kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in ranges.items()}
+    return cls(**kwargs)
 
 
 def build_reward(section: dict[str, Any], path: str | None = None) -> Any:
     """`pareto`, `mnasnet` or `linear` (`tfnas.rewards.resolve.REWARDS`) with the section's arguments."""
     cls = REWARDS[section["name"]]
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items() if k != "name"}
+    kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items() if k != "name"}
     check_arguments(cls, kwargs, "reward", _name(path))
     return cls(**kwargs)
 
@@ -184,7 +185,9 @@ def finalize(config: Config, result: SearchResult, data: tuple) -> list:
     final = []
     if config.final is not None:
         section = config.final
-        final = result.finalize(x, y, top=section["top"], epochs=section["epochs"], seeds=section["seeds"], x_test=x_test, y_test=y_test)
+        final = result.finalize(
+            x, y, top=section["top"], epochs=section["epochs"], seeds=section["seeds"], x_test=x_test, y_test=y_test
+        )
     write_search_files(result)
     return final
 
@@ -200,7 +203,10 @@ def deploy(config: Config, result: SearchResult, data: tuple, output_dir: str) -
     """
     (x, y), (x_test, y_test) = data
     which = (config.compression or {}).get("candidate")
-    candidate = result.final[0] if config.final is not None and result.final else result.candidate(None if which in (None, "best") else which)
+    candidate = (
+        result.final[0] if config.final is not None and result.final
+        else result.candidate(None if which in (None, "best") else which)
+    )
     export_options = dict(config.export or SCHEMA_EXPORT_DEFAULTS)
     start = time.perf_counter()
     done = deploy_candidate(
@@ -218,7 +224,9 @@ def deploy(config: Config, result: SearchResult, data: tuple, output_dir: str) -
     )
     report: dict[str, Any] = {
         "candidate": candidate.trial_id,
-        "final_training": {"epochs": candidate.epochs, "seed": candidate.seeds[0]} if isinstance(candidate, FinalCandidate) else None,
+        "final_training": (
+            {"epochs": candidate.epochs, "seed": candidate.seeds[0]} if isinstance(candidate, FinalCandidate) else None
+        ),
         "hyperparameters": candidate.hyperparameters,
         "metrics": candidate.metrics,
         "compression": config.compression,
@@ -226,6 +234,7 @@ def deploy(config: Config, result: SearchResult, data: tuple, output_dir: str) -
     }
     if done.verified is not None:
         report["verify"] = done.verified.to_dict()
+        assert done.record is not None  # a verified file has its record
         result.deployed = [d for d in result.deployed if d.path != done.record.path] + [done.record]
         write_deployed(result.project_dir, result.deployed)
         write_search_files(result, output_dir)

@@ -118,7 +118,8 @@ class _Tensors:
         if id(t) not in self.made_4d:
             if len(t.shape) != 3:
                 raise TfnasInputError(
-                    f"Layer {reader!r} is a 1-D layer reading a tensor of shape {tuple(t.shape)}; expected (batch, steps, channels)."
+                    f"Layer {reader!r} is a 1-D layer reading a tensor of shape {tuple(t.shape)}; "
+                    "expected (batch, steps, channels)."
                 )
             reshape = self.tfk.layers.Reshape((1, *_sizes(t.shape[1:])), name=f"{reader}_to_2d")
             self.made_4d[id(t)] = (t, reshape(t))

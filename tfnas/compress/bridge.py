@@ -149,7 +149,7 @@ def _fitted(weights: list[np.ndarray], shapes: list[tuple]) -> list[np.ndarray]:
     if len(weights) != len(shapes):
         return weights
     fitted = []
-    for w, shape in zip(weights, shapes):
+    for w, shape in zip(weights, shapes, strict=True):
         w = np.asarray(w)
         if w.shape != shape and (shape == (1, *w.shape) or w.shape == (1, *shape)):
             w = w.reshape(shape)
@@ -207,7 +207,7 @@ def _init_args(cls: type) -> set[str]:
     names: set[str] = set()
     for klass in cls.__mro__:
         if "__init__" in vars(klass):
-            names |= set(inspect.signature(klass.__init__).parameters)
+            names |= set(inspect.signature(vars(klass)["__init__"]).parameters)
     return names
 
 

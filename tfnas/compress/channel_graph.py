@@ -92,7 +92,10 @@ class ChannelGraph:
 
 def trace(model: Any, kept: set[str]) -> ChannelGraph:
     """Walks the layers in order and gives every tensor a channel layout (see the module docstring)."""
-    groups, layouts, inputs, skipped = Groups(), {}, {}, {}
+    groups = Groups()
+    layouts: dict[str, Layout] = {}  # layer name -> the layout of its output
+    inputs: dict[str, Layout] = {}
+    skipped: dict[str, str] = {}
     for layer in model.layers:
         kind = type(layer).__name__
         sources = [layouts[name] for name in _compat.source_layers(layer)]

@@ -84,7 +84,7 @@ def plan_channels(
     _check(model, ratio, keep, criterion, data)
     graph = trace(model, kept_layers(model, keep))
     groups = graph.groups
-    taylor = taylor_scores(model, graph.groups, *data) if criterion == "taylor" else {}
+    taylor = taylor_scores(model, graph.groups, *data) if criterion == "taylor" and data is not None else {}
     keep_idx: dict[str, list[int]] = {}
     sizes: dict[str, int] = {}
     for gid in {groups.root(g) for g in groups.parent}:
@@ -101,7 +101,8 @@ def plan_channels(
             width = int(getattr(layer, "filters", None) or layer.units)
             keep_idx[layer.name], sizes[layer.name] = list(range(width)), width
     named = {
-        layer: Layout([(None if g is None else groups.members[groups.root(g)][0], n) for g, n in layout.segments], layout.positions)
+        layer: Layout([(None if g is None else groups.members[groups.root(g)][0], n) for g, n in layout.segments],
+                      layout.positions)
         for layer, layout in graph.inputs.items()
     }
     return ChannelPlan(keep_idx, sizes, graph.skipped, named)
@@ -173,13 +174,16 @@ def taylor_scores(model: Any, groups: Groups, x: Any, y: Any, batch_size: int = 
     else:
         loss_fn = keras.losses.MeanSquaredError()
     roots = sorted({groups.root(g) for g in groups.parent})
-    parts = {gid: [(model.get_layer(n), True) for n in groups.members[gid]] + [(model.get_layer(n), False) for n in groups.norms[gid]] for gid in roots}
+    parts = {
+        gid: [(model.get_layer(n), True) for n in groups.members[gid]] + [(model.get_layer(n), False) for n in groups.norms[gid]]
+        for gid in roots
+    }
     variables = [v for gid in roots for layer, producer in parts[gid] for v in _channel_variables(layer, producer)]
     totals = {gid: np.zeros(groups.size[gid]) for gid in roots}
     for i in range(0, len(x), batch_size):
         with tf.GradientTape() as tape:
             loss = loss_fn(y[i : i + batch_size], model(np.asarray(x[i : i + batch_size], np.float32), training=False))
-        grads = dict(zip((id(v) for v in variables), tape.gradient(loss, variables)))
+        grads = dict(zip((id(v) for v in variables), tape.gradient(loss, variables), strict=True))
         for gid in roots:
             contribution = np.zeros(groups.size[gid])
             for layer, producer in parts[gid]:
@@ -256,7 +260,9 @@ def _check(model: Any, ratio: Any, keep: Any, criterion: str, data: Any) -> None
     shares = ratio.values() if isinstance(ratio, Mapping) else [ratio]
     for share in shares:
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 < share < 1.0:
-            raise TfnasInputError(f"channels must be a share of filters to remove in (0, 1), or {{layer: share}}. Received: {ratio!r}")
+            raise TfnasInputError(
+                f"channels must be a share of filters to remove in (0, 1), or {{layer: share}}. Received: {ratio!r}"
+            )
     if criterion not in CRITERIA:
         raise TfnasInputError(f"channel_criterion={criterion!r} must be one of {CRITERIA}.")
     if criterion == "taylor" and data is None:

@@ -39,7 +39,9 @@ def pack(y: np.ndarray, soft: np.ndarray) -> np.ndarray:
 def check_teacher(teacher: Any, student: Any) -> None:
     """Fails before training when the teacher cannot teach this student."""
     if not hasattr(teacher, "predict"):
-        raise TfnasInputError(f"distill_from must be a trained Keras model. You passed an object of type: {type(teacher).__name__}.")
+        raise TfnasInputError(
+            f"distill_from must be a trained Keras model. You passed an object of type: {type(teacher).__name__}."
+        )
     if tuple(teacher.input_shape[1:]) != tuple(student.input_shape[1:]):
         raise TfnasInputError(
             f"The teacher takes inputs of shape {tuple(teacher.input_shape[1:])}, the student "

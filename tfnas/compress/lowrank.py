@@ -27,7 +27,9 @@ MIN_SAVING = 0.25
 def rank_for(shape: tuple[int, int], rank: int | float) -> int:
     """The rank to keep for a (inputs, units) kernel: an int as is, a float as a share of min(shape)."""
     if isinstance(rank, bool) or not isinstance(rank, (int, float)) or rank <= 0 or (isinstance(rank, float) and rank >= 1):
-        raise TfnasInputError(f"lowrank must be a rank (int >= 1) or a share of the full rank in (0, 1). Received: lowrank={rank!r}")
+        raise TfnasInputError(
+            f"lowrank must be a rank (int >= 1) or a share of the full rank in (0, 1). Received: lowrank={rank!r}"
+        )
     return int(rank) if isinstance(rank, int) else max(1, math.ceil(rank * min(shape)))
 
 

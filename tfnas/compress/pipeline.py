@@ -226,10 +226,15 @@ def _checked_data(model: Any, x: Any, y: Any, *, validation_data: Any, epochs: A
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise TfnasInputError(f"{name} must be a positive integer. Received: {name}={value!r}")
     if not isinstance(x, np.ndarray) and not hasattr(x, "__array__"):
-        raise TfnasInputError(f"compress takes numpy arrays for x and y; you passed {type(x).__name__}. Convert a dataset with np.concatenate over its batches.")
+        raise TfnasInputError(
+            f"compress takes numpy arrays for x and y; you passed {type(x).__name__}. "
+            "Convert a dataset with np.concatenate over its batches."
+        )
     data = prepare(x, y, validation_data=validation_data, batch_size=batch_size, seed=seed)
     if tuple(model.input_shape[1:]) != data.spec.input_shape:
-        raise TfnasInputError(f"The model takes inputs of shape {tuple(model.input_shape[1:])} but x has samples of shape {data.spec.input_shape}.")
+        raise TfnasInputError(
+            f"The model takes inputs of shape {tuple(model.input_shape[1:])} but x has samples of shape {data.spec.input_shape}."
+        )
     if data.spec.task.is_classification and data.spec.num_outputs > model.output_shape[-1]:
         raise TfnasInputError(
             f"The labels go up to {data.spec.num_outputs - 1} but the model has {model.output_shape[-1]} outputs: "

@@ -74,8 +74,10 @@ def plan_pruning(
         kept = set(names) - set(targets)
     else:
         if sparsity is None and m_by_n is None:
-            raise TfnasInputError("Nothing to prune: pass prune=a sparsity in (0, 1), a {layer: sparsity} dict, or structure='2:4'.")
-        value = m_by_n[0] / m_by_n[1] if sparsity is None else _check_sparsity(sparsity, "prune")
+            raise TfnasInputError(
+                "Nothing to prune: pass prune=a sparsity in (0, 1), a {layer: sparsity} dict, or structure='2:4'."
+            )
+        value = m_by_n[0] / m_by_n[1] if sparsity is None and m_by_n is not None else _check_sparsity(sparsity, "prune")
         kept = set(names[:1] + names[-1:]) if keep is None else set(keep)
         targets = {name: value for name in names if name not in kept}
     skipped = {name: "kept dense (first or last weighted layer, or listed in keep)" for name in names if name in kept}
@@ -151,7 +153,8 @@ def _cannot_prune(layer: Any, m_by_n: tuple[int, int] | None) -> str | None:
         if rank not in (2, 4):
             return f"{m_by_n[0]}:{m_by_n[1]} sparsity needs a rank-2 or rank-4 kernel; {class_name} has rank {rank}"
         if channels_in % m_by_n[1]:
-            return f"{m_by_n[0]}:{m_by_n[1]} sparsity needs input channels that are a multiple of {m_by_n[1]}; this layer has {channels_in}"
+            return (f"{m_by_n[0]}:{m_by_n[1]} sparsity needs input channels that are a multiple of {m_by_n[1]}; "
+                    f"this layer has {channels_in}")
     return None
 
 

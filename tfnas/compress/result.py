@@ -107,13 +107,14 @@ class CompressionResult:
         """Prints one line per stage, then the layers each stage skipped and the notes."""
         metric = self.stages[0].metric
         print_fn(
-            f"{'stage':<13} {'untuned':>9} {metric:>9} {'macs':>9} {'params':>8} {'nonzero':>8} {'int8_B':>8} {'arena_B':>8} {'gzip_B':>8} "
-            f"{'compr':>7} {'macs_cut':>8} {'perf_loss':>9} {'sec':>6}"
+            f"{'stage':<13} {'untuned':>9} {metric:>9} {'macs':>9} {'params':>8} {'nonzero':>8} {'int8_B':>8} {'arena_B':>8} "
+            f"{'gzip_B':>8} {'compr':>7} {'macs_cut':>8} {'perf_loss':>9} {'sec':>6}"
         )
         for s in self.stages:
+            untuned = "" if s.value_before_tuning is None else f"{s.value_before_tuning:.4f}"
             print_fn(
-                f"{s.stage:<13} {'' if s.value_before_tuning is None else f'{s.value_before_tuning:.4f}':>9} {s.value:>9.4f} {s.macs:>9,} {s.params:>8,} {s.nonzero_params:>8,} {s.tflite_bytes:>8,} "
-                f"{s.peak_ram_bytes:>8,} {s.gzip_bytes:>8,} {s.compression_rate:>7.1%} {s.macs_rate:>8.1%} "
+                f"{s.stage:<13} {untuned:>9} {s.value:>9.4f} {s.macs:>9,} {s.params:>8,} {s.nonzero_params:>8,} "
+                f"{s.tflite_bytes:>8,} {s.peak_ram_bytes:>8,} {s.gzip_bytes:>8,} {s.compression_rate:>7.1%} {s.macs_rate:>8.1%} "
                 f"{s.performance_loss:>9.2%} {s.seconds:>6.1f}"
             )
         for stage, layers in self.skipped_layers.items():
@@ -126,7 +127,9 @@ class CompressionResult:
         """YAML-dumpable dict of the reports (no models, no data)."""
         return {
             "task": self.task,
-            "settings": {k: v for k, v in self.settings.items() if isinstance(v, (int, float, str, bool, type(None), list, dict))},
+            "settings": {
+                k: v for k, v in self.settings.items() if isinstance(v, (int, float, str, bool, type(None), list, dict))
+            },
             "stages": [s.to_dict() for s in self.stages],
             "skipped_layers": self.skipped_layers,
             "sparsity": self.sparsity,

@@ -50,7 +50,8 @@ class FineTuning:
     training: Training = dataclasses.field(default_factory=lambda: Training().fine_tuning())
 
     def fit(self, model: Any, callbacks: list[Any]) -> float:
-        """Compiles `model` with a fresh optimizer on the recipe's schedule and `loss`, fits it, and returns the seconds it took."""
+        """Compiles `model` with a fresh optimizer on the recipe's schedule and `loss`, fits it, and returns the seconds it
+        took."""
         dataset = self.training.dataset(self.x, self.targets, self.batch_size)
         steps = -(-len(self.x) // self.batch_size)
         optimizer = self.training.optimizer(self.learning_rate, steps * self.epochs, steps, keras_module=_compat.tf_keras())

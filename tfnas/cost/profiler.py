@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -108,7 +109,7 @@ def node_flops(operation: Any, node: Any) -> tuple[int, int]:
     is_layer = isinstance(operation, keras.layers.Layer)
 
     def replay(*xs: Any) -> Any:
-        values = {id(t): x for t, x in zip(tensors, xs)}
+        values = {id(t): x for t, x in zip(tensors, xs, strict=True)}
 
         def swap(a: Any) -> Any:
             return values.get(id(a), a) if isinstance(a, keras.KerasTensor) else a

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from typing import Generic
+from typing import TypeVar
+from typing import cast
 
 import keras
 import numpy as np
@@ -22,13 +25,16 @@ from tfnas.task import Task
 
 __all__ = ["BaseSupernet"]
 
+# The sub-network type of a supernet's family (`tfnas.oneshot.dscnn1d.Subnet`, ...).
+SubnetT = TypeVar("SubnetT", bound=BaseSubnet)
 
-class BaseSupernet(keras.Model):
+
+class BaseSupernet(keras.Model, Generic[SubnetT]):
     """What every supernet shares: its space, the active sub-network, resolving hp values, the head's activation.
 
-    A subclass builds its elastic layers in `__init__` (after calling this
-    one's), and implements `call(x, training, values)`, `subnet_weights`,
-    `batch_norms` and `head`.
+    A subclass (`BaseSupernet[ItsSubnet]`) builds its elastic layers in
+    `__init__` (after calling this one's), and implements
+    `call(x, training, values)`, `subnet_weights`, `batch_norms` and `head`.
 
     Args:
         space: A configured space of the subclass's family.
@@ -40,7 +46,7 @@ class BaseSupernet(keras.Model):
         self._space = space
         self.head_activation = keras.activations.get(Task(space.task).head_activation)
         self.dropout_seed = keras.random.SeedGenerator(0)
-        self._active = resolve(space, {})
+        self._active = self.resolve({})
 
     @property
     def space(self) -> Any:
@@ -48,20 +54,23 @@ class BaseSupernet(keras.Model):
         return self._space
 
     @property
-    def active(self) -> Any:
+    def active(self) -> SubnetT:
         """The sub-network a call without `values` runs."""
         return self._active
 
-    def resolve(self, values: Mapping[str, Any] | BaseSubnet) -> Any:
+    def resolve(self, values: Mapping[str, Any] | SubnetT) -> SubnetT:
         """The sub-network that hp values select (checked against the space; see `tfnas.oneshot.subnet.resolve`)."""
-        return values if isinstance(values, BaseSubnet) else resolve(self._space, values)
+        if isinstance(values, BaseSubnet):
+            return values
+        # The space's family resolves it, so it is the family's sub-network type.
+        return cast(SubnetT, resolve(self._space, values))
 
-    def activate(self, values: Mapping[str, Any] | BaseSubnet) -> Any:
+    def activate(self, values: Mapping[str, Any] | SubnetT) -> SubnetT:
         """Makes the sub-network of `values` the one later calls run; returns it resolved."""
         self._active = self.resolve(values)
         return self._active
 
-    def subnet_weights(self, values: Mapping[str, Any] | BaseSubnet) -> dict[str, list[np.ndarray]]:
+    def subnet_weights(self, values: Mapping[str, Any] | SubnetT) -> dict[str, list[np.ndarray]]:
         """The shared weights of a sub-network, sliced, by the layer names the space's `build` gives.
 
         Each entry is in the order of that layer's `get_weights()`, so
@@ -73,7 +82,7 @@ class BaseSupernet(keras.Model):
         """Every batch norm of the supernet (what validation re-estimates and then puts back)."""
         raise NotImplementedError
 
-    def head(self, net: BaseSubnet) -> ElasticDense:
+    def head(self, net: SubnetT) -> ElasticDense:
         """The classifier layer a sub-network ends with (one per input length or shape of a flattening head)."""
         raise NotImplementedError
 

@@ -56,7 +56,8 @@ class Checkpoint:
 
     def save(self, supernet: BaseSupernet, optimizer: keras.optimizers.Optimizer, history: dict[str, Any]) -> None:
         """Writes the weights (moving statistics included), the optimizer's variables and the history."""
-        arrays = {f"w{i}": np.asarray(v) for i, v in enumerate(supernet.weights)}
+        # (Any values: numpy's stub types `**arrays` against savez's `allow_pickle: bool` keyword too.)
+        arrays: dict[str, Any] = {f"w{i}": np.asarray(v) for i, v in enumerate(supernet.weights)}
         arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)})
         meta = {"key": self.key, "weights": len(supernet.weights), "optimizer": len(optimizer.variables),
                 "history": history}

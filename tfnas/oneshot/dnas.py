@@ -37,6 +37,8 @@ from keras import ops
 
 from tfnas.errors import TfnasInputError
 from tfnas.oneshot.dscnn1d_supernet import Supernet
+from tfnas.oneshot.family import input_shape_of
+from tfnas.oneshot.family import num_outputs_of
 from tfnas.oneshot.masked import channel_mask
 from tfnas.oneshot.masked import compilable
 from tfnas.oneshot.masked import masked_call
@@ -75,8 +77,8 @@ class DnasResult:
     def sample(self, space_choices: Mapping[str, Sequence[Any]], rng: np.random.Generator) -> dict[str, Any]:
         """A sub-network drawn from the final probabilities (hps the search did not hold keep the derived value)."""
         values = dict(self.values)
-        for name, p in self.probabilities.items():
-            p = np.asarray(p, float)
+        for name, listed in self.probabilities.items():
+            p = np.asarray(listed, float)
             values[name] = space_choices[name][int(rng.choice(len(p), p=p / p.sum()))]
         return values
 
@@ -171,8 +173,8 @@ def expected_macs(supernet: Supernet, probabilities: Mapping[str, Any]) -> Any:
         values = np.asarray([float(v) for v in options[name]], np.float32)
         return ops.sum(probabilities[name] * values) if name in probabilities else ops.convert_to_tensor(values[0])
 
-    stem_length = same_out(supernet.space.input_shape[0], net.stem_stride)
-    macs = stem_length * mean("stem_kernel") * supernet.space.input_shape[1] * mean("stem_filters")
+    stem_length = same_out(input_shape_of(supernet.space)[0], net.stem_stride)
+    macs = stem_length * mean("stem_kernel") * input_shape_of(supernet.space)[1] * mean("stem_filters")
     lengths, length = [], same_out(stem_length, 2) if net.pooling != "none" else stem_length
     for block in net.blocks:
         length = same_out(length, block.stride)
@@ -187,7 +189,7 @@ def expected_macs(supernet: Supernet, probabilities: Mapping[str, Any]) -> Any:
         head = head + ops.sum(n_probs * (n_options == i).astype("float32")) * filters
         channels = filters
     head_inputs = head if net.head == "gap" else head * net.length
-    return macs + head_inputs * supernet.space.num_outputs
+    return macs + head_inputs * num_outputs_of(supernet.space)
 
 
 def differentiable_search(
@@ -259,8 +261,8 @@ def differentiable_search(
         order, val_order = rng.permutation(len(x)), rng.permutation(len(x_val))
         train_losses, val_losses = [], []
         for j, i in enumerate(range(0, len(x), batch_size)):
-            probabilities = {name: _softmax(np.asarray(alpha)) for name, alpha in logits.items()}
-            drawn = {name: space_choices[name][int(rng.choice(len(p), p=p))] for name, p in probabilities.items()}
+            current = {name: _softmax(np.asarray(alpha)) for name, alpha in logits.items()}
+            drawn = {name: space_choices[name][int(rng.choice(len(p), p=p))] for name, p in current.items()}
             index = order[i : i + batch_size]
             train_losses.append(float(weight_step(x[index], y[index], subnet_masks(supernet, drawn))))
             val_index = val_order[np.arange(j * batch_size, (j + 1) * batch_size) % len(x_val)]  # always full: one trace
@@ -273,7 +275,8 @@ def differentiable_search(
     probabilities = {name: _softmax(np.asarray(alpha)).tolist() for name, alpha in logits.items()}
     derived = {name: space_choices[name][int(np.argmax(p))] for name, p in probabilities.items()}
     values = supernet.resolve(derived).values
-    final = float(expected_macs(supernet, {k: ops.convert_to_tensor(np.asarray(p, np.float32)) for k, p in probabilities.items()}))
+    final = float(expected_macs(supernet, {k: ops.convert_to_tensor(np.asarray(p, np.float32))
+                                           for k, p in probabilities.items()}))
     return DnasResult(float(penalty), dict(values), probabilities, final, tuple(logs), time.perf_counter() - start)
 
 
@@ -287,7 +290,7 @@ def _steps(
     arch_optimizer = keras.optimizers.Adam(arch_learning_rate)
     arch_optimizer.build(list(logits.values()))
     task = Task(supernet.space.task)
-    classes = supernet.space.num_outputs
+    classes = num_outputs_of(supernet.space)
     seed_generator = keras.random.SeedGenerator(seed)
 
     @tf.function(autograph=False)
@@ -302,7 +305,7 @@ def _steps(
             cross_entropy = loss(task, targets(task, yb, classes), output, 0.0)
             cost = expected_macs(supernet, {name: ops.softmax(alpha) for name, alpha in logits.items()})
             value = cross_entropy + penalty * ops.log(cost / macs_scale)
-        pairs = [(g, v) for g, v in zip(tape.gradient(value, variables), variables) if g is not None]
+        pairs = [(g, v) for g, v in zip(tape.gradient(value, variables), variables, strict=True) if g is not None]
         arch_optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
         return cross_entropy, cost
 
@@ -334,10 +337,10 @@ def sweep(
             results.append(result)
             if on_result is not None:
                 on_result(result)
-            for variable, value in zip(supernet.variables, saved):
+            for variable, value in zip(supernet.variables, saved, strict=True):
                 variable.assign(value)
     finally:
-        for variable, value in zip(supernet.variables, saved):
+        for variable, value in zip(supernet.variables, saved, strict=True):
             variable.assign(value)
     return results
 

@@ -14,6 +14,7 @@ from typing import Any
 from tfnas.oneshot.family import BaseSubnet
 from tfnas.oneshot.family import Family
 from tfnas.oneshot.family import Reader
+from tfnas.oneshot.family import input_shape_of
 from tfnas.spaces import DSCNN1DSpace
 from tfnas.spaces.blocks import clamp_stride
 from tfnas.spaces.blocks import same_out
@@ -81,7 +82,7 @@ class DSCNN1DFamily(Family):
         return allowed
 
     def select(self, space: DSCNN1DSpace, read: Reader) -> Subnet:
-        length = space.input_shape[0]
+        length = input_shape_of(space)[0]
         stem_filters, stem_kernel = read("stem_filters"), read("stem_kernel")
         stem_stride = clamp_stride(read("stem_strides"), length)
         length, channels = same_out(length, stem_stride), stem_filters
@@ -128,7 +129,7 @@ class DSCNN1DFamily(Family):
 def head_lengths(space: DSCNN1DSpace) -> tuple[int, ...]:
     """Every length the time axis can have at the head, over all sub-networks (sorted)."""
     r = space.ranges
-    length = space.input_shape[0]
+    length = input_shape_of(space)[0]
     lengths = {same_out(length, clamp_stride(s, length)) for s in r["stem_strides"]}
     pooled = set(lengths) if "none" in r["pooling"] else set()
     if any(p != "none" for p in r["pooling"]):

@@ -21,12 +21,13 @@ from tfnas.oneshot.dscnn1d import head_lengths
 from tfnas.oneshot.elastic import ElasticBatchNorm
 from tfnas.oneshot.elastic import ElasticConv1D
 from tfnas.oneshot.elastic import ElasticDense
+from tfnas.oneshot.family import input_shape_of
 from tfnas.spaces import DSCNN1DSpace
 
 __all__ = ["Supernet"]
 
 
-class Supernet(BaseSupernet):
+class Supernet(BaseSupernet[Subnet]):
     """The weight-sharing supernet of a configured `DSCNN1DSpace` (Once-for-All style).
 
     Example:
@@ -53,11 +54,12 @@ class Supernet(BaseSupernet):
                 f"received: {space!r}."
             )
         super().__init__(space, name)
+        assert space.input_shape is not None and space.num_outputs is not None  # configured: checked above
         r = space.ranges
         kernel, stem, width = max(r["kernel_sizes"]), max(r["stem_filters"]), max(r["filters"])
         self.stem_conv = ElasticConv1D(kernel, space.input_shape[1], stem, name="stem_conv")
         self.stem_bn = ElasticBatchNorm(stem, name="stem_bn")
-        self.blocks = []
+        self.blocks: list[list[Any]] = []  # per block: depthwise conv, its norm, pointwise conv, its norm
         for i in range(1, max(r["num_blocks"]) + 1):
             cin = stem if i == 1 else width
             self.blocks.append(
@@ -90,7 +92,7 @@ class Supernet(BaseSupernet):
         if net.pooling != "none":
             pool = ops.max_pool if net.pooling == "max" else ops.average_pool
             x = pool(x, 2, strides=2, padding="same")
-        for block, (dw, dw_bn, pw, pw_bn) in zip(net.blocks, self.blocks):
+        for block, (dw, dw_bn, pw, pw_bn) in zip(net.blocks, self.blocks, strict=False):
             shortcut = x
             x = ops.relu(dw_bn(dw(x, kernel_size=block.kernel, stride=block.stride), training=training))
             x = ops.relu(pw_bn(pw(x, kernel_size=1, stride=1, filters=block.filters), training=training))
@@ -107,11 +109,11 @@ class Supernet(BaseSupernet):
         """
         net = self.resolve(values)
         out = {
-            "stem_conv": [self.stem_conv.sliced(net.stem_kernel, self._space.input_shape[1], net.stem_filters)],
+            "stem_conv": [self.stem_conv.sliced(net.stem_kernel, input_shape_of(self._space)[1], net.stem_filters)],
             "stem_bn": self.stem_bn.sliced(net.stem_filters),
         }
         channels = net.stem_filters
-        for i, (block, (dw, dw_bn, pw, pw_bn)) in enumerate(zip(net.blocks, self.blocks), start=1):
+        for i, (block, (dw, dw_bn, pw, pw_bn)) in enumerate(zip(net.blocks, self.blocks, strict=False), start=1):
             out[f"b{i}_dw"] = [dw.sliced(block.kernel, channels)]
             out[f"b{i}_dw_bn"] = dw_bn.sliced(channels)
             out[f"b{i}_pw"] = [pw.sliced(1, channels, block.filters)]
@@ -125,5 +127,6 @@ class Supernet(BaseSupernet):
 
     def head(self, net: Subnet) -> ElasticDense:
         if net.head == "gap":
+            assert self.head_gap is not None  # a sub-network has a "gap" head only where the space has one
             return self.head_gap
         return self.heads_flat[self.flat_lengths.index(net.length)]

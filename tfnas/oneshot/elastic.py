@@ -47,8 +47,8 @@ class ElasticConv(keras.layers.Layer):
         `filters` outputs of the kernel."""
         largest = tuple(self.kernel.shape[:-2])
         sizes = (kernel_size,) * len(largest) if isinstance(kernel_size, int) else tuple(kernel_size)
-        taps = tuple(slice((n - k) // 2, (n - k) // 2 + k) for n, k in zip(largest, sizes))
-        kernel = self.kernel[(*taps, slice(None, in_channels))]
+        taps = tuple(slice((n - k) // 2, (n - k) // 2 + k) for n, k in zip(largest, sizes, strict=True))
+        kernel = self.kernel[taps + (slice(None, in_channels),)]
         return kernel if self.depthwise else kernel[..., :filters]
 
     def call(self, x: Any, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...],

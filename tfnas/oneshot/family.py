@@ -125,3 +125,30 @@ class Family(abc.ABC):
 def _same(value: Any, choice: Any) -> bool:
     """Equal values of the same kind (a bool never stands for 1 or 0)."""
     return isinstance(value, bool) == isinstance(choice, bool) and value == choice
+
+
+def input_shape_of(space: EdgeSpace) -> tuple[int, ...]:
+    """The input shape of a configured space (the one-shot package works on configured spaces only).
+
+    Raises:
+        TfnasInputError: The space is not configured.
+    """
+    if space.input_shape is None:
+        raise TfnasInputError(_unconfigured(space))
+    return space.input_shape
+
+
+def num_outputs_of(space: EdgeSpace) -> int:
+    """The output width of a configured space (the one-shot package works on configured spaces only).
+
+    Raises:
+        TfnasInputError: The space is not configured.
+    """
+    if space.num_outputs is None:
+        raise TfnasInputError(_unconfigured(space))
+    return space.num_outputs
+
+
+def _unconfigured(space: EdgeSpace) -> str:
+    return (f"{type(space).__name__} is not configured: call space.configure(input_shape, num_outputs, task) "
+            f"before the one-shot search; received: {space!r}.")

@@ -36,6 +36,8 @@ from keras import ops
 
 from tfnas.oneshot.dscnn1d_supernet import Supernet
 from tfnas.oneshot.elastic import ElasticBatchNorm
+from tfnas.oneshot.family import input_shape_of
+from tfnas.oneshot.family import num_outputs_of
 from tfnas.oneshot.sandwich import largest
 from tfnas.oneshot.sandwich import loss
 from tfnas.oneshot.sandwich import targets
@@ -66,7 +68,7 @@ def compilable(supernet: Any) -> bool:
     kernels = r["kernel_sizes"]
     if any((max(kernels) - k) % 2 for k in kernels):
         return False
-    length = supernet.space.input_shape[0]
+    length = input_shape_of(supernet.space)[0]
     length = same_out(length, clamp_stride(r["stem_strides"][0], length))  # (the stem runs each kernel size apart)
     if r["pooling"][0] != "none" and length >= 2:
         length = same_out(length, 2)
@@ -149,7 +151,7 @@ def masked_call(
     if net.pooling != "none":
         pool = ops.max_pool if net.pooling == "max" else ops.average_pool
         x = pool(x, 2, strides=2, padding="same")
-    for i, (block, (dw, dw_bn, pw, pw_bn)) in enumerate(zip(net.blocks, supernet.blocks)):
+    for i, (block, (dw, dw_bn, pw, pw_bn)) in enumerate(zip(net.blocks, supernet.blocks, strict=False)):
         active = masks["block_active"][i]  # 1 for the first block: `resolve` refuses num_blocks < 1
         taps = ops.reshape(masks["block_taps"][i], (-1, 1, 1))
         h = ops.depthwise_conv(x, dw.kernel * taps, strides=block.stride, padding="same")
@@ -205,14 +207,14 @@ def subnet_step(supernet: Supernet, optimizer: keras.optimizers.Optimizer) -> An
     trains its drawn sub-networks with it; a fine-tuning proxy can too.
     """
     task = Task(supernet.space.task)
-    classes = supernet.space.num_outputs
+    classes = num_outputs_of(supernet.space)
 
     @tf.function(autograph=False)
     def step(x: Any, y: Any, masks: Mapping[str, Any]) -> Any:
         variables = supernet.trainable_variables
         with tf.GradientTape() as tape:
             value = loss(task, targets(task, y, classes), masked_call(supernet, x, masks, training=True), 0.0)
-        pairs = [(g, v) for g, v in zip(tape.gradient(value, variables), variables) if g is not None]
+        pairs = [(g, v) for g, v in zip(tape.gradient(value, variables), variables, strict=True) if g is not None]
         optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
         return value
 
@@ -263,7 +265,7 @@ class CompiledSandwich:
 
     def _graph(self, x: Any, y: Any, masks: Mapping[str, Any]) -> tuple[Any, Any]:
         task = Task(self.supernet.space.task)
-        target = targets(task, y, self.supernet.space.num_outputs)
+        target = targets(task, y, num_outputs_of(self.supernet.space))
         variables = self.supernet.trainable_variables
         with tf.GradientTape() as tape:
             pick = [{key: value[i] for key, value in masks.items()} for i in range(self.students + 1)]
@@ -273,7 +275,7 @@ class CompiledSandwich:
             outputs = [masked_call(self.supernet, x, m, training=True) for m in pick[1:]]
             losses += [loss(task, soft, output, 0.0) for output in outputs]
             total = ops.sum(ops.stack(losses))
-        pairs = [(g, v) for g, v in zip(tape.gradient(total, variables), variables) if g is not None]
+        pairs = [(g, v) for g, v in zip(tape.gradient(total, variables), variables, strict=True) if g is not None]
         self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
         label_loss = loss(task, target, outputs[0], 0.0) if outputs else ops.zeros(())
         return ops.stack(losses), label_loss

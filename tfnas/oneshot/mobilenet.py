@@ -17,6 +17,7 @@ import dataclasses
 from tfnas.oneshot.family import BaseSubnet
 from tfnas.oneshot.family import Family
 from tfnas.oneshot.family import Reader
+from tfnas.oneshot.family import input_shape_of
 from tfnas.spaces import DSCNN2DSpace
 from tfnas.spaces import MobileNetSpace
 from tfnas.spaces.blocks import clamp_stride
@@ -105,7 +106,7 @@ class MobileNetFamily(Family):
         r = space.ranges
         stem_filters = read("stem_filters")
         stem_kernel, stem_stride = stem(space, read("stem_strides") if _has_stem_strides(space) else None)
-        (h, w), channels = _strided(space.input_shape[:2], stem_stride), stem_filters
+        (h, w), channels = _strided(input_shape_of(space)[:2], stem_stride), stem_filters
         blocks = []
         for i in range(1, read("num_stages") + 1):
             count, filters, kernel = read(f"stage{i}_blocks"), read(f"stage{i}_filters"), read(f"stage{i}_kernel")
@@ -141,9 +142,10 @@ class MobileNetFamily(Family):
 
 def stem(space: MobileNetSpace, stride: int | None) -> tuple[Shape, Shape]:
     """The stem conv's kernel and applied stride: 3x3 at `stride` (clamped), or `DSCNN2DSpace`'s `stem_geometry`."""
-    h, w = space.input_shape[:2]
+    h, w = input_shape_of(space)[:2]
     if not _has_stem_strides(space):
         return stem_geometry(h, w)
+    assert stride is not None  # a space with stem strides is always read with one
     return (3, 3), (clamp_stride(stride, h), clamp_stride(stride, w))
 
 
@@ -155,7 +157,7 @@ def head_shapes(space: MobileNetSpace) -> tuple[Shape, ...]:
     """
     r = space.ranges
     strides = r["stem_strides"] if _has_stem_strides(space) else (None,)
-    shapes = {_strided(space.input_shape[:2], stem(space, s)[1]) for s in strides}
+    shapes = {_strided(input_shape_of(space)[:2], stem(space, s)[1]) for s in strides}
     reachable: set[Shape] = set()
     for i in range(1, max(r["num_stages"]) + 1):
         shapes = {_strided((h, w), (clamp_stride(s, h), clamp_stride(s, w))) for h, w in shapes for s in r["strides"]}
@@ -177,7 +179,7 @@ def _strided(shape: tuple[int, ...], stride: Shape) -> Shape:
 def _area(space: MobileNetSpace, stem_stride: int | None, stride: int) -> int:
     """The summed area of the stem's and every block's output map in the deepest sub-network of a frame."""
     r = space.ranges
-    shape = _strided(space.input_shape[:2], stem(space, stem_stride)[1])
+    shape = _strided(input_shape_of(space)[:2], stem(space, stem_stride)[1])
     total = shape[0] * shape[1]
     for _ in range(max(r["num_stages"])):
         for b in range(max(r["blocks"])):

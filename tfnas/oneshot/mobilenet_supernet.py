@@ -26,6 +26,7 @@ from tfnas.oneshot.base_supernet import BaseSupernet
 from tfnas.oneshot.elastic import ElasticBatchNorm
 from tfnas.oneshot.elastic import ElasticConv
 from tfnas.oneshot.elastic import ElasticDense
+from tfnas.oneshot.family import input_shape_of
 from tfnas.oneshot.mobilenet import MobileNetSubnet
 from tfnas.oneshot.mobilenet import StageBlock
 from tfnas.oneshot.mobilenet import head_shapes
@@ -102,7 +103,7 @@ class ElasticBlock(keras.layers.Layer):
                 if layers[key] is not None]
 
 
-class MobileNetSupernet(BaseSupernet):
+class MobileNetSupernet(BaseSupernet[MobileNetSubnet]):
     """The weight-sharing supernet of a configured `MobileNetSpace` or `DSCNN2DSpace` (Once-for-All style).
 
     Example:
@@ -127,6 +128,7 @@ class MobileNetSupernet(BaseSupernet):
                 f"(space.configure(input_shape, num_outputs, task)); received: {space!r}."
             )
         super().__init__(space, name)
+        assert space.input_shape is not None and space.num_outputs is not None  # configured: checked above
         r = space.ranges
         stem_kernel = stem(space, min(r["stem_strides"]))[0]  # (the stem's kernel is fixed)
         stem_width, width = max(r["stem_filters"]), max(r["filters"])
@@ -172,7 +174,7 @@ class MobileNetSupernet(BaseSupernet):
         """
         net = self.resolve(values)
         out = {
-            "stem_conv": [self.stem_conv.sliced(net.stem_kernel, self._space.input_shape[2], net.stem_filters)],
+            "stem_conv": [self.stem_conv.sliced(net.stem_kernel, input_shape_of(self._space)[2], net.stem_filters)],
             "stem_bn": self.stem_bn.sliced(net.stem_filters),
         }
         for block in net.blocks:
@@ -188,5 +190,6 @@ class MobileNetSupernet(BaseSupernet):
 
     def head(self, net: MobileNetSubnet) -> ElasticDense:
         if net.head == "gap":
+            assert self.head_gap is not None  # a sub-network has a "gap" head only where the space has one
             return self.head_gap
         return self.heads_flat[self.flat_shapes.index(net.shape)]

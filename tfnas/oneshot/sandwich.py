@@ -133,7 +133,7 @@ def sandwich_step(
         losses, outputs, target = _forward(supernet, x, y, students, label_smoothing, distill, True)
         total = ops.sum(ops.stack(losses))
     variables = supernet.trainable_variables
-    pairs = [(g, v) for g, v in zip(tape.gradient(total, variables), variables) if g is not None]
+    pairs = [(g, v) for g, v in zip(tape.gradient(total, variables), variables, strict=True) if g is not None]
     optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
     logs = {"loss_largest": float(losses[0])}
     if students:

@@ -214,8 +214,8 @@ def supernet_learning_rate(space: Any) -> float:
 
 
 def _train_epoch(
-    supernet: BaseSupernet, update: GraphApply | CompiledSandwich, x: np.ndarray, y: np.ndarray, epoch: int, seed: int, batch: int,
-    ends: tuple, sample: SampleFn, num_random: int, distill: bool, recipe: Training,
+    supernet: BaseSupernet, update: GraphApply | CompiledSandwich, x: np.ndarray, y: np.ndarray, epoch: int, seed: int,
+    batch: int, ends: tuple, sample: SampleFn, num_random: int, distill: bool, recipe: Training,
 ) -> dict[str, float]:
     """One epoch of sandwich steps; data order and draws depend only on `seed` and `epoch` (resumable)."""
     order = np.random.default_rng([seed, epoch]).permutation(len(x))
@@ -256,14 +256,14 @@ def _validate(supernet: BaseSupernet, ends: tuple, x_calibration: Any, x_val: An
     try:
         for norm in norms:
             norm.momentum = 0.0
-        for name, values in zip(("largest", "smallest"), ends):
+        for name, values in zip(("largest", "smallest"), ends, strict=True):
             supernet(x_calibration, training=True, values=values)
             rows = [np.asarray(supernet(x_val[i : i + 256], values=values)) for i in range(0, len(x_val), 256)]
             out[f"val_{task.metric}_{name}"] = task.score(np.concatenate(rows), np.asarray(y_val))
     finally:
-        for norm, momentum in zip(norms, momenta):
+        for norm, momentum in zip(norms, momenta, strict=True):
             norm.momentum = momentum
-        for variable, value in zip(supernet.non_trainable_variables, saved):
+        for variable, value in zip(supernet.non_trainable_variables, saved, strict=True):
             variable.assign(value)
     return out
 

@@ -21,6 +21,7 @@ import logging
 import os
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import keras_tuner as kt
@@ -92,7 +93,7 @@ class MultiObjectiveOracle(_kt_compat.OracleHooks, kt.Oracle):
         cost_function: CostFunction | None = None,
         max_draws: int = 100,
         seed: int | None = None,
-        warm_start: list[Mapping[str, Any]] | None = None,
+        warm_start: Sequence[Mapping[str, Any]] | None = None,
         **kwargs: Any,
     ):
         self._objective_given = objective is not None
@@ -120,7 +121,7 @@ class MultiObjectiveOracle(_kt_compat.OracleHooks, kt.Oracle):
         constraints: Constraints | Mapping[str, Any] | None = None,
         epochs: int | None = None,
         cost_function: CostFunction | None = None,
-        warm_start: list[Mapping[str, Any]] | None = None,
+        warm_start: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         """Takes on a search's settings where the constructor left them open, and rebuilds what depends on them.
 
@@ -277,9 +278,8 @@ class MultiObjectiveOracle(_kt_compat.OracleHooks, kt.Oracle):
         # keras-tuner saves in `end_trial` before it drops the ended trial from `ongoing_trials`, and a
         # distributed chief saves nothing after that: keep only running trials, or a resume reruns ended ones.
         running = kt.engine.trial.TrialStatus.RUNNING
-        state["ongoing_trials"] = {
-            tuner_id: trial_id for tuner_id, trial_id in state["ongoing_trials"].items() if self.trials[trial_id].status == running
-        }
+        ongoing = state["ongoing_trials"].items()
+        state["ongoing_trials"] = {tuner: trial for tuner, trial in ongoing if self.trials[trial].status == running}
         return {
             **state,
             "tfnas": {

@@ -101,6 +101,7 @@ class DNASOracle(OneShotOracle):
 
     def _default_supernet_epochs(self) -> int:
         """One full training (the search's `epochs`) of warm-up: the penalty sweep takes its own share."""
+        assert self.search_epochs is not None  # `adopt` sets it just before
         return self.search_epochs
 
     def search_epochs_each(self) -> int:

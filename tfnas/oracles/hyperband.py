@@ -110,7 +110,8 @@ class HyperbandOracle(MultiObjectiveOracle):
                 values = {k: v for k, v in parent.hyperparameters.values.items() if k not in (*_SCHEDULE_KEYS, PARENT)}
                 return {
                     **values, PARENT: parent.trial_id, EPOCHS: self.epochs(s, round_num),
-                    INITIAL_EPOCH: self.epochs(s, round_num - 1), BRACKET: parent.hyperparameters.values[BRACKET], ROUND: round_num,
+                    INITIAL_EPOCH: self.epochs(s, round_num - 1), BRACKET: parent.hyperparameters.values[BRACKET],
+                    ROUND: round_num,
                 }
         return None
 

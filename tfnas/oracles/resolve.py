@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import keras_tuner as kt
@@ -28,7 +29,7 @@ from tfnas.rewards import Reward
 # The strategy with the best median hypervolume in benchmarks/bench_strategies.py (MNIST-1D, 5 seeds).
 DEFAULT_ORACLE = "pso"
 
-ORACLES = {
+ORACLES: dict[str, type[MultiObjectiveOracle]] = {
     "bayesian": BayesianOracle,
     "dnas": DNASOracle,
     "evolution": EvolutionOracle,
@@ -50,7 +51,7 @@ def get_oracle(
     reward: str | Reward | Callable | None = "pareto",
     epochs: int | None = None,
     cost_function: CostFunction | None = None,
-    warm_start: list[Mapping[str, Any]] | None = None,
+    warm_start: Sequence[Mapping[str, Any]] | None = None,
     **kwargs: Any,
 ) -> kt.Oracle:
     """The one way an oracle is made for a search: built from a name, or a user's instance adopted.

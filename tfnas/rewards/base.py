@@ -16,6 +16,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
+
 from tfnas.errors import TfnasInputError
 
 Metrics = Mapping[str, float]

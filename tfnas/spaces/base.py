@@ -10,7 +10,8 @@ weights can move between the two layer by layer.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any
+from typing import ClassVar
 
 import keras
 import keras_tuner as kt

@@ -17,11 +17,16 @@ import argparse
 import json
 import os
 import time
+from typing import TYPE_CHECKING
+from typing import Any
 
 import keras
 
 import tfnas
 from tfnas.demo import load_digits_images
+
+if TYPE_CHECKING:
+    from tfnas.spaces import DSCNN1DSpace
 
 
 class _SlowAndFailOnce(keras.callbacks.Callback):
@@ -32,7 +37,7 @@ class _SlowAndFailOnce(keras.callbacks.Callback):
         self.train_log = train_log
         self.stall = stall
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         if self.train_log:
             with open(self.train_log, "a") as f:
                 f.write(f"{os.getpid()}\n")
@@ -45,18 +50,18 @@ class _SlowAndFailOnce(keras.callbacks.Callback):
                 return
             raise tfnas.TrialFailedError("deliberate failure for the test")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         time.sleep(self.epoch_sleep)
 
 
 class _InheritLog(keras.callbacks.Callback):
     """Appends "inherited" or "fresh" to `path`: whether the stem starts as the chief's supernet's slice."""
 
-    def __init__(self, space, project_dir: str, path: str):
+    def __init__(self, space: "DSCNN1DSpace", project_dir: str, path: str):
         super().__init__()
         self.space, self.project_dir, self.path = space, project_dir, path
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         import numpy as np
 
         from tfnas.oneshot import Supernet
@@ -115,7 +120,7 @@ def _oneshot(args: argparse.Namespace) -> None:
     space = DSCNN1DSpace(filters=(8, 16), num_blocks=(1, 2), kernel_sizes=(3, 5), stem_filters=(8, 16))
     callbacks = [_SlowAndFailOnce(args.epoch_sleep, None, args.train_log, _stalls(args))]
     if args.train_log:
-        space_for_check = DSCNN1DSpace(**space.ranges).configure((40, 1), 3, "classification")
+        space_for_check = space.configure((40, 1), 3, "classification")
         callbacks.append(_InheritLog(space_for_check, os.path.join(args.directory, "dist"), args.train_log + ".inherit"))
     result = tfnas.search(
         x, y, space=space, oracle={"name": "oneshot", "supernet_epochs": 2, "num_ranked": 20, "population_size": 5},

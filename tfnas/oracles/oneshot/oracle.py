@@ -95,6 +95,8 @@ class OneShotOracle(MultiObjectiveOracle):
             whole budget (in trials of the search's `epochs`), supernet included.
     """
 
+    max_trials: int  # keras-tuner's; after `adopt`, the trials left after the supernet
+
     def __init__(
         self,
         supernet_epochs: int | None = None,
@@ -159,15 +161,18 @@ class OneShotOracle(MultiObjectiveOracle):
     def _default_supernet_epochs(self) -> int:
         """Half the budget's epochs, in supernet epochs (each trains 2 + `num_random` sub-networks), and at
         least one full training (the search's `epochs`)."""
+        assert self.search_epochs is not None  # `adopt` sets it just before
         half = self.budget_trials * self.search_epochs // (2 * (2 + self.num_random))
         return max(self.search_epochs, half)
 
     def supernet_epochs_spent(self) -> int:
         """Single-model epochs the supernet costs: its epochs x sub-networks trained per step."""
+        assert self.supernet_epochs is not None  # `adopt(epochs=...)` sets it before the search reads it
         return self.supernet_epochs * (2 + self.num_random)
 
     def supernet_trials(self) -> int:
         """Trials of the search's `epochs` the supernet costs (`supernet_epochs_spent`, rounded up)."""
+        assert self.search_epochs is not None  # `adopt(epochs=...)` sets it before the search reads it
         return math.ceil(self.supernet_epochs_spent() / self.search_epochs)
 
     def _cost_text(self) -> str:
@@ -184,6 +189,7 @@ class OneShotOracle(MultiObjectiveOracle):
         frame = fixed_frame(hypermodel, self.report.get("frame") or self.frame, self.constraints, self.seed or 0)
         supernet = framed_supernet(hypermodel, frame)
         self._check_supernet(supernet)
+        assert self.supernet_epochs is not None  # `adopt(epochs=...)` sets it before the search prepares
         start = time.perf_counter()
         history = train_supernet(
             supernet, x, y, epochs=self.supernet_epochs, training=training, learning_rate=self.learning_rate,
