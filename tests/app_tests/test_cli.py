@@ -28,7 +28,14 @@ def tiny_run(tmp_path_factory):
                 "space": {"name": "mobilenet", "kernel_sizes": [3], "num_stages": [1], "expansions": [1, 2]},
                 "constraints": {"max_macs": 20000},
                 "oracle": "random",
-                "search": {"max_trials": 2, "epochs": 1, "seed": 0, "directory": str(folder / "runs"), "project_name": "tiny", "verbose": 0},
+                "search": {
+                    "max_trials": 2,
+                    "epochs": 1,
+                    "seed": 0,
+                    "directory": str(folder / "runs"),
+                    "project_name": "tiny",
+                    "verbose": 0,
+                },
             }
         )
     )
@@ -76,7 +83,9 @@ def test_report_keeps_the_deployed_int8_point(tiny_run, tmp_path, capsys, monkey
     write_deployed(run_dir, [record])
     drawn = []
     plot_front = tfnas.plot.plot_front
-    monkeypatch.setattr(tfnas.plot, "plot_front", lambda result, **kw: drawn.append(list(result.deployed)) or plot_front(result, **kw))
+    monkeypatch.setattr(
+        tfnas.plot, "plot_front", lambda result, **kw: drawn.append(list(result.deployed)) or plot_front(result, **kw)
+    )
     try:
         assert main(["report", run_dir]) == 0
     finally:
@@ -91,7 +100,9 @@ def test_export_and_verify_a_trial(tiny_run, tmp_path, capsys):
     trial = yaml.safe_load(open(os.path.join(run_dir, "result.yaml")))["best"]
     output = str(tmp_path / "m.tflite")
     assert main(["export", run_dir, "--trial", trial, "--output", output, "--c-array", "--data", config]) == 0
-    assert os.path.getsize(output) > 0 and os.path.exists(str(tmp_path / "m_data.c")) and os.path.exists(str(tmp_path / "m_data.h"))
+    assert (
+        os.path.getsize(output) > 0 and os.path.exists(str(tmp_path / "m_data.c")) and os.path.exists(str(tmp_path / "m_data.h"))
+    )
     capsys.readouterr()
     assert main(["verify", output, "--data", "digits", "--run-dir", run_dir, "--trial", trial]) == 0
     out = capsys.readouterr().out
@@ -130,7 +141,9 @@ def test_bad_config_exits_2_with_the_message(tmp_path, capsys):
 def test_console_script_gives_no_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("data: {source: digits}\nsearch:\n  epochs: [1\n")
-    run = subprocess.run([sys.executable, "-m", "tfnas", "search", str(bad)], capture_output=True, text=True, env=child_env(), timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "tfnas", "search", str(bad)], capture_output=True, text=True, env=child_env(), timeout=300
+    )
     assert run.returncode == 2
     assert "tfnas search: YAML syntax error in" in run.stderr and "line 4" in run.stderr
     assert "Traceback" not in run.stderr
@@ -139,7 +152,9 @@ def test_console_script_gives_no_traceback(tmp_path):
 def test_misspelt_key_is_refused_in_one_line_before_tensorflow_loads(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("data: {source: digits}\nsearch: {max_trails: 3}\n")
-    code = f"import sys; from tfnas.app.cli import main; rc = main(['search', {str(bad)!r}]); print(rc, 'tensorflow' in sys.modules)"
+    code = (
+        f"import sys; from tfnas.app.cli import main; rc = main(['search', {str(bad)!r}]); print(rc, 'tensorflow' in sys.modules)"
+    )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), timeout=300)
     assert run.stdout.split() == ["2", "False"]
     assert run.stderr == "tfnas search: Unknown key 'search.max_trails' in bad.yaml; did you mean 'search.max_trials'?\n"
@@ -164,7 +179,11 @@ def test_demo_end_to_end(tmp_path, capsys, monkeypatch):
 
     drawn = []  # the int8 points each front plot drew
     plot_front = tfnas.plot.plot_front
-    monkeypatch.setattr(tfnas.plot, "plot_front", lambda result, **kw: drawn.append(list(getattr(result, "deployed", []))) or plot_front(result, **kw))
+    monkeypatch.setattr(
+        tfnas.plot,
+        "plot_front",
+        lambda result, **kw: drawn.append(list(getattr(result, "deployed", []))) or plot_front(result, **kw),
+    )
     output = str(tmp_path / "demo")
     args = ["demo", "--output", output, "--max-trials", "2", "--epochs", "2", "--final-epochs", "2", "--compress-epochs", "1"]
     assert main(args) == 0
@@ -180,6 +199,8 @@ def test_demo_end_to_end(tmp_path, capsys, monkeypatch):
     saved = yaml.safe_load(open(os.path.join(output, "digits", "result.yaml")))
     assert all(0 < t["metrics"]["test_accuracy"] <= 1 for t in saved["trials"] if t["status"] == "COMPLETED")
     assert saved["final"][0]["epochs"] == 2 and saved["final"][0]["test_scores"]
-    assert drawn[0] == [] and [d.micro_value for d in drawn[-1]] == [report["verify"]["micro_value"]]  # front.png redrawn with the int8 file
+    assert drawn[0] == [] and [d.micro_value for d in drawn[-1]] == [
+        report["verify"]["micro_value"]
+    ]  # front.png redrawn with the int8 file
     out = capsys.readouterr().out
     assert "LiteRT int8" in out and "TFLM int8" in out

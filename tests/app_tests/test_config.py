@@ -26,7 +26,9 @@ def _write(tmp_path, text: str, name: str = "tfnas.yaml") -> str:
 
 def test_misspelt_key_names_its_path_and_the_nearest_key(tmp_path):
     path = _write(tmp_path, "data: {source: digits}\nsearch:\n  max_trails: 3\n")
-    with pytest.raises(TfnasInputError, match=r"Unknown key 'search.max_trails' in tfnas.yaml; did you mean 'search.max_trials'\?"):
+    with pytest.raises(
+        TfnasInputError, match=r"Unknown key 'search.max_trails' in tfnas.yaml; did you mean 'search.max_trials'\?"
+    ):
         load_config(path)
 
 
@@ -38,7 +40,9 @@ def test_misspelt_section_names_the_nearest_section(tmp_path):
 
 
 def test_wrong_type_names_the_path_and_the_expected_type(tmp_path):
-    with pytest.raises(TfnasInputError, match=r"'search.epochs' in tfnas.yaml must be an integer. Received: search.epochs='many'"):
+    with pytest.raises(
+        TfnasInputError, match=r"'search.epochs' in tfnas.yaml must be an integer. Received: search.epochs='many'"
+    ):
         load_config(_write(tmp_path, "data: digits\nsearch: {epochs: many}\n"))
     with pytest.raises(TfnasInputError, match=r"'search.overwrite' .* must be true or false"):
         load_config(_write(tmp_path, "data: digits\nsearch: {overwrite: 1}\n"))
@@ -114,7 +118,9 @@ def test_npz_source_with_and_without_a_test_part(tmp_path):
     np.testing.assert_array_equal(x_train, x)
     assert x_test.shape == (7, 5) and len(y_train) == 40
     np.savez(tmp_path / "b.npz", feats=x, labels=y)
-    (x_train, _), (x_test, _) = load_data({"source": "b.npz", "x_key": "feats", "y_key": "labels", "test_split": 0.25}, str(tmp_path))
+    (x_train, _), (x_test, _) = load_data(
+        {"source": "b.npz", "x_key": "feats", "y_key": "labels", "test_split": 0.25}, str(tmp_path)
+    )
     assert len(x_train) == 30 and len(x_test) == 10
     with pytest.raises(TfnasInputError, match=r"has no array 'x' \(data.x_key\); it holds \['feats', 'labels'\]"):
         load_data({"source": "b.npz"}, str(tmp_path))
@@ -139,7 +145,9 @@ def test_csv_source_by_label_column(tmp_path):
     assert len(x) + len(x_test) == 30 and set(np.concatenate([y, y_test])) == {0, 1, 2}
     row = np.concatenate([x, x_test])[np.argmax(np.concatenate([x, x_test])[:, 1])]
     np.testing.assert_allclose(row, [14.5, 29.0])  # the label column is dropped from the features
-    with pytest.raises(TfnasInputError, match=r"has no column 'label' \(data.label_column\); its columns are \['a', 'target', 'b'\]"):
+    with pytest.raises(
+        TfnasInputError, match=r"has no column 'label' \(data.label_column\); its columns are \['a', 'target', 'b'\]"
+    ):
         load_data({"source": "t.csv"}, str(tmp_path))
 
 

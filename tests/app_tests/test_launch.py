@@ -89,7 +89,20 @@ def test_worker_killed_mid_trial_is_restarted_and_search_finishes(tmp_path):
 @pytest.mark.slow
 def test_an_oracle_error_on_the_chief_stops_every_process(tmp_path):
     # keras-tuner's own chief loop would wait forever here; tfnas's stops and tells the workers why.
-    command = [sys.executable, "-m", "tfnas", "launch", "--workers", "1", SEARCH_SCRIPT, str(tmp_path), "--max-macs", "50", "--max-draws", "10"]
+    command = [
+        sys.executable,
+        "-m",
+        "tfnas",
+        "launch",
+        "--workers",
+        "1",
+        SEARCH_SCRIPT,
+        str(tmp_path),
+        "--max-macs",
+        "50",
+        "--max-draws",
+        "10",
+    ]
     launcher = subprocess.Popen(
         command, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )

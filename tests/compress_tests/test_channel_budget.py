@@ -49,7 +49,9 @@ def test_sensitivity_gives_up_the_channels_that_hurt_least():
     curves = sensitivity(model, ["live", "dead"], pruning)
     # 1e-3 lies between no sample changed (+ the tie slope) and one of 128 changed: with set_random_seed(0-9) in
     # `_two_branch_model`, "dead" at 3/4 cost 7.5e-5 (the slope alone) every time, "live" at 1/4 0.0078-0.281
-    assert curves["dead"][1][3] < 1e-3 < curves["live"][1][1]  # 3/4 of "dead" costs nothing (but the tie slope), 1/4 of "live" does
+    assert (
+        curves["dead"][1][3] < 1e-3 < curves["live"][1][1]
+    )  # 3/4 of "dead" costs nothing (but the tie slope), 1/4 of "live" does
     target = Constraints.from_any({"max_macs": int(profile(model).macs * 0.7)})
     shares = shares_for_target(model, target, pruning, "sensitivity")
     assert shares["dead"] >= 0.7 and shares.get("live", 0.0) < shares["dead"]

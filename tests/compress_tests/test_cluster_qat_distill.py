@@ -56,7 +56,9 @@ def test_distillation_from_a_teacher(digits, digits_model):
     (x, y), (x_test, y_test) = digits
     student = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
     student.compile("adam", "sparse_categorical_crossentropy")
-    result = tfnas.compress(student, x, y, validation_data=(x_test, y_test), distill_from=digits_model, epochs=10, learning_rate=1e-2)
+    result = tfnas.compress(
+        student, x, y, validation_data=(x_test, y_test), distill_from=digits_model, epochs=10, learning_rate=1e-2
+    )
     assert [s.stage for s in result.stages] == ["float", "distill"]
     # seeds 0-4 of teacher, student and compress, oneDNN on and off: distilled 90.22-92.22% (mean 91.18, std 0.68 points:
     # mean - 3 std = 89.1%); the untrained student 3.56-16.89%

@@ -38,7 +38,15 @@ def test_stages_follow_the_declared_order_whatever_the_argument_order():
     for items in itertools.permutations(EVERYTHING.items()):
         assert [stage.name for stage in build_stages(dict(items))] == ["lowrank", "prune", "cluster", "qat"]
     steps = build_stages({**EVERYTHING, "channels": 0.5, "channel_steps": 3})
-    assert [stage.name for stage in steps] == ["lowrank", "channels 1/3", "channels 2/3", "channels 3/3", "prune", "cluster", "qat"]
+    assert [stage.name for stage in steps] == [
+        "lowrank",
+        "channels 1/3",
+        "channels 2/3",
+        "channels 3/3",
+        "prune",
+        "cluster",
+        "qat",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -240,7 +240,7 @@ def ops_ms(profile: DeviceProfile, kernels: list, discount: float | None = None)
     for kind in sorted({kind for kind, _ in kernels}):
         index = [i for i, (k, _) in enumerate(kernels) if k == kind]
         x = np.array([[kernels[i][1][name] for name in FEATURES] for i in index])
-        for i, ms in zip(index, profile.regressor(kind).predict(x)):
+        for i, ms in zip(index, profile.regressor(kind).predict(x), strict=True):
             per_op[i] = float(max(ms - profile.overhead_ms - discount, 0.0))
     return per_op
 
@@ -295,7 +295,7 @@ def layer_latency_ms(lowered: Lowered, graph: Graph, per_op: list[float]) -> lis
     latency column; a call whose ops folded into another's (BatchNormalization, ReLU) gets 0.
     """
     totals = [0.0] * len(graph.calls)
-    for op, ms in zip(lowered.ops, per_op):
+    for op, ms in zip(lowered.ops, per_op, strict=True):
         origin = lowered.tensors[op.outputs[0]].origin
         if origin >= 0:
             totals[origin] += ms
