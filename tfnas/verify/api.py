@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -14,6 +15,7 @@ from tfnas.errors import TfnasInputError
 from tfnas.export.flatbuffer import micro_unsupported
 from tfnas.export.flatbuffer import op_names
 from tfnas.task import Task
+from tfnas.verify.latency import device_latency
 from tfnas.verify.litert import dequantize
 from tfnas.verify.litert import interpreter
 from tfnas.verify.litert import median_latency_ms
@@ -34,6 +36,7 @@ def verify(
     latency_runs: int = 200,
     arena_size: int = DEFAULT_ARENA,
     timeout: float = 600.0,
+    device: Any = None,
 ) -> VerifyReport:
     """Runs a `.tflite` file on LiteRT and TFLite Micro and reports accuracy, agreement, arena and latency.
 
@@ -61,6 +64,12 @@ def verify(
         latency_runs: `invoke()` calls timed on LiteRT (default delegates).
         arena_size: Arena given to TFLite Micro (an upper bound).
         timeout: Seconds before the TFLite Micro child process is killed.
+        device: A `tfnas.latency.DeviceProfile` or the path of its JSON file: the
+            file is also timed with the calibration's harness (the profile's
+            threads, warm-up and runs) into `latency_ms` and `latency_p95_ms`,
+            and with a Keras 3 `model`, `latency_vs_prediction` compares it with
+            the profile's prediction. A profile of another quantization than the
+            file's is refused.
 
     Returns:
         A `VerifyReport`. A model TFLite Micro cannot run gives
@@ -85,6 +94,7 @@ def verify(
     if len(x) != len(y) or len(x) == 0:
         raise TfnasInputError(f"x and y must hold the same, non-zero number of samples; got {len(x)} and {len(y)}.")
     task = Task.resolve(task, y)
+    timed = None if device is None else device_latency(tflite_path, device, inp["dtype"], model)
 
     raw_inputs = quantize_inputs(x, inp)
     litert_raw = run_litert(interp, raw_inputs)
@@ -126,6 +136,7 @@ def verify(
         litert_kernels="reference",
         predicted_arena_bytes=predicted_total,
         arena_total_vs_prediction=(micro.total / predicted_total) if micro and predicted_total else None,
+        **({} if timed is None else dataclasses.asdict(timed)),
     )
 
 

@@ -43,6 +43,11 @@ class VerifyReport:
         predicted_arena_bytes: the cost model's `arena_bytes` (head plus
             persistent part), when a Keras model was given.
         arena_total_vs_prediction: arena_total_bytes / predicted_arena_bytes.
+        latency_ms: with a device profile, the median `invoke()` milliseconds timed with its harness.
+        latency_p95_ms: their 95th percentile.
+        predicted_latency_ms: the profile's prediction for the Keras 3 model given.
+        latency_vs_prediction: latency_ms / predicted_latency_ms.
+        threads: the interpreter threads of that timing (the profile's).
     """
 
     path: str
@@ -66,6 +71,11 @@ class VerifyReport:
     litert_kernels: str = "reference"
     predicted_arena_bytes: int | None = None
     arena_total_vs_prediction: float | None = None
+    latency_ms: float | None = None
+    latency_p95_ms: float | None = None
+    predicted_latency_ms: float | None = None
+    latency_vs_prediction: float | None = None
+    threads: int | None = None
 
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Prints the report in a few lines."""
@@ -87,6 +97,11 @@ class VerifyReport:
                 f"{predicted} + {self.arena_tail_bytes:,} persistent"
             )
         print_fn(f"LiteRT median latency (default delegates, XNNPACK): {self.litert_latency_ms:.3f} ms")
+        if self.latency_ms is not None:
+            vs = "" if self.predicted_latency_ms is None else (
+                f"; predicted {self.predicted_latency_ms:.3f} ms (measured / predicted {self.latency_vs_prediction:.2f})")
+            print_fn(f"Device profile's harness ({self.threads} thread(s)): median {self.latency_ms:.3f} ms, "
+                     f"p95 {self.latency_p95_ms:.3f} ms{vs}")  # fmt: skip
         if self.micro_error:
             print_fn(f"TFLite Micro could not run it: {self.micro_error.splitlines()[0]}")
 
