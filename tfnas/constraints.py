@@ -58,7 +58,7 @@ class Constraints:
                 f"constraints must be a dict such as {{'max_macs': 20000}}. Received: {value!r}"
             )
         valid = [f.name for f in dataclasses.fields(cls)]
-        limits = {}
+        limits: dict[str, Any] = {}
         for key, limit in value.items():
             if key not in valid:
                 close = difflib.get_close_matches(str(key), valid, n=1)

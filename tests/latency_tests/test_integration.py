@@ -64,6 +64,14 @@ def test_latency_limit_is_a_float_and_reads_in_milliseconds():
     assert limits.is_feasible({"macs": 10, "latency_ms": 2.4})
 
 
+def test_rewards_read_latency_like_any_cost():
+    mnas = MnasNet(target=4.0, metric="latency_ms").bind("val_accuracy", "max")
+    assert mnas({"val_accuracy": 0.9, "latency_ms": 8.0}) < mnas({"val_accuracy": 0.9, "latency_ms": 2.0})
+    pareto = Pareto(costs=("latency_ms",)).bind("val_accuracy", "max")
+    keys = pareto.rank([{"val_accuracy": 0.9, "latency_ms": 2.0}, {"val_accuracy": 0.8, "latency_ms": 3.0}])
+    assert keys[0] > keys[1]  # the second is dominated: less accurate and slower
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

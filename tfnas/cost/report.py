@@ -106,11 +106,11 @@ class CostReport:
     def to_dict(self, layers: bool = False) -> dict[str, Any]:
         """The `metrics()` as a dict of Python numbers (YAML/JSON-dumpable); `layers=True` adds the breakdown.
 
-        The byte and op counts are ints; `latency_ms` (with a device) a float rounded to 0.1 microsecond.
+        The byte and op counts are ints; `latency_ms` (with a device) a float rounded to a nanosecond.
         """
         result: dict[str, Any] = {metric: int(getattr(self, metric)) for metric in COST_METRICS}
         if self.latency_ms is not None:
-            result["latency_ms"] = round(float(self.latency_ms), 4)
+            result["latency_ms"] = round(float(self.latency_ms), 6)
         if layers:
             result["layers"] = [
                 {**dataclasses.asdict(layer), "output_shape": list(layer.output_shape)} for layer in self.layers
