@@ -117,8 +117,8 @@ def calibrate_command(args: argparse.Namespace) -> int:
     kernels = sum(len(rows) for rows in profile.samples.values())
     worst = max(profile.fit_errors.items(), key=lambda item: item[1].get("mape", 0.0), default=("-", {"mape": 0.0}))
     print(f"Wrote {args.out}: {kernels} micro-models of {len(profile.kernels())} kernel types on "
-          f"{profile.cpu or profile.machine}, {profile.threads} thread(s), LiteRT {profile.litert_version}; worst cross-validated error {worst[0]} "
-          f"{100 * worst[1]['mape']:.1f}%.")  # fmt: skip
+          f"{profile.cpu or profile.machine}, {profile.threads} thread(s), LiteRT {profile.litert_version}; "
+          f"worst cross-validated error {worst[0]} {100 * worst[1]['mape']:.1f}%.")  # fmt: skip
     return 0
 
 
