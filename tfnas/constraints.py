@@ -108,5 +108,5 @@ class Constraints:
 
 
 def _show(metric: str, value: float) -> str:
-    """A cost as a limit message shows it: milliseconds to 0.001, counts as integers."""
-    return f"{float(value):.3f}" if metric.endswith("_ms") else str(int(value))
+    """A cost as a limit message shows it: milliseconds to 4 significant digits, counts as integers."""
+    return f"{float(value):.4g}" if metric.endswith("_ms") else str(int(value))

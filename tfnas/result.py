@@ -233,7 +233,7 @@ class SearchResult:
             m = c.metrics
             mark = " *" if self.best is not None and c.trial_id == self.best.trial_id else ""
             tested = f" {m.get(test, float('nan')):>13.4f}" if test else ""
-            latency = f"{m.get('latency_ms', float('nan')):>10.3f} " if timed else ""
+            latency = f"{m.get('latency_ms', float('nan')):>10.4g} " if timed else ""
             print_fn(
                 f"{c.trial_id:>6} {m[self.quality]:>13.4f}{tested} {int(m.get('macs', 0)):>10,} {int(m.get('flops', 0)):>10,} "
                 f"{int(m.get('params', 0)):>8,} {int(m.get('tflite_bytes', 0)):>9,} {int(m.get('peak_ram_bytes', 0)):>8,} "

@@ -167,16 +167,17 @@ def compress(
             f"compress expects a trained Keras 3 model (keras.Model). You passed an object of type: {type(model).__name__}."
         )
     chosen = resolve_stages(stages, {name: arguments[name] for name in KEYWORDS})
-    profile = load_device(device, purpose="tfnas.compress")
+    options = CompressOptions.from_arguments(arguments)
+    options.device = load_device(device, purpose="tfnas.compress")  # read once, priced by every channel-pruning step
     for stage in chosen:
         if isinstance(stage, PruneChannels) and stage.device is None:
-            stage.device = profile
+            stage.device = options.device
     if not chosen:
         raise TfnasInputError(
             "Nothing to do: pass stages=[...] (e.g. [Prune(0.5), QAT()]), or prune=, structure=, cluster=, qat=True, "
             "distill_from=, lowrank=, channels= or target=."
         )
-    return _run(model, x, y, chosen, CompressOptions.from_arguments(arguments))
+    return _run(model, x, y, chosen, options)
 
 
 def _run(model: Any, x: Any, y: Any, stages: list[Stage], options: CompressOptions) -> CompressionResult:
