@@ -99,9 +99,9 @@ class VerifyReport:
         print_fn(f"LiteRT median latency (default delegates, XNNPACK): {self.litert_latency_ms:.3f} ms")
         if self.latency_ms is not None:
             vs = "" if self.predicted_latency_ms is None else (
-                f"; predicted {self.predicted_latency_ms:.3f} ms (measured / predicted {self.latency_vs_prediction:.2f})")
-            print_fn(f"Device profile's harness ({self.threads} thread(s)): median {self.latency_ms:.3f} ms, "
-                     f"p95 {self.latency_p95_ms:.3f} ms{vs}")  # fmt: skip
+                f"; predicted {self.predicted_latency_ms:.4g} ms (measured / predicted {self.latency_vs_prediction:.2f})")
+            print_fn(f"Device profile's harness ({self.threads} thread(s)): median {self.latency_ms:.4g} ms, "
+                     f"p95 {self.latency_p95_ms:.4g} ms{vs}")  # fmt: skip
         if self.micro_error:
             print_fn(f"TFLite Micro could not run it: {self.micro_error.splitlines()[0]}")
 
