@@ -116,7 +116,8 @@ def search(
         constraints: hard limits such as `{"max_macs": 20_000}`; keys
             `max_macs`, `max_flops`, `max_params`, `max_tflite_bytes`,
             `max_peak_ram_bytes` (activations), `max_arena_bytes` (the whole
-            TFLite Micro arena: set it to the SRAM the part can spare).
+            TFLite Micro arena: set it to the SRAM the part can spare),
+            `max_latency_ms` (predicted on `device`, which it needs).
         oracle: a strategy name from `tfnas.oracles.ORACLES`: `"pso"`
             (particle swarm, the default: best median hypervolume in
             benchmarks/bench_strategies.py), `"evolution"`, `"random"`,
