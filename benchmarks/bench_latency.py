@@ -114,8 +114,8 @@ def macs_baseline(profile: DeviceProfile) -> float:
 
     Least squares in relative error: a = sum(m/y) / sum(m^2/y^2), over the samples' time above the overhead.
     """
-    pairs = [(row["features"]["macs"], row["ms"] - profile.overhead_ms) for kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-             for row in profile.samples.get(kind, []) if row["ms"] > profile.overhead_ms]  # fmt: skip
+    rows = [row for kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") for row in profile.samples.get(kind, [])]
+    pairs = [(row["features"]["macs"], row["ms"] - profile.overhead_ms) for row in rows if row["ms"] > profile.overhead_ms]
     m, y = np.array(pairs).T
     return float(np.sum(m / y) / np.sum(m**2 / y**2))
 
@@ -205,8 +205,9 @@ def main() -> None:
                 initial=args.initial,
                 runs=args.runs,
             )
-        calibration[threads] = {"wall_s": round(time.monotonic() - start, 1), "kernels": sum(map(len, profiles[threads].samples.values())),
-                                "fit_errors": profiles[threads].fit_errors}  # fmt: skip
+        kernels = sum(map(len, profiles[threads].samples.values()))
+        wall_s = round(time.monotonic() - start, 1)
+        calibration[threads] = {"wall_s": wall_s, "kernels": kernels, "fit_errors": profiles[threads].fit_errors}
         print(
             f"calibration at {threads} thread(s): {calibration[threads]['kernels']} kernels in {calibration[threads]['wall_s']} s"
         )
@@ -217,9 +218,8 @@ def main() -> None:
     print(f"\n{'threads':>7} {'what':<14} {'n':>4} {'within 5%':>9} {'within 10%':>10} {'MAPE':>7} {'Spearman':>8}")
     for t, block in summary.items():
         for what, s in block.items():
-            print(
-                f"{t:>7} {what:<14} {s['n']:>4} {s['within_5']:>9.1%} {s['within_10']:>10.1%} {s['mape']:>7.1%} {s['spearman']:>8.3f}"
-            )
+            shares = f"{s['within_5']:>9.1%} {s['within_10']:>10.1%} {s['mape']:>7.1%}"
+            print(f"{t:>7} {what:<14} {s['n']:>4} {shares} {s['spearman']:>8.3f}")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"bench_latency_{args.tag}.json"
     out.write_text(json.dumps({"calibration": calibration, "summary": summary, "models": rows}, indent=1))

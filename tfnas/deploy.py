@@ -145,6 +145,7 @@ def deploy_candidate(
     export_kwargs: dict[str, Any] | None = None,
     verify_file: bool = True,
     latency_runs: int = 20,
+    device: Any = None,
 ) -> Deployment:
     """Compresses (when `compress_kwargs` is given), exports and verifies one candidate.
 
@@ -164,6 +165,7 @@ def deploy_candidate(
         export_kwargs: arguments of `tfnas.export` (`quantization`, `c_array`, `target`).
         verify_file: run the file on LiteRT and TFLite Micro.
         latency_runs: `invoke()` calls timed on LiteRT.
+        device: a device profile (or its path): `verify` also times the file as it was calibrated.
 
     Returns:
         A `Deployment`; without `verify_file`, its record's runtime figures are missing.
@@ -177,7 +179,7 @@ def deploy_candidate(
     if not verify_file:
         return Deployment(None, compressed, exported, None)
     baseline = compressed.keras_model if compressed is not None and compressed.keras_model is not None else model
-    report = verify(path, x_test, y_test, model=baseline, latency_runs=latency_runs)
+    report = verify(path, x_test, y_test, model=baseline, latency_runs=latency_runs, device=device)
     return Deployment(DeployedCandidate.measured(candidate, compressed, exported, report), compressed, exported, report)
 
 

@@ -52,7 +52,7 @@ def plot_front(result: Any, ax: Any = None, cost: str = "macs") -> Any:
                     yerr=[f.metrics.get(f"{test}_std", 0.0) for f in final], fmt="D", color="C4",
                     label="final training (test data, mean ± sd over seeds)")  # fmt: skip
     deployed = [d for d in getattr(result, "deployed", []) if d.micro_value is not None]
-    if deployed:
+    if deployed and cost == "macs":  # a deployed record holds the file's MACs, not its latency
         ax.plot([d.macs for d in deployed], [d.micro_value for d in deployed], "s--", color="C3",
                 label="int8 on TFLite Micro (test data)")  # fmt: skip
     limit = result.constraints.get(f"max_{cost}")

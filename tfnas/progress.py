@@ -86,9 +86,10 @@ class Progress:
         if is_chief():  # the trial ran on a worker
             trial_seconds = metrics.get("fit_seconds", float("nan"))
         name = oracle.objective.name
+        latency = f" | {metrics['latency_ms']:.3g} ms" if "latency_ms" in metrics else ""  # predicted, with a device
         self.print_fn(
             f"{head} {hps} | {name} {metrics.get(name, float('nan')):.4f} | "
-            f"macs {_si(metrics.get('macs', 0))} | {trial_seconds:.1f}s{eta}"
+            f"macs {_si(metrics.get('macs', 0))}{latency} | {trial_seconds:.1f}s{eta}"
         )
 
     def note(self, line: str) -> None:

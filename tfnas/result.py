@@ -226,16 +226,18 @@ class SearchResult:
         print_fn(f"Pareto front ({self.quality} at the last epoch vs {', '.join(self.costs)}), cheapest first:")
         test = next((k for c in self.pareto for k in c.metrics if k.startswith("test_")), None)
         test_header = f" {test:>13}" if test else ""
+        timed = any("latency_ms" in c.metrics for c in self.pareto)  # searched with a device
         print_fn(f"{'trial':>6} {self.quality:>13}{test_header} {'macs':>10} {'flops':>10} {'params':>8} {'tflite_B':>9} "
-                 f"{'ram_B':>8} {'reward':>8}")
+                 f"{'ram_B':>8}{' latency_ms' if timed else ''} {'reward':>8}")
         for c in self.pareto:
             m = c.metrics
             mark = " *" if self.best is not None and c.trial_id == self.best.trial_id else ""
             tested = f" {m.get(test, float('nan')):>13.4f}" if test else ""
+            latency = f"{m.get('latency_ms', float('nan')):>10.4g} " if timed else ""
             print_fn(
                 f"{c.trial_id:>6} {m[self.quality]:>13.4f}{tested} {int(m.get('macs', 0)):>10,} {int(m.get('flops', 0)):>10,} "
                 f"{int(m.get('params', 0)):>8,} {int(m.get('tflite_bytes', 0)):>9,} {int(m.get('peak_ram_bytes', 0)):>8,} "
-                f"{c.score if c.score is not None else float('nan'):>8.4f}{mark}"
+                f"{latency}{c.score if c.score is not None else float('nan'):>8.4f}{mark}"
             )
         if self.best is not None:
             print_fn(f"* best by reward: trial {self.best.trial_id}")

@@ -20,6 +20,8 @@ from tfnas import atomic
 from tfnas import distributed
 from tfnas.candidate import ranked
 from tfnas.constraints import Constraints
+from tfnas.cost.device import load_device
+from tfnas.cost.device import require_device
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
 from tfnas.finalize import SEARCH_FILENAME
@@ -70,6 +72,7 @@ def search(
     training: Training | Mapping[str, Any] | None = None,
     warm_start: Any = None,
     validation_groups: Any = None,
+    device: Any = None,
 ) -> SearchResult:
     """Searches for edge models that trade quality against cost under hard limits.
 
@@ -113,7 +116,8 @@ def search(
         constraints: hard limits such as `{"max_macs": 20_000}`; keys
             `max_macs`, `max_flops`, `max_params`, `max_tflite_bytes`,
             `max_peak_ram_bytes` (activations), `max_arena_bytes` (the whole
-            TFLite Micro arena: set it to the SRAM the part can spare).
+            TFLite Micro arena: set it to the SRAM the part can spare),
+            `max_latency_ms` (predicted on `device`, which it needs).
         oracle: a strategy name from `tfnas.oracles.ORACLES`: `"pso"`
             (particle swarm, the default: best median hypervolume in
             benchmarks/bench_strategies.py), `"evolution"`, `"random"`,
@@ -167,6 +171,14 @@ def search(
             recording): the validation split then holds whole groups, so no
             group is on both sides. Use it whenever samples of one group look
             alike, or validation accuracy overstates test accuracy.
+        device: a `tfnas.latency.DeviceProfile` or the path of its JSON file
+            (`tfnas calibrate phone.json`): every candidate's `latency_ms` is
+            then predicted before it trains (from the int8 graph the converter
+            will write), so `constraints={"max_latency_ms": 4}`,
+            `Pareto(costs=("latency_ms",))` and `MnasNet(target=4.0,
+            metric="latency_ms")` work, and the summary, plots and progress
+            lines show it. Loaded once; another LiteRT version than the one
+            installed here gives a warning naming both.
 
     Returns:
         A `SearchResult`.
@@ -180,6 +192,9 @@ def search(
     role = distributed.role()
     _check_arguments(max_trials=max_trials, epochs=epochs, batch_size=batch_size, worker_timeout=worker_timeout)
     limits = Constraints.from_any(constraints)
+    chosen_reward = get_reward(reward)
+    device_profile = load_device(device, purpose="tfnas.search")
+    _check_latency_metrics(limits, chosen_reward, oracle, device_profile)
     recipe = Training.from_any(training)
     warm_values = warm_start_values(warm_start)
     batch_size = recipe.batch_size or batch_size
@@ -189,9 +204,9 @@ def search(
     )
     hypermodel = get_space(space, data.spec.input_shape, data.spec.num_outputs, data.spec.task.kind)
     warm_values += initial_points_of(hypermodel)
-    pricer = CandidatePricer(hypermodel, distribution_strategy)
+    pricer = CandidatePricer(hypermodel, distribution_strategy, device=device_profile)
     oracle = get_oracle(
-        oracle, objective=kt.Objective(*data.spec.task.objective), constraints=limits, reward=get_reward(reward),
+        oracle, objective=kt.Objective(*data.spec.task.objective), constraints=limits, reward=chosen_reward,
         epochs=epochs, cost_function=pricer, warm_start=warm_values, max_trials=max_trials, seed=seed,
         max_draws=max_draws, max_consecutive_failed_trials=max_consecutive_failed_trials,
     )
@@ -210,6 +225,14 @@ def search(
     result.search_seconds = time.perf_counter() - start
     _close(progress, tuner, result, role=role, budget=budget, max_draws=max_draws)
     return result
+
+
+def _check_latency_metrics(limits: Constraints, reward: Reward, oracle: Any, device: Any) -> None:
+    """Refuses, before any data is read, a latency limit or reward with no device to predict latency on."""
+    require_device(limits.to_dict(), device, "constraints")
+    require_device(getattr(getattr(oracle, "constraints", None), "to_dict", dict)(), device, "the oracle's constraints")
+    used = [*getattr(reward, "costs", ()), getattr(reward, "metric", None)]
+    require_device(used, device, f"the reward {type(reward).__name__}")
 
 
 def _check_arguments(*, max_trials: Any, epochs: Any, batch_size: Any, worker_timeout: Any) -> None:

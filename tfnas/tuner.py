@@ -52,20 +52,22 @@ class CandidatePricer:
     Args:
         hypermodel: a `kt.HyperModel` (a search space).
         distribution_strategy: a `tf.distribute.Strategy` the models are built under, or None.
+        device: a loaded `tfnas.latency.DeviceProfile`: the costs then include `latency_ms`. None: no latency.
     """
 
-    def __init__(self, hypermodel: kt.HyperModel, distribution_strategy: Any = None):
+    def __init__(self, hypermodel: kt.HyperModel, distribution_strategy: Any = None, device: Any = None):
         self.hypermodel = hypermodel
         self.distribution_strategy = distribution_strategy
-        self._last: tuple[dict, keras.Model, dict[str, int]] | None = None
+        self.device = device
+        self._last: tuple[dict, keras.Model, dict[str, float]] | None = None
 
-    def __call__(self, hp: kt.HyperParameters) -> dict[str, int]:
+    def __call__(self, hp: kt.HyperParameters) -> dict[str, float]:
         model = self.build(hp)
-        costs = profile(model).to_dict()
+        costs = profile(model, device=self.device).to_dict()
         self._last = (dict(hp.values), model, costs)
         return costs
 
-    def model_for(self, hp: kt.HyperParameters) -> tuple[keras.Model, dict[str, int]]:
+    def model_for(self, hp: kt.HyperParameters) -> tuple[keras.Model, dict[str, float]]:
         """The model last priced for these values and its costs, else a fresh build."""
         cached, self._last = self._last, None
         if cached is not None and cached[0] == hp.values:
@@ -74,7 +76,7 @@ class CandidatePricer:
         # Python's collector frees the previous trial's model anyway.
         keras.backend.clear_session(free_memory=False)
         model = self.build(hp)
-        return model, profile(model).to_dict()
+        return model, profile(model, device=self.device).to_dict()
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         """The candidate's Keras 3 model; a build that raises fails only its trial."""

@@ -96,3 +96,18 @@ def kernel_dir(tmp_path_factory) -> str:
     folder = str(tmp_path_factory.mktemp("kernels"))
     write_kernels(small_specs(), folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def device_path(kernel_dir, tmp_path_factory) -> str:
+    """A device profile of this machine (one small micro-model of every kernel type, this LiteRT), saved as JSON."""
+    from tfnas.cost.device import installed_litert_version
+    from tfnas.cost.latency import DeviceProfile
+    from tfnas.latency.calibration import add_rows
+    from tfnas.latency.measure import measure
+
+    profile = DeviceProfile("test", "cpu", installed_litert_version(), threads=1)
+    add_rows(profile, measure(kernel_dir, threads=1, runs=3, warmup=1))
+    path = str(tmp_path_factory.mktemp("device") / "phone.json")
+    profile.save(path)
+    return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
 
     body = {
         "search": commands.search_command, "export": commands.export_command, "verify": commands.verify_command,
-        "report": commands.report_command, "demo": commands.demo_command,
+        "report": commands.report_command, "demo": commands.demo_command, "calibrate": commands.calibrate_command,
     }[args.command]
     try:
         return body(args)
@@ -55,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--run-dir", help="with --trial: the run whose float model is compared")
     verify.add_argument("--trial", help="the trial id of the float model (default: the best)")
+    verify.add_argument("--device", help="a device profile JSON: also time the file as it was calibrated")
+    _add_calibrate(commands)
     report = commands.add_parser("report", help="print the Pareto front of a finished or partial run and write its plots")
     report.add_argument("run_dir", help="the run directory (directory/project_name)")
     demo = commands.add_parser(
@@ -84,6 +87,24 @@ def build_parser() -> argparse.ArgumentParser:
     launch.add_argument("--max-restarts", type=int, default=3, help="restarts of each killed worker (default: 3)")
     launch.add_argument("program", nargs=argparse.REMAINDER, help="SCRIPT.py [ARGS], or tfnas demo [ARGS]")
     return parser
+
+
+def _add_calibrate(commands: Any) -> None:
+    """The `tfnas calibrate` sub-command."""
+    calibrate = commands.add_parser(
+        "calibrate", help="measure this machine's kernels into a device profile (latency prediction)",
+        description="Times single-kernel .tflite micro-models on LiteRT and fits one regressor per kernel type into a "
+        "device profile JSON, for tfnas.search(device=...), tfnas.cost.profile(device=...) and tfnas.verify(device=...).",
+    )
+    calibrate.add_argument("out", nargs="?", help="the profile JSON to write")
+    calibrate.add_argument("--threads", type=int, default=1, help="LiteRT interpreter threads (default: 1)")
+    calibrate.add_argument("--quantization", default="int8", choices=("int8", "float16", "float32"),
+                           help="of the models to predict (int8: the only one measured for now)")  # fmt: skip
+    calibrate.add_argument("--budget-s", type=float, default=None, help="wall-clock seconds to spend (default: 900)")
+    calibrate.add_argument("--kernels", metavar="DIR", help="only write the micro-models to DIR, to time on another device")
+    calibrate.add_argument("--from", dest="from_csv", metavar="CSV", help="fit from `python -m tfnas.latency.measure`'s CSV")
+    calibrate.add_argument("--add", action="append", metavar="KIND", help="measure only this kernel type (repeatable), "
+                           "adding it to OUT.json when that profile has the same threads")  # fmt: skip
 
 
 def run_launch(args: argparse.Namespace) -> int:

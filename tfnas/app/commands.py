@@ -1,4 +1,4 @@
-"""The bodies of the `tfnas` sub-commands: search, export, verify, report and demo.
+"""The bodies of the `tfnas` sub-commands: search, export, verify, report, demo and calibrate.
 
 Each takes the parsed arguments and returns the exit status. Bad input
 raises `TfnasInputError`; `tfnas.app.cli` prints it prefixed with the command
@@ -87,8 +87,38 @@ def verify_command(args: argparse.Namespace) -> int:
         raise TfnasInputError("--trial names a trial of a run: pass --run-dir RUN_DIR too.")
     _, (x_test, y_test) = load_data(*source_from_argument(args.data))
     model = _load_result(args.run_dir).candidate(args.trial).model() if args.run_dir else None
-    report = tfnas.verify(args.model, x_test, y_test, model=model)
+    report = tfnas.verify(args.model, x_test, y_test, model=model, device=args.device)
     report.summary()
+    return 0
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    """`tfnas calibrate OUT.json`: measure this machine's kernels (or fit another device's CSV) into a device profile.
+
+    `--kernels DIR` only writes the micro-models, to time on another device
+    with `python -m tfnas.latency.measure DIR --out CSV`; `--from CSV` fits
+    the profile from that CSV; `--add KIND` measures kernel types into an
+    existing profile.
+    """
+    from tfnas import latency
+
+    if args.kernels:
+        count = latency.write_kernel_set(args.kernels, kernels=args.add or None)
+        print(f"Wrote {count} micro-models to {args.kernels}. On the device: `python -m tfnas.latency.measure "
+              f"{args.kernels} --threads {args.threads} --out timings.csv`, then `tfnas calibrate OUT.json --from timings.csv`.")
+        return 0
+    if not args.out:
+        raise TfnasInputError("Pass the profile to write: `tfnas calibrate OUT.json` (or --kernels DIR to write micro-models).")
+    if args.from_csv:
+        profile = latency.profile_from_csv(args.from_csv, args.out)
+    else:
+        profile = latency.calibrate(args.out, threads=args.threads, quantization=args.quantization, budget_s=args.budget_s,
+                                    kernels=args.add or None)  # fmt: skip
+    kernels = sum(len(rows) for rows in profile.samples.values())
+    worst = max(profile.fit_errors.items(), key=lambda item: item[1].get("mape", 0.0), default=("-", {"mape": 0.0}))
+    print(f"Wrote {args.out}: {kernels} micro-models of {len(profile.kernels())} kernel types on "
+          f"{profile.cpu or profile.machine}, {profile.threads} thread(s), LiteRT {profile.litert_version}; "
+          f"worst cross-validated error {worst[0]} {100 * worst[1]['mape']:.1f}%.")  # fmt: skip
     return 0
 
 

@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from tfnas.arguments import unknown_key
+from tfnas.constraints import FLOAT_LIMITS
 from tfnas.constraints import Constraints
 from tfnas.errors import TfnasInputError
 from tfnas.export.api import TARGETS
@@ -69,7 +70,12 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "name": {"type": str, "allowed": tuple(REWARDS), "default": "pareto"},
         ANY_KEY: "arguments of the reward class",
     },
-    "constraints": {f.name: {"type": int, "default": None} for f in dataclasses.fields(Constraints)},
+    "constraints": {f.name: {"type": NUMBER if f.name in FLOAT_LIMITS else int, "default": None}
+                    for f in dataclasses.fields(Constraints)},  # fmt: skip
+    "device": {  # the device latency is predicted on: `device: phone.json` (made by `tfnas calibrate phone.json`)
+        SCALAR: "profile",
+        "profile": {"type": str, "default": None, "help": "a device profile JSON, relative to the config's folder"},
+    },
     "oracle": {
         SCALAR: "name",
         "name": {"type": str, "default": None, "help": "a strategy of tfnas.oracles.ORACLES; None: tfnas.search's default"},
@@ -153,12 +159,19 @@ class Config:
     final: dict[str, Any] | None = None
     compression: dict[str, Any] | None = None
     export: dict[str, Any] | None = None
+    device: dict[str, Any] = dataclasses.field(default_factory=lambda: {"profile": None})
     path: str | None = None
 
     @property
     def base_dir(self) -> str:
         """The folder data paths are relative to."""
         return os.path.dirname(os.path.abspath(self.path)) if self.path else os.getcwd()
+
+    @property
+    def device_path(self) -> str | None:
+        """The device profile's path (relative to the config's folder), or None without a `device` section."""
+        profile = self.device.get("profile") if self.device else None
+        return os.path.join(self.base_dir, profile) if profile else None
 
     @property
     def run_dir(self) -> str:

@@ -47,6 +47,7 @@ def search_kwargs(config: Config) -> dict[str, Any]:
         constraints={k: v for k, v in config.constraints.items() if v is not None},
         oracle=build_oracle({**config.oracle, "name": config.oracle["name"] or DEFAULT_ORACLE}, config.path),
         training=build_training(config.training),
+        device=config.device_path,
     )
     if config.compression is not None:
         build_compression(config.compression, config.path)  # every stage argument is checked here, before the search
@@ -166,8 +167,10 @@ def write_search_files(result: SearchResult, files_dir: str | None = None) -> li
 
     for folder in folders if result.completed else []:
         os.makedirs(folder, exist_ok=True)
+        # searched with a device: the front against the predicted milliseconds, what the limit is on
+        cost = "latency_ms" if any("latency_ms" in t.metrics for t in result.completed) else "macs"
         for name, plot in (("front.png", result.plot), ("history.png", result.plot_history)):
-            plt.close(plot(os.path.join(folder, name)))
+            plt.close(plot(os.path.join(folder, name), cost=cost))
             paths.append(os.path.join(folder, name))
     return paths
 
@@ -212,7 +215,8 @@ def deploy(config: Config, result: SearchResult, data: tuple, output_dir: str) -
     done = deploy_candidate(
         candidate, os.path.join(output_dir, export_options["filename"]), x, y, x_test, y_test,
         compress_kwargs=(
-            {**build_compression(config.compression, config.path), "training": build_training(config.training)}
+            {**build_compression(config.compression, config.path), "training": build_training(config.training),
+             "device": config.device_path}
             if config.compression is not None else None
         ),
         export_kwargs={
@@ -220,7 +224,7 @@ def deploy(config: Config, result: SearchResult, data: tuple, output_dir: str) -
             "metadata": export_metadata(export_options.get("metadata"), export_options, config.data, config.base_dir,
                                         candidate, {k: v for k, v in config.constraints.items() if v is not None}),
         },
-        verify_file=export_options["verify"],
+        verify_file=export_options["verify"], device=config.device_path,
     )
     report: dict[str, Any] = {
         "candidate": candidate.trial_id,

@@ -19,6 +19,8 @@ from tfnas.compress import lowrank as lowrank_lib
 from tfnas.compress.stage import Stage
 from tfnas.compress.stage import StageContext
 from tfnas.constraints import Constraints
+from tfnas.cost.device import load_device
+from tfnas.cost.device import require_device
 from tfnas.errors import TfnasInputError
 from tfnas.task import Task
 from tfnas.training import recalibrate_batchnorm
@@ -90,8 +92,10 @@ class PruneChannels(Stage):
     def __init__(
         self, share: float | Mapping[str, float] | None = None, *, target: Constraints | Mapping[str, int] | None = None,
         steps: int = 2, criterion: str = "l1", allocation: str = "uniform", keep: Sequence[str] | None = None,
+        device: Any = None,
     ) -> None:
         _check_channel_arguments(share, target, steps, criterion, allocation)
+        self.device = load_device(device, purpose="PruneChannels")  # a path is read once, here
         limits = Constraints.from_any(target) if target is not None else None
         if limits is not None and not limits.limits():
             raise TfnasInputError(
@@ -123,13 +127,15 @@ class PruneChannels(Stage):
         # Which filters are ranked first does not change what can be cut: the check plans by L1, without data.
         if self.share is not None:
             channels_lib.plan_channels(model, self.share, self.keep, "l1")
+        if self.target is not None:
+            require_device(self.target.to_dict(), self.device, f"the target {self.target.to_dict()}")
         if self.target is not None and self.step == 1:  # reachable, before training
-            pruning = budget_lib.Pruning(self.keep, "l1")
+            pruning = budget_lib.Pruning(self.keep, "l1", device=self.device)
             pruning.keep, _ = budget_lib.keep_for_target(model, self.target, pruning)
             budget_lib.shares_for_target(model, self.target, pruning, "uniform")
 
     def apply(self, model: Any, context: StageContext) -> Any | None:
-        pruning = budget_lib.Pruning(self.keep, self.criterion, context.samples, context.task)
+        pruning = budget_lib.Pruning(self.keep, self.criterion, context.samples, context.task, self.device)
         share = self._step_share(model, pruning, context)
         if not share:
             assert self.target is not None

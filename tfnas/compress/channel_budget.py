@@ -50,25 +50,27 @@ class Pruning:
         criterion: See `channels.plan_channels`.
         data: `(x, y)` samples of the fine-tuning data, for the "taylor" criterion and the "sensitivity" allocation.
         task: The `Task`, to score accuracy for the "sensitivity" allocation.
+        device: A loaded `DeviceProfile`: the costs then include `latency_ms` (for a `max_latency_ms` target).
     """
 
     keep: Sequence[str] | None = None
     criterion: str = "l1"
     data: tuple[Any, Any] | None = None
     task: Any = None
+    device: Any = None
 
     def prune(self, model: Any, shares: float | dict[str, float]) -> Any:
         """`model` with `shares` of its prunable filters removed (batch norm re-estimated on `data` when given)."""
         pruned = prune_channels(model, plan_channels(model, shares, self.keep, self.criterion, self.data))
         return pruned if self.data is None else recalibrate_batchnorm(pruned, self.data[0])
 
-    def costs(self, model: Any, shares: float | dict[str, float]) -> dict[str, int]:
+    def costs(self, model: Any, shares: float | dict[str, float]) -> dict[str, float]:
         """The cost model's figures of `model` with `shares` removed: which filters go does not change them,
         so they are ranked by L1, without data and without re-estimating batch norm."""
         from tfnas.cost import profile
 
         pruned = prune_channels(model, plan_channels(model, shares, self.keep, "l1")) if shares else model
-        return profile(pruned).to_dict()
+        return profile(pruned, device=self.device).to_dict()
 
 
 def shares_for_target(model: Any, target: Any, pruning: Pruning, allocation: str = "uniform") -> dict[str, float]:

@@ -33,6 +33,8 @@ class CompressOptions:
         space: The `EdgeSpace` that built the model (with `hp`): the bridge to
             tf_keras then uses the space's own builder.
         hp: The model's `kt.HyperParameters` in `space`.
+        device: A device profile (or its path) a latency target is priced on; given to every
+            `PruneChannels` stage that has none.
     """
 
     validation_data: Any = None
@@ -44,6 +46,7 @@ class CompressOptions:
     training: Training | Mapping[str, Any] | None = None
     space: Any = None
     hp: Any = None
+    device: Any = None
 
     def __post_init__(self) -> None:
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:

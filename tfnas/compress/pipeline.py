@@ -21,6 +21,7 @@ import numpy as np
 
 from tfnas import _compat
 from tfnas.compress import distill as distill_lib
+from tfnas.compress.architecture_stages import PruneChannels
 from tfnas.compress.bridge import to_keras3
 from tfnas.compress.measure import kernel_sparsity
 from tfnas.compress.options import CompressOptions
@@ -36,6 +37,7 @@ from tfnas.compress.stage import Stage
 from tfnas.compress.stage import StageContext
 from tfnas.compress.stages import Distill
 from tfnas.compress.stages import Prune
+from tfnas.cost.device import load_device
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
 from tfnas.task import Task
@@ -74,6 +76,7 @@ def compress(
     channel_steps: int = 2,
     target: Mapping[str, int] | None = None,
     channel_allocation: str = "uniform",
+    device: Any = None,
 ) -> CompressionResult:
     """Compresses a trained Keras 3 model with TF-MOT and reports each stage.
 
@@ -143,6 +146,10 @@ def compress(
             for every prunable layer) or "sensitivity" (each layer group pruned
             alone first, its accuracy drop measured on 512 fine-tuning samples;
             the groups that hurt least give up most).
+        device: A `tfnas.latency.DeviceProfile` or the path of its JSON file,
+            for a latency target (`target={"max_latency_ms": 4}`): channel
+            pruning prices each pruned model's `latency_ms` on it. Given to
+            every `PruneChannels` stage that has none.
         training: The search's `tfnas.Training` recipe (or a dict of its
             fields): each stage fine-tunes on its schedule (cosine decay
             from `learning_rate` to 0 by default, no warm-up), with its weight
@@ -160,12 +167,17 @@ def compress(
             f"compress expects a trained Keras 3 model (keras.Model). You passed an object of type: {type(model).__name__}."
         )
     chosen = resolve_stages(stages, {name: arguments[name] for name in KEYWORDS})
+    options = CompressOptions.from_arguments(arguments)
+    options.device = load_device(device, purpose="tfnas.compress")  # read once, priced by every channel-pruning step
+    for stage in chosen:
+        if isinstance(stage, PruneChannels) and stage.device is None:
+            stage.device = options.device
     if not chosen:
         raise TfnasInputError(
             "Nothing to do: pass stages=[...] (e.g. [Prune(0.5), QAT()]), or prune=, structure=, cluster=, qat=True, "
             "distill_from=, lowrank=, channels= or target=."
         )
-    return _run(model, x, y, chosen, CompressOptions.from_arguments(arguments))
+    return _run(model, x, y, chosen, options)
 
 
 def _run(model: Any, x: Any, y: Any, stages: list[Stage], options: CompressOptions) -> CompressionResult:

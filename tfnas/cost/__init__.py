@@ -7,8 +7,9 @@ TensorFlow-profiler reference its FLOPs are measured against.
 
 from tfnas.cost.profiler import profiler_flops
 from tfnas.cost.report import COST_METRICS
+from tfnas.cost.report import DEVICE_METRICS
 from tfnas.cost.report import CostReport
 from tfnas.cost.report import LayerCost
 from tfnas.cost.report import profile
 
-__all__ = ["COST_METRICS", "CostReport", "LayerCost", "profile", "profiler_flops"]
+__all__ = ["COST_METRICS", "CostReport", "DEVICE_METRICS", "LayerCost", "profile", "profiler_flops"]

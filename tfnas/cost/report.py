@@ -27,9 +27,16 @@ from tfnas.cost._lower import lower
 from tfnas.cost._memory import peak_ram_bytes
 from tfnas.cost._persistent import persistent_arena_bytes
 from tfnas.cost._size import tflite_bytes
+from tfnas.cost.device import LATENCY_METRICS
+from tfnas.cost.device import load_device
+from tfnas.cost.latency import DeviceProfile
+from tfnas.cost.latency import layer_latency_ms
+from tfnas.cost.latency import predict_latency_ms
 from tfnas.cost.profiler import node_flops
 
 COST_METRICS: tuple[str, ...] = ("macs", "flops", "params", "tflite_bytes", "peak_ram_bytes", "arena_bytes")
+# Added to `COST_METRICS` (and to `CostReport.to_dict`) when a report is made for a device: `profile(model, device=...)`.
+DEVICE_METRICS: tuple[str, ...] = LATENCY_METRICS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +52,8 @@ class LayerCost:
         output_shape: Per-sample shape of the (first) output, batch axis dropped.
         output_bytes: Bytes of the layer's outputs in int8 (one byte per element).
         source: "rule" (measured rule) or "profiler" (no rule: the TF profiler counted it).
+        latency_ms: Predicted milliseconds of the int8 ops this call makes on the profiled device (0 for a
+            layer folded into another, such as BatchNormalization); None without a device.
     """
 
     name: str
@@ -55,6 +64,7 @@ class LayerCost:
     output_shape: tuple[int, ...]
     output_bytes: int
     source: str = "rule"
+    latency_ms: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +84,8 @@ class CostReport:
         persistent_arena_bytes: Estimated persistent part of that arena (tensor
             and node structs, per-channel quantization, kernel op data).
         layers: Per-layer costs in Keras execution order (a tuple, so the report stays immutable).
+        latency_ms: Predicted milliseconds of one batch-1 `invoke()` of the int8 file on the device
+            `profile` was given (`tfnas.cost.latency`); None without a device.
     """
 
     model_name: str
@@ -85,10 +97,20 @@ class CostReport:
     arena_bytes: int = 0
     persistent_arena_bytes: int = 0
     layers: tuple[LayerCost, ...] = ()
+    latency_ms: float | None = None
+
+    def metrics(self) -> tuple[str, ...]:
+        """The metric names `to_dict` holds: `COST_METRICS`, and `DEVICE_METRICS` when made for a device."""
+        return COST_METRICS + (DEVICE_METRICS if self.latency_ms is not None else ())
 
     def to_dict(self, layers: bool = False) -> dict[str, Any]:
-        """The `COST_METRICS` as a dict of Python ints (YAML/JSON-dumpable); `layers=True` adds the breakdown."""
+        """The `metrics()` as a dict of Python numbers (YAML/JSON-dumpable); `layers=True` adds the breakdown.
+
+        The byte and op counts are ints; `latency_ms` (with a device) a float rounded to a nanosecond.
+        """
         result: dict[str, Any] = {metric: int(getattr(self, metric)) for metric in COST_METRICS}
+        if self.latency_ms is not None:
+            result["latency_ms"] = round(float(self.latency_ms), 6)
         if layers:
             result["layers"] = [
                 {**dataclasses.asdict(layer), "output_shape": list(layer.output_shape)} for layer in self.layers
@@ -97,19 +119,24 @@ class CostReport:
 
     def layers_table(self) -> str:
         """The per-layer breakdown as a fixed-width text table, totals last."""
-        header = ("layer", "class", "output shape", "MACs", "FLOPs", "params", "out bytes")
+        timed = self.latency_ms is not None
+        header = ("layer", "class", "output shape", "MACs", "FLOPs", "params", "out bytes") + (("ms",) if timed else ())
         rows = [
             (layer.name + ("*" if layer.source == "profiler" else ""), layer.class_name, str(layer.output_shape),
              f"{layer.macs:,}", f"{layer.flops:,}", f"{layer.params:,}", f"{layer.output_bytes:,}")
+            + ((f"{layer.latency_ms or 0.0:.4f}",) if timed else ())
             for layer in self.layers
         ]  # fmt: skip
-        rows.append(("total", "", "", f"{self.macs:,}", f"{self.flops:,}", f"{self.params:,}", ""))
+        rows.append(("total", "", "", f"{self.macs:,}", f"{self.flops:,}", f"{self.params:,}", "")
+                    + ((f"{self.latency_ms:.4f}",) if timed else ()))  # fmt: skip
         widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
         lines = ["  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
                  for r in [header, *rows]]  # fmt: skip
         lines.insert(1, "-" * len(lines[0]))
         footer = (f"tflite_bytes ~ {self.tflite_bytes:,}   peak_ram_bytes ~ {self.peak_ram_bytes:,}   "
                   f"arena_bytes ~ {self.arena_bytes:,} ({self.persistent_arena_bytes:,} persistent)")
+        if timed:
+            footer += f"   latency_ms ~ {self.latency_ms:.4f} (layers' ms exclude the per-invoke overhead)"
         return "\n".join(lines + [footer])
 
     def __str__(self) -> str:
@@ -136,7 +163,7 @@ def _layer_cost(graph: Graph, call: Call) -> LayerCost:
     return LayerCost(call.name, cls, costs[0], costs[1], params, outs[0], out_bytes, source)
 
 
-def profile(model: Any) -> CostReport:
+def profile(model: Any, device: Any = None) -> CostReport:
     """Profiles one batch-1 inference of a built Keras 3 model.
 
     MACs count the multiply-accumulates of Conv/Depthwise/Separable (1D, 2D,
@@ -152,20 +179,34 @@ def profile(model: Any) -> CostReport:
     and the TensorFlow profiler counts that layer alone (slow, MACs are its
     conv/matmul float ops halved).
 
+    With a `device`, `latency_ms` is predicted from the same int8 graph by the
+    device's calibrated per-kernel regressors (`tfnas.cost.latency`), and each
+    layer gets the milliseconds of the ops it makes.
+
     Args:
         model: A built Keras 3 model (Sequential or functional, nested models
             allowed) whose inputs have static shapes besides the batch.
+        device: A `tfnas.latency.DeviceProfile` or the path of its JSON file
+            (`tfnas calibrate`), or None (no latency). Pass a loaded profile when
+            profiling many models: a path is read on every call.
 
     Returns:
         The `CostReport`.
 
     Raises:
         TfnasInputError: the model is not built (give it an Input or call
-            `model.build(input_shape)`), or a shape is dynamic.
+            `model.build(input_shape)`), or a shape is dynamic; the device
+            profile is unreadable, not int8, or never measured a kernel the
+            model needs (the message names the op and the command that adds it).
     """
     graph = flatten_model(model)
     layers = [_layer_cost(graph, call) for call in graph.calls]
     lowered = lower(graph)
+    latency = None
+    if device is not None:
+        latency, per_op = predict_latency_ms(lowered, graph, _device(device))
+        per_layer = layer_latency_ms(lowered, graph, per_op)
+        layers = [dataclasses.replace(layer, latency_ms=ms) for layer, ms in zip(layers, per_layer, strict=True)]
     head, tail = peak_ram_bytes(lowered), persistent_arena_bytes(lowered)
     return CostReport(
         model_name=model.name,
@@ -177,4 +218,10 @@ def profile(model: Any) -> CostReport:
         arena_bytes=head + tail,
         persistent_arena_bytes=tail,
         layers=tuple(layers),
+        latency_ms=latency,
     )
+
+
+def _device(device: Any) -> Any:
+    """A loaded profile as it is; a path loaded and checked (int8), with a warning on another LiteRT version."""
+    return device if isinstance(device, DeviceProfile) else load_device(device, purpose="tfnas.cost.profile")

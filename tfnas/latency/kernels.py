@@ -94,11 +94,18 @@ def features_of(model: keras.Model, kind: str) -> dict[str, float]:
 
 
 def file_ops(path: str) -> list[str]:
-    """The op names of a `.tflite` file, read with LiteRT's reference kernels (no delegate op)."""
-    from tfnas._litert_compat import ops_details
-    from tfnas.verify.litert import interpreter
+    """The op names of a `.tflite` file, read with LiteRT's reference kernels (no delegate op).
 
-    return [op["op_name"] for op in ops_details(interpreter(path, kernels="reference"))]
+    LiteRT is called here directly, not through `tfnas.verify`: verification times files with this
+    package's harness (`measure.time_model`), and the two packages must not import each other.
+    """
+    from ai_edge_litert import interpreter as litert
+
+    from tfnas._litert_compat import ops_details
+
+    interp = litert.Interpreter(model_path=path, experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF)
+    interp.allocate_tensors()
+    return [op["op_name"] for op in ops_details(interp)]
 
 
 def write_kernel(spec: Spec, directory: str, seed: int = 0) -> dict[str, Any]:

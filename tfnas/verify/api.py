@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -15,6 +16,7 @@ from tfnas.export.flatbuffer import micro_unsupported
 from tfnas.export.flatbuffer import op_names
 from tfnas.metadata.read import read as read_metadata
 from tfnas.task import Task
+from tfnas.verify.latency import device_latency
 from tfnas.verify.litert import dequantize
 from tfnas.verify.litert import interpreter
 from tfnas.verify.litert import median_latency_ms
@@ -37,6 +39,7 @@ def verify(
     arena_size: int = DEFAULT_ARENA,
     timeout: float = 600.0,
     normalization: Any = None,
+    device: Any = None,
 ) -> VerifyReport:
     """Runs a `.tflite` file on LiteRT and TFLite Micro and reports accuracy, agreement, arena and latency.
 
@@ -71,6 +74,12 @@ def verify(
             metadata `(x - mean) / std`, as an app applies it to raw input),
             or `(mean, std)` (raises when it contradicts the file's metadata).
             `model` is run on the normalised `x`.
+        device: A `tfnas.latency.DeviceProfile` or the path of its JSON file: the
+            file is also timed with the calibration's harness (the profile's
+            threads, warm-up and runs) into `latency_ms` and `latency_p95_ms`,
+            and with a Keras 3 `model`, `latency_vs_prediction` compares it with
+            the profile's prediction. A profile of another quantization than the
+            file's is refused.
 
     Returns:
         A `VerifyReport`. A model TFLite Micro cannot run gives
@@ -97,19 +106,13 @@ def verify(
         raise TfnasInputError(f"x and y must hold the same, non-zero number of samples; got {len(x)} and {len(y)}.")
     task = Task.resolve(task, y)
     x, applied = model_inputs(x, meta := read_metadata(tflite_path), normalization, tflite_path)
+    timed = None if device is None else device_latency(tflite_path, device, inp["dtype"], model)
 
     raw_inputs = quantize_inputs(x, inp)
     litert_raw = run_litert(interp, raw_inputs)
     litert_value = task.score(dequantize(litert_raw, out), y)
     missing = micro_unsupported(interp)
-    micro = micro_error = None
-    if not missing:
-        try:
-            micro = run_micro(blob, raw_inputs, arena_size=arena_size, timeout=timeout)
-        except MicroRunError as e:
-            micro_error = str(e)
-    else:
-        micro_error = f"TFLite Micro has no kernel for {sorted(missing)}"
+    micro, micro_error = _run_micro(blob, raw_inputs, missing, arena_size, timeout)
     predicted, predicted_total = _predicted_arena(model)
     agreement = max_diff = micro_value = None
     if micro is not None:
@@ -139,7 +142,18 @@ def verify(
         predicted_arena_bytes=predicted_total,
         arena_total_vs_prediction=(micro.total / predicted_total) if micro and predicted_total else None,
         metadata=None if meta is None else meta.to_dict(), normalization=applied,
+        **({} if timed is None else dataclasses.asdict(timed)),
     )
+
+
+def _run_micro(blob: bytes, raw_inputs: Any, missing: Any, arena_size: int, timeout: float) -> tuple[Any, str | None]:
+    """TFLite Micro's run of the file (in a child process), or None and why it could not run."""
+    if missing:
+        return None, f"TFLite Micro has no kernel for {sorted(missing)}"
+    try:
+        return run_micro(blob, raw_inputs, arena_size=arena_size, timeout=timeout), None
+    except MicroRunError as e:
+        return None, str(e)
 
 
 def _predicted_arena(model: Any) -> tuple[int | None, int | None]:

@@ -45,6 +45,11 @@ class VerifyReport:
         arena_total_vs_prediction: arena_total_bytes / predicted_arena_bytes.
         metadata: the TFLite metadata the file carries (`tfnas.metadata.Metadata.to_dict()`), or None.
         normalization: what verify applied to `x` ("none", or the mean and std and whence).
+        latency_ms: with a device profile, the median `invoke()` milliseconds timed with its harness.
+        latency_p95_ms: their 95th percentile.
+        predicted_latency_ms: the profile's prediction for the Keras 3 model given.
+        latency_vs_prediction: latency_ms / predicted_latency_ms.
+        threads: the interpreter threads of that timing (the profile's).
     """
 
     path: str
@@ -70,6 +75,11 @@ class VerifyReport:
     arena_total_vs_prediction: float | None = None
     metadata: dict[str, Any] | None = None
     normalization: str = "none"
+    latency_ms: float | None = None
+    latency_p95_ms: float | None = None
+    predicted_latency_ms: float | None = None
+    latency_vs_prediction: float | None = None
+    threads: int | None = None
 
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Prints the report in a few lines."""
@@ -101,6 +111,11 @@ class VerifyReport:
                 f"metadata: {m['name']!r} v{m['version']} by {m['author']}, input normalisation {norm}, range "
                 f"{m['input_range']}, labels {labels}; verify applied: {self.normalization}"
             )
+        if self.latency_ms is not None:
+            vs = "" if self.predicted_latency_ms is None else (
+                f"; predicted {self.predicted_latency_ms:.4g} ms (measured / predicted {self.latency_vs_prediction:.2f})")
+            print_fn(f"Device profile's harness ({self.threads} thread(s)): median {self.latency_ms:.4g} ms, "
+                     f"p95 {self.latency_p95_ms:.4g} ms{vs}")  # fmt: skip
         if self.micro_error:
             print_fn(f"TFLite Micro could not run it: {self.micro_error.splitlines()[0]}")
 
