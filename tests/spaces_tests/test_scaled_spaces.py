@@ -1,4 +1,4 @@
-"""Phone-scale image spaces (issue 29): they hold MobileNetV2/V3, reach depth and width under a budget, leave small inputs alone."""
+"""Phone-scale image spaces (issue 29): they hold MobileNetV2/V3, reach depth and width under a budget, keep small inputs."""
 
 from __future__ import annotations
 
@@ -110,7 +110,9 @@ def _witness(shape: tuple[int, ...], max_macs: int, layers: int, channels: int) 
     return None
 
 
-@pytest.mark.parametrize("shape,max_macs,layers,channels", [((224, 224, 3), 300_000_000, 30, 160), ((96, 96, 3), 15_000_000, 20, 96)])
+@pytest.mark.parametrize(
+    "shape,max_macs,layers,channels", [((224, 224, 3), 300_000_000, 30, 160), ((96, 96, 3), 15_000_000, 20, 96)]
+)
 def test_auto_image_space_reaches_depth_and_width_under_budget(shape, max_macs, layers, channels) -> None:
     assert _witness(shape, max_macs, layers, channels) is not None
 

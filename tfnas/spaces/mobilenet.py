@@ -268,7 +268,7 @@ def stage_filters(ranges: dict[str, tuple], stage: int) -> tuple[int, ...]:
     width = schedule[min(stage, len(schedule)) - 1]
     by_distance = sorted(ranges["filters"], key=lambda f: (abs(f - width), f))
     near = tuple(f for f in by_distance if width / 2 <= f <= width * 2)
-    return near or by_distance[:1]
+    return near or tuple(by_distance[:1])
 
 
 def _flag(hp: kt.HyperParameters, name: str, choices: tuple[bool, ...]) -> bool | None:

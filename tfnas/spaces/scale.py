@@ -82,7 +82,7 @@ def targets_microcontroller(constraints: Constraints | None) -> bool:
 
 def phone_ranges(
     constraints: Constraints | None, input_shape: tuple[int, ...] | None = None, **overrides: Any
-) -> dict[str, tuple]:
+) -> dict[str, Any]:
     """`PHONE_RANGES` sized to the budget, with `overrides`; for a microcontroller, without what TFLite Micro cannot run.
 
     Under `max_macs` the width multipliers are those whose MobileNetV2 at
