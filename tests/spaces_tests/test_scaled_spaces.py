@@ -145,8 +145,8 @@ def test_scale_follows_input_and_budget() -> None:
     big = get_space("auto", (224, 224, 3), 10, constraints=Constraints(max_macs=300_000_000))
     assert max(big.members["mobilenet"].ranges["filters"]) == 320
     assert big.members["mobilenet"].ranges["stem_strides"] == (2,)
-    # a tighter budget narrows the width multipliers: MobileNetV2 at 96 px costs 55M at 1.0, 6.8M at 0.35
-    assert max(phone_ranges(Constraints(max_macs=15_000_000), (96, 96, 3))["width_multiplier"]) == 0.35
+    # a tighter budget narrows the width multipliers: MobileNetV2 at 96 px costs 55M at 1.0, 13.8M at 0.5
+    assert max(phone_ranges(Constraints(max_macs=15_000_000), (96, 96, 3))["width_multiplier"]) == 0.5
     # the user's own ImageSpace keeps its constraints; a configured copy keeps them too
     mine = ImageSpace(constraints={"max_macs": 1_000_000}).for_limits(Constraints(max_macs=10**9))
     assert mine.configure((32, 32, 3), 10).constraints == Constraints(max_macs=1_000_000)
