@@ -202,7 +202,9 @@ def search(
         x, y, validation_data=validation_data, validation_split=validation_split, task=task,
         batch_size=batch_size, seed=0 if seed is None and role else seed, validation_groups=validation_groups,
     )
-    hypermodel = get_space(space, data.spec.input_shape, data.spec.num_outputs, data.spec.task.kind)
+    hypermodel = get_space(
+        space, data.spec.input_shape, data.spec.num_outputs, data.spec.task.kind, constraints=limits
+    )
     warm_values += initial_points_of(hypermodel)
     pricer = CandidatePricer(hypermodel, distribution_strategy, device=device_profile)
     oracle = get_oracle(

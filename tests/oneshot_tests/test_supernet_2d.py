@@ -209,3 +209,20 @@ def test_dnas_refuses_a_2d_space_before_any_training(digits, tmp_path):
         tfnas.search(x[:200], y[:200], space=small_space(), oracle={"name": "dnas"}, max_trials=30, epochs=2,
                      directory=str(tmp_path), project_name="p", verbose=0)
     assert not os.path.exists(os.path.join(tmp_path, "p", "oneshot", "supernet"))
+
+
+def test_frames_pin_the_phone_scale_ranges_the_supernet_lacks():
+    from tfnas.oneshot.subnet import resolve
+    from tfnas.spaces.scale import PHONE_RANGES
+
+    space = MobileNetSpace(**PHONE_RANGES).configure((64, 64, 3), 10, "classification")
+    with pytest.raises(TfnasInputError, match="narrow it to a frame"):
+        resolve(space, {})
+    frame = frames(space)[0]
+    assert frame["squeeze_excite"] == (False,) and frame["activations"] == ("relu",) and frame["width_multiplier"] == (1.0,)
+    narrowed = narrow(space, frame)
+    subnet = resolve(narrowed, {"stage1_filters": 24, "num_stages": 3})
+    model = narrowed.build(subnet.hyperparameters())
+    assert not any("_se_" in layer.name or "hswish" in layer.name for layer in model.layers)
+    with pytest.raises(TfnasInputError, match="search this space trial by trial"):
+        frames(MobileNetSpace(**{**PHONE_RANGES, "squeeze_excite": (True,)}).configure((64, 64, 3), 10, "classification"))

@@ -34,6 +34,9 @@ CASES = [
     (ImageSpace(), (8, 8, 1), 0),
     (ImageSpace(), (8, 8, 1), 1),
     (SignalSpace(), (40, 1), 0),
+    # Phone scale: squeeze-and-excite, hard-swish, a width multiplier, a last conv and a hidden Dense.
+    (MobileNetSpace(squeeze_excite=(True,), activations=("hard_swish",), width_multiplier=(0.5,), last_filters=(64,),
+                    head_units=(32,), stem_strides=(2,), expansions=(4,), filters=(16, 32)), (32, 32, 3), 2),
 ]
 
 

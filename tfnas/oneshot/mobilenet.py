@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from tfnas.errors import TfnasInputError
 from tfnas.oneshot.family import BaseSubnet
 from tfnas.oneshot.family import Family
 from tfnas.oneshot.family import Reader
@@ -23,10 +24,14 @@ from tfnas.spaces import MobileNetSpace
 from tfnas.spaces.blocks import clamp_stride
 from tfnas.spaces.blocks import same_out
 from tfnas.spaces.dscnn2d import stem_geometry
+from tfnas.spaces.mobilenet import stage_filters
 
 Shape = tuple[int, int]
 STAGE_HPS = {"blocks": "blocks", "filters": "filters", "kernel": "kernel_sizes", "expansion": "expansions",
              "strides": "strides", "skip": "skip"}
+# The phone-scale ranges the supernet has no weights for: every frame pins each to the value the supernet builds
+# (the microcontroller default), so a one-shot search of a phone-scale space searches the rest.
+PINNED = {"width_multiplier": 1.0, "squeeze_excite": False, "activations": "relu", "last_filters": 0, "head_units": 0}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +90,7 @@ class MobileNetFamily(Family):
     """`MobileNetSpace` and `DSCNN2DSpace`: a stem, then `num_stages` stages of `stage{i}_blocks` blocks."""
 
     space_type = MobileNetSpace
-    frame_ranges = ("stem_strides", "strides")
+    frame_ranges = ("stem_strides", "strides", *PINNED)
     ORDER = {"stem_filters": max, "stem_strides": min, "num_stages": max, "blocks": max, "filters": max,
              "kernel": max, "expansion": max, "strides": min}
 
@@ -97,6 +102,7 @@ class MobileNetFamily(Family):
         allowed["num_stages"] = r["num_stages"]
         for i in range(1, max(r["num_stages"]) + 1):
             allowed.update({f"stage{i}_{key}": r[name] for key, name in STAGE_HPS.items()})
+            allowed[f"stage{i}_filters"] = stage_filters(r, i)
         if len(r["head"]) > 1:
             allowed["head"] = r["head"]
         allowed.update({"dropout": r["dropout"], "learning_rate": r["learning_rate"]})
@@ -104,6 +110,12 @@ class MobileNetFamily(Family):
 
     def select(self, space: MobileNetSpace, read: Reader) -> MobileNetSubnet:
         r = space.ranges
+        unpinned = {key: r[key] for key, value in PINNED.items() if r[key] != (value,)}
+        if unpinned:
+            raise TfnasInputError(
+                f"the MobileNet supernet builds {PINNED}; the space has {unpinned}: narrow it to a frame "
+                "(tfnas.oneshot.frame.narrow(space, frames(space)[0])) before resolving sub-networks."
+            )
         stem_filters = read("stem_filters")
         stem_kernel, stem_stride = stem(space, read("stem_strides") if _has_stem_strides(space) else None)
         (h, w), channels = _strided(input_shape_of(space)[:2], stem_stride), stem_filters
@@ -125,18 +137,29 @@ class MobileNetFamily(Family):
     def frames(self, space: MobileNetSpace) -> list[dict[str, tuple]]:
         """`{"stem_strides": (s,), "strides": (t,)}` for every stem stride s and stage stride t.
 
+        A phone-scale space's frames also pin the ranges the supernet has no
+        weights for (`PINNED`: no squeeze-and-excite, ReLU, ...); the others
+        already have those values only.
+
         `DSCNN2DSpace`'s stem stride follows the input, so its frames fix
         `strides` only. The order is by the summed area of the feature maps of
         the deepest sub-network, largest first (a proxy of its MACs), then
         the larger stem stride first (fewer MACs in the stem).
         """
         r = space.ranges
+        missing = {key: r[key] for key, value in PINNED.items() if value not in r[key]}
+        if missing:
+            raise TfnasInputError(
+                f"the one-shot supernet builds {PINNED}, but the space's ranges are {missing}: add those values to "
+                "the ranges, or search this space trial by trial (oracle='evolution' or 'bayesian')."
+            )
+        pins = {key: (value,) for key, value in PINNED.items() if r[key] != (value,)}  # only where a range has more
         stems = r["stem_strides"] if _has_stem_strides(space) else (None,)
         found = []
         for stem_stride in stems:
             for stride in r["strides"]:
                 frame = {"stem_strides": (stem_stride,)} if stem_stride is not None else {}
-                found.append(({**frame, "strides": (stride,)}, _area(space, stem_stride, stride), stem_stride or 0))
+                found.append(({**frame, "strides": (stride,), **pins}, _area(space, stem_stride, stride), stem_stride or 0))
         return [frame for frame, area, s in sorted(found, key=lambda f: (-f[1], -f[2]))]
 
 

@@ -8,8 +8,10 @@ beside the depthwise-separable family instead of being left out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from tfnas.constraints import Constraints
 from tfnas.spaces.base import EdgeSpace
 from tfnas.spaces.cnn import CNN1DSpace
 from tfnas.spaces.cnn import CNN2DSpace
@@ -18,6 +20,8 @@ from tfnas.spaces.dscnn2d import DSCNN2DSpace
 from tfnas.spaces.family import FamilySpace
 from tfnas.spaces.mlp import MLPSpace
 from tfnas.spaces.mobilenet import MobileNetSpace
+from tfnas.spaces.scale import phone_ranges
+from tfnas.spaces.scale import phone_scale
 
 SMALL_INPUT = 16  # images this small or smaller get stride-1 stems only: every pixel counts
 
@@ -29,19 +33,67 @@ def _mlp() -> MLPSpace:
 class ImageSpace(FamilySpace):
     """Images (H, W, C): a plain CNN, an MLP on the flattened image, and the MobileNet-style family.
 
+    The MobileNet family's ranges follow the input and the budget: images of
+    64 px and more, or above 16 px with `max_macs` of 5M or more, get
+    MobileNetV2/V3-style depth and width (`tfnas.spaces.scale.PHONE_RANGES`);
+    smaller ones the microcontroller ranges. Pass `members=` to pick the
+    families and their ranges yourself (see the README, "Narrowing or
+    widening the image space").
+
+    Args:
+        input_shape, num_outputs, task, name, members, dropout,
+            learning_rate: See `FamilySpace`.
+        constraints: The search's limits (`tfnas.search` passes its own):
+            `max_macs` may switch on the phone-scale ranges, and a bound on
+            the arena or peak RAM (a microcontroller) leaves out what
+            TFLite Micro cannot run.
+
     Example:
         >>> space = ImageSpace().configure((8, 8, 1), 10, "classification")
+        >>> phone = ImageSpace(constraints={"max_macs": 300_000_000}).configure((224, 224, 3), 10)
     """
 
     space_name = "images"
     input_rank = 3
 
-    def default_members(self, input_shape: tuple[int, ...] | None) -> dict[str, EdgeSpace]:
-        small = input_shape is not None and min(input_shape[:2]) <= SMALL_INPUT
-        mobilenet = MobileNetSpace(
-            stem_strides=(1,) if small else (1, 2), head=("gap", "flatten"), num_stages=(1, 2), blocks=(1, 2),
-            filters=(8, 16, 24, 32),
+    def __init__(
+        self,
+        input_shape: tuple[int, ...] | None = None,
+        num_outputs: int | None = None,
+        task: str = "classification",
+        name: str | None = None,
+        *,
+        constraints: Constraints | Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.constraints = Constraints.from_any(constraints) if constraints is not None else None
+        super().__init__(input_shape, num_outputs, task, name, **kwargs)
+
+    def configure(self, input_shape: tuple[int, ...], num_outputs: int, task: str = "classification") -> ImageSpace:
+        space = type(self)(
+            input_shape, num_outputs, task, self.name, members=self._given, constraints=self.constraints, **self._ranges
         )
+        space.tunable = self.tunable
+        return space
+
+    def for_limits(self, constraints: Constraints | None) -> ImageSpace:
+        """This space with the search's `constraints`, unless it was given its own."""
+        if self.constraints is not None or constraints is None:
+            return self
+        return type(self)(
+            self.input_shape, self.num_outputs, self.task, self.name, members=self._given, constraints=constraints,
+            **self._ranges,
+        )
+
+    def default_members(self, input_shape: tuple[int, ...] | None) -> dict[str, EdgeSpace]:
+        if phone_scale(input_shape, self.constraints):
+            mobilenet = MobileNetSpace(**phone_ranges(self.constraints, input_shape))
+        else:
+            small = input_shape is not None and min(input_shape[:2]) <= SMALL_INPUT
+            mobilenet = MobileNetSpace(
+                stem_strides=(1,) if small else (1, 2), head=("gap", "flatten"), num_stages=(1, 2), blocks=(1, 2),
+                filters=(8, 16, 24, 32),
+            )
         return {"cnn": CNN2DSpace(), "mlp": _mlp(), "mobilenet": mobilenet}
 
 

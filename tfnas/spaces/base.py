@@ -16,6 +16,7 @@ from typing import ClassVar
 import keras
 import keras_tuner as kt
 
+from tfnas.constraints import Constraints
 from tfnas.errors import TfnasInputError
 from tfnas.spaces.ranges import Validator
 from tfnas.spaces.ranges import float_choices
@@ -152,6 +153,14 @@ class EdgeSpace(kt.HyperModel):
             metrics=list(self.metrics),
         )
         return model
+
+    def for_limits(self, constraints: Constraints | None) -> EdgeSpace:
+        """This space for a search under `constraints` (the same space here).
+
+        `tfnas.search` calls it before `configure`; a space whose ranges
+        follow the budget (`ImageSpace`) returns a copy that knows it.
+        """
+        return self
 
     def initial_points(self) -> list[dict[str, Any]]:
         """Hyperparameter values a search proposes first, before its strategy's own (none here).

@@ -64,3 +64,37 @@ def head(k: ModuleType, x: Any, kind: str, rank: int) -> Any:
         return k.layers.Flatten(name="flatten")(x)
     pool = k.layers.GlobalAveragePooling2D if rank == 2 else k.layers.GlobalAveragePooling1D
     return pool(name="pool")(x)
+
+
+def make_divisible(value: float, divisor: int = 8) -> int:
+    """`value` rounded to the nearest multiple of `divisor`, never below it nor more than 10% down (MobileNet's rule)."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+def activation(k: ModuleType, x: Any, kind: str, name: str) -> Any:
+    """ReLU or hard-swish (`x * relu6(x + 3) / 6`, MobileNetV3's), named `name_relu` / `name_hswish`.
+
+    Keras 3 has `hard_swish` as an activation (the int8 converter makes it
+    one HARD_SWISH op); tf_keras has none, so there it is the same formula
+    on TensorFlow ops.
+    """
+    if kind == "relu":
+        return k.layers.ReLU(name=f"{name}_relu")(x)
+    fn = "hard_swish" if hasattr(k.activations, "hard_swish") else _tf_hard_swish
+    return k.layers.Activation(fn, name=f"{name}_hswish")(x)
+
+
+def _tf_hard_swish(x: Any) -> Any:
+    import tensorflow as tf
+
+    return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+
+
+def squeeze_excite(k: ModuleType, x: Any, channels: int, name: str) -> Any:
+    """Squeeze-and-excite (MobileNetV3's): global average pool, 1x1 conv to a quarter (multiple of 8) + ReLU,
+    1x1 conv back to `channels` + sigmoid, and a Multiply that rescales each channel of `x`."""
+    s = k.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_pool")(x)
+    s = k.layers.Conv2D(make_divisible(channels / 4), 1, activation="relu", name=f"{name}_se_reduce")(s)
+    s = k.layers.Conv2D(channels, 1, activation="sigmoid", name=f"{name}_se_expand")(s)
+    return k.layers.Multiply(name=f"{name}_se_scale")([x, s])

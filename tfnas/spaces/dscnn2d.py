@@ -74,7 +74,7 @@ class DSCNN2DSpace(MobileNetSpace):
         assert self.input_shape is not None  # build_with() refuses an unconfigured space
         h, w, _ = self.input_shape
         kernel, stride = stem_geometry(h, w)
-        filters = hp.Choice("stem_filters", list(self._ranges["stem_filters"]))
+        filters = self._width(hp, hp.Choice("stem_filters", list(self._ranges["stem_filters"])))
         conv = k.layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name="stem_conv")
         x = conv_bn_relu(k, inputs, conv, "stem")
         return x, same_out(h, stride[0]), same_out(w, stride[1]), filters

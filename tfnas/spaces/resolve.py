@@ -15,6 +15,7 @@ from typing import Any
 
 import keras_tuner as kt
 
+from tfnas.constraints import Constraints
 from tfnas.errors import TfnasInputError
 from tfnas.spaces.auto import ImageSpace
 from tfnas.spaces.auto import SignalSpace
@@ -64,6 +65,7 @@ def get_space(
     input_shape: tuple[int, ...],
     num_outputs: int,
     task: str = "classification",
+    constraints: Constraints | None = None,
 ) -> kt.HyperModel:
     """Resolves `space` into a HyperModel ready to build models for this data.
 
@@ -75,6 +77,9 @@ def get_space(
         num_outputs: Number of classes (classification) or output width
             (regression).
         task: "classification" or "regression".
+        constraints: The search's limits; a tfnas space may size its ranges
+            by them (`EdgeSpace.for_limits`: the image space grows to phone
+            scale under millions of MACs).
 
     Returns:
         A keras-tuner HyperModel; tfnas spaces come back `configure`d (a copy:
@@ -94,14 +99,14 @@ def get_space(
                     f"space='auto' cannot pick a space for input_shape={tuple(input_shape)} (rank {rank}): "
                     f"{_VALID}; reshape the data to rank 1, 2 or 3 or pass your own HyperModel."
                 )
-            return cls().configure(input_shape, num_outputs, task)
+            return cls().for_limits(constraints).configure(input_shape, num_outputs, task)
         if key in SPACES:
-            return SPACES[key]().configure(input_shape, num_outputs, task)
+            return SPACES[key]().for_limits(constraints).configure(input_shape, num_outputs, task)
         raise TfnasInputError(f"Unknown space {space!r}: {_VALID}.")
     if isinstance(space, EdgeSpace):
-        return space.configure(input_shape, num_outputs, task)
+        return space.for_limits(constraints).configure(input_shape, num_outputs, task)
     if isinstance(space, type) and issubclass(space, EdgeSpace):
-        return space().configure(input_shape, num_outputs, task)
+        return space().for_limits(constraints).configure(input_shape, num_outputs, task)
     if isinstance(space, kt.HyperModel):
         return space
     if callable(space) and not isinstance(space, type):

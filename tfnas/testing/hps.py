@@ -54,3 +54,17 @@ def random_hps(space: kt.HyperModel, seed: int) -> kt.HyperParameters:
         if hps.is_active(hp):
             hps.values[hp.name] = hp.random_sample(seed * 1009 + i)
     return hps
+
+
+def random_draws(space: kt.HyperModel, count: int, seed: int = 0) -> list[kt.HyperParameters]:
+    """`count` random draws like `random_hps(space, seed + i)`, registering the space only once (faster)."""
+    registered = register(space)
+    draws = []
+    for n in range(seed, seed + count):
+        hps = kt.HyperParameters()
+        for i, hp in enumerate(registered.space):
+            hps.merge([hp])
+            if hps.is_active(hp):
+                hps.values[hp.name] = hp.random_sample(n * 1009 + i)
+        draws.append(hps)
+    return draws
