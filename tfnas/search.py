@@ -14,6 +14,7 @@ from typing import Any
 
 import keras
 import keras_tuner as kt
+import numpy as np
 
 from tfnas import _compat
 from tfnas import atomic
@@ -23,6 +24,7 @@ from tfnas.constraints import Constraints
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
 from tfnas.finalize import SEARCH_FILENAME
+from tfnas.image_files import FileImages
 from tfnas.lock import RunLock
 from tfnas.oracles import DEFAULT_ORACLE
 from tfnas.oracles import get_oracle
@@ -41,6 +43,7 @@ from tfnas.tuner import EdgeTuner
 logger = logging.getLogger(__name__)
 
 WARM_START_TOP = 5  # candidates taken from each earlier search's front
+ONE_SHOT = ("oneshot", "dnas")  # oracles that train a supernet on arrays (`tfnas.oracles.oneshot.prepare.check_inputs`)
 
 
 def search(
@@ -183,6 +186,8 @@ def search(
     recipe = Training.from_any(training)
     warm_values = warm_start_values(warm_start)
     batch_size = recipe.batch_size or batch_size
+    class_names = [str(name) for name in getattr(x, "class_names", None) or []]  # an image folder's (or Keras dataset's)
+    x = _in_memory_for(oracle, x)
     data = prepare(
         x, y, validation_data=validation_data, validation_split=validation_split, task=task,
         batch_size=batch_size, seed=0 if seed is None and role else seed, validation_groups=validation_groups,
@@ -203,13 +208,24 @@ def search(
         training=recipe, directory=directory, project_name=project_name, overwrite=overwrite and role != "worker",
         distribution_strategy=distribution_strategy,
     )
-    settings = {"training": recipe.to_dict(), "epochs": epochs, "batch_size": batch_size, "seed": seed}
+    settings = {
+        "training": recipe.to_dict(), "epochs": epochs, "batch_size": batch_size, "seed": seed, "class_names": class_names,
+    }
     fit_args = (data.fit_args, {**data.fit_kwargs, "epochs": epochs, "verbose": 0, "callbacks": list(callbacks or [])})
     start = time.perf_counter()
     tuner, result = _run(make_tuner, fit_args, role=role, seed=seed, verbose=verbose, settings=settings)
     result.search_seconds = time.perf_counter() - start
     _close(progress, tuner, result, role=role, budget=budget, max_draws=max_draws)
     return result
+
+
+def _in_memory_for(oracle: Any, x: Any) -> Any:
+    """`x`, read into memory when it is an image folder's `FileImages` and the oracle trains a supernet on arrays."""
+    if isinstance(oracle, Mapping):
+        name = oracle.get("name")
+    else:
+        name = oracle if isinstance(oracle, str) else getattr(oracle, "strategy_name", None)
+    return np.asarray(x) if isinstance(x, FileImages) and name in ONE_SHOT else x
 
 
 def _check_arguments(*, max_trials: Any, epochs: Any, batch_size: Any, worker_timeout: Any) -> None:

@@ -87,7 +87,10 @@ def verify_command(args: argparse.Namespace) -> int:
         raise TfnasInputError("--trial names a trial of a run: pass --run-dir RUN_DIR too.")
     _, (x_test, y_test) = load_data(*source_from_argument(args.data))
     model = _load_result(args.run_dir).candidate(args.trial).model() if args.run_dir else None
-    report = tfnas.verify(args.model, x_test, y_test, model=model)
+    from tfnas.data import in_memory
+    from tfnas.deploy import VERIFY_BYTES
+
+    report = tfnas.verify(args.model, *in_memory(x_test, y_test, VERIFY_BYTES), model=model)
     report.summary()
     return 0
 
