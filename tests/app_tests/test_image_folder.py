@@ -138,3 +138,31 @@ def test_export_writes_the_class_names_next_to_the_file(tmp_path):
     assert (tmp_path / "m_labels.txt").read_text() == "cat\ndog\nowl\n"
     with open(report.report_path) as f:
         assert yaml.safe_load(f)["labels"] == ["cat", "dog", "owl"]
+
+
+def test_class_names_reach_the_result_and_the_deployed_file(tmp_path):
+    import yaml
+
+    from tfnas.app.config import parse_config
+    from tfnas.app.pipeline import deploy
+    from tfnas.app.pipeline import run_search
+    from tfnas.result import SearchResult
+
+    _folder(tmp_path / "imgs", count=8, size=(8, 8))
+    config = parse_config(
+        {
+            "data": {"source": "imgs"},
+            "search": {"max_trials": 1, "epochs": 1, "batch_size": 8, "directory": str(tmp_path / "runs"), "verbose": 0,
+                       "seed": 0},
+            "export": {"quantization": "int8", "filename": "m.tflite", "verify": False},
+        },
+        path=str(tmp_path / "tfnas.yaml"),
+    )
+    data = load_data(config.data, config.base_dir)
+    result = run_search(config, data)
+    with open(os.path.join(result.project_dir, "result.yaml")) as f:
+        assert yaml.safe_load(f)["class_names"] == ["cat", "dog", "owl"]
+    assert SearchResult.load(result.project_dir).class_names == ["cat", "dog", "owl"]
+    report = deploy(config, result, data, str(tmp_path / "out"))
+    assert report["export"]["labels"] == ["cat", "dog", "owl"]
+    assert (tmp_path / "out" / "m_labels.txt").read_text().split() == ["cat", "dog", "owl"]

@@ -163,7 +163,7 @@ def export(
     )
     if c_array:
         report.c_source, report.c_header = write_c_array(blob, path)
-    report.labels, report.labels_path = _write_labels(path, labels if labels is not None else meta.labels if meta is not None else None)
+    report.labels, report.labels_path = _write_labels(path, labels, meta)
     report.report_path = os.path.splitext(path)[0] + ".yaml"
     with open(report.report_path, "w") as f:
         yaml.safe_dump(report.to_dict(), f, sort_keys=False)
@@ -184,8 +184,13 @@ def _unpack(obj: Any) -> tuple[Any, str, np.ndarray | None]:
     )
 
 
-def _write_labels(path: str, labels: Sequence[str] | None) -> tuple[list[str] | None, str | None]:
-    """Writes the class names next to the model, one a line (`<name>_labels.txt`); returns them and the file."""
+def _write_labels(path: str, labels: Sequence[str] | None, meta: Any) -> tuple[list[str] | None, str | None]:
+    """Writes the class names (by default the metadata's) next to the model, one a line (`<name>_labels.txt`).
+
+    Returns the labels and the file, or None twice when there are none.
+    """
+    if labels is None and meta is not None:
+        labels = meta.labels
     if not labels:
         return None, None
     labels_path = os.path.splitext(path)[0] + "_labels.txt"
