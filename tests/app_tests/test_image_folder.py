@@ -34,7 +34,11 @@ class _NeverWhole(FileImages):
         raise AssertionError("the whole image set was read into memory")
 
     def subset(self, indices):
-        return _NeverWhole(self.paths[np.asarray(indices)], self.image_size, self.channels, self.class_names)
+        return _never_whole(super().subset(indices))
+
+
+def _never_whole(images):
+    return _NeverWhole(images.paths, images.image_size, images.channels, images.class_names, images.cache_dir)
 
 
 def test_split_is_on_the_file_list_seeded_and_stratified(tmp_path):
@@ -54,7 +58,7 @@ def test_split_is_on_the_file_list_seeded_and_stratified(tmp_path):
 
 def test_prepare_streams_batches_and_never_reads_the_whole_set(tmp_path):
     images, y = read_image_folder(str(_folder(tmp_path / "imgs", count=20)), [6, 6], "grayscale")
-    images = _NeverWhole(images.paths, images.image_size, images.channels, images.class_names)
+    images = _never_whole(images)
     data = prepare(images, y, batch_size=8, seed=0)
     assert data.spec.input_shape == (6, 6, 1) and data.spec.num_outputs == 3
     assert data.spec.num_train + data.spec.num_val == 60
@@ -141,6 +145,7 @@ def test_export_writes_the_class_names_next_to_the_file(tmp_path):
 
 
 def test_class_names_reach_the_result_and_the_deployed_file(tmp_path):
+    """A config run on an image folder, search to int8 export, never reads the whole folder into memory."""
     import yaml
 
     from tfnas.app.config import parse_config
@@ -154,15 +159,28 @@ def test_class_names_reach_the_result_and_the_deployed_file(tmp_path):
             "data": {"source": "imgs"},
             "search": {"max_trials": 1, "epochs": 1, "batch_size": 8, "directory": str(tmp_path / "runs"), "verbose": 0,
                        "seed": 0},
-            "export": {"quantization": "int8", "filename": "m.tflite", "verify": False},
+            "export": {"quantization": "int8", "filename": "m.tflite", "verify": True},
         },
         path=str(tmp_path / "tfnas.yaml"),
     )
-    data = load_data(config.data, config.base_dir)
+    (x, y), (x_test, y_test) = load_data(config.data, config.base_dir)
+    data = ((_never_whole(x), y), (_never_whole(x_test), y_test))  # search, test scores and export read slices only
     result = run_search(config, data)
+    result.evaluate(x_test, y_test)
     with open(os.path.join(result.project_dir, "result.yaml")) as f:
         assert yaml.safe_load(f)["class_names"] == ["cat", "dog", "owl"]
     assert SearchResult.load(result.project_dir).class_names == ["cat", "dog", "owl"]
     report = deploy(config, result, data, str(tmp_path / "out"))
     assert report["export"]["labels"] == ["cat", "dog", "owl"]
+    assert report["verify"]["samples"] == len(y_test)  # the whole test split fits VERIFY_BYTES: verified on LiteRT and TFLM
     assert (tmp_path / "out" / "m_labels.txt").read_text().split() == ["cat", "dog", "owl"]
+
+
+def test_in_memory_reads_a_bounded_head_of_the_files(tmp_path):
+    from tfnas.data import in_memory
+
+    images, y = read_image_folder(str(_folder(tmp_path / "imgs", count=4)), None, "rgb")  # 10x8x3: 960 bytes as float32
+    x, head = in_memory(_never_whole(images), y, max_bytes=960 * 5)
+    assert x.shape == (5, 10, 8, 3) and head.tolist() == y[:5].tolist()
+    arrays = np.zeros((3, 2)), np.arange(3)
+    assert in_memory(*arrays, max_bytes=1)[0] is arrays[0]  # arrays pass through as they are
