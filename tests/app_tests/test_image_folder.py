@@ -184,3 +184,10 @@ def test_in_memory_reads_a_bounded_head_of_the_files(tmp_path):
     assert x.shape == (5, 10, 8, 3) and head.tolist() == y[:5].tolist()
     arrays = np.zeros((3, 2)), np.arange(3)
     assert in_memory(*arrays, max_bytes=1)[0] is arrays[0]  # arrays pass through as they are
+
+
+def test_the_command_line_scale_is_the_loader_scale():
+    import tfnas.app.sources as sources
+    import tfnas.image_files as image_files
+
+    assert sources.IMAGE_SCALE == image_files.IMAGE_SCALE

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from tfnas.app.image_folder import read_image_folder
 from tfnas.errors import TfnasInputError
-from tfnas.image_files import IMAGE_SCALE as IMAGE_SCALE  # re-exported: the scale image folders come back in
-from tfnas.image_files import FileImages
 
 BUILT_IN = ("digits", "mnist1d")
+# image folders come back as floats in [0, 1]: `tfnas.image_files.IMAGE_SCALE`, repeated here because the command line
+# imports this module before TensorFlow (tfnas.image_files imports it)
+IMAGE_SCALE = 1.0 / 255.0
 
 
 def load_data(data: dict[str, Any], base_dir: str | None = None) -> tuple:
@@ -142,17 +142,19 @@ def _csv(path: str, options: dict[str, Any]) -> tuple:
 
 def _image_folder(path: str, options: dict[str, Any]) -> tuple:
     """One sub-folder per class (Keras's `image_dataset_from_directory`), as `FileImages` read from disk on demand."""
+    from tfnas.app.image_folder import read_image_folder
+
     images, y = read_image_folder(path, options.get("image_size"), options["color_mode"])
     return _split(images, y, options)
 
 
-def _split(x: np.ndarray | FileImages, y: np.ndarray, options: dict[str, Any]) -> tuple:
-    """Holds out a seeded `test_split` (stratified for integer labels)."""
+def _split(x: Any, y: np.ndarray, options: dict[str, Any]) -> tuple:
+    """Holds out a seeded `test_split` (stratified for integer labels) of arrays, or of `FileImages`' file list."""
     from sklearn.model_selection import train_test_split
 
     if len(x) != len(y):
         raise TfnasInputError(f"x has {len(x)} samples but y has {len(y)}: they must match one to one.")
-    if isinstance(x, FileImages):  # split the file list; no image is read
+    if hasattr(x, "subset"):  # FileImages: split the file list; no image is read
         (train, y_train), (test, y_test) = _split(np.arange(len(x)), y, options)
         return (x.subset(train), y_train), (x.subset(test), y_test)
     fraction = float(options["test_split"])
