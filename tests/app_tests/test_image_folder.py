@@ -191,3 +191,12 @@ def test_the_command_line_scale_is_the_loader_scale():
     import tfnas.image_files as image_files
 
     assert sources.IMAGE_SCALE == image_files.IMAGE_SCALE
+
+
+def test_one_shot_oracles_get_the_folder_as_arrays_others_stream_it(tmp_path):
+    from tfnas.search import _in_memory_for
+
+    images, _ = read_image_folder(str(_folder(tmp_path / "imgs", count=2)), None, "rgb")
+    for oracle in ("oneshot", {"name": "dnas"}):
+        assert isinstance(_in_memory_for(oracle, images), np.ndarray)  # the supernet trains on arrays
+    assert _in_memory_for("pso", images) is images
