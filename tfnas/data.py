@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfnas.errors import TfnasInputError
+from tfnas.image_files import FileImages
 from tfnas.task import Task
 
 
@@ -52,7 +53,11 @@ def prepare(
 
     Arrays: `x` of shape `(n, ...)` numeric and finite; `y` of shape `(n,)`
     (integer class ids for classification) or `(n, k)` floats (regression).
-    A `tf.data.Dataset` of batched `(x, y)` pairs needs `validation_data`.
+    `x` may also be `FileImages` (an image folder, `tfnas.app.sources`):
+    its labels are checked and split as arrays, and training and validation
+    read the files through `tf.data` (`FileImages.dataset`), never all in memory.
+    A `tf.data.Dataset` of batched `(x, y)` pairs needs `validation_data`; it is
+    read once for its labels (only they are kept) and then used as it is.
     Without `validation_data`, a seeded, stratified `validation_split` of the
     arrays is held out; with `validation_groups` (one speaker, subject or
     recording id per sample) whole groups are held out instead, so no group
@@ -67,6 +72,9 @@ def prepare(
         )
     if isinstance(x, tf.data.Dataset):
         return _prepare_dataset(x, validation_data, task)
+    if isinstance(x, FileImages):
+        return _prepare_files(x, y, validation_data=validation_data, validation_split=validation_split, task=task,
+                              batch_size=batch_size, seed=seed, validation_groups=validation_groups)
     x_train, y_train = check_arrays(x, y, "x", "y")
     task = Task.resolve(task, y_train)
     num_outputs = _check_labels(y_train, task, "y")
@@ -110,6 +118,25 @@ def prepare(
         )
     spec = DataSpec(tuple(int(d) for d in x_train.shape[1:]), task, num_outputs, len(x_train), len(x_val))
     return PreparedData(spec, (x_train, y_train), {"validation_data": (x_val, y_val), "batch_size": batch_size})
+
+
+def check_inputs(x: Any, y: Any, x_name: str, y_name: str) -> tuple[Any, np.ndarray]:
+    """`check_arrays`, except that `FileImages` pass through unread (only their labels are checked)."""
+    if isinstance(x, FileImages):
+        return x, check_arrays(np.arange(len(x))[:, None], y, x_name, y_name)[1]
+    return check_arrays(x, y, x_name, y_name)
+
+
+def in_memory(x: Any, y: Any, max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`x, y` as arrays: `FileImages` decoded, the first images that fit in `max_bytes` of float32 when given.
+
+    For consumers that need arrays (TFLite verification, compression); a
+    split's file order is already shuffled, so its first images are a sample.
+    """
+    if not isinstance(x, FileImages):
+        return x, y
+    count = len(x) if max_bytes is None else max(1, min(len(x), max_bytes // (4 * max(1, x.nbytes // max(1, len(x))))))
+    return np.asarray(x[:count]), np.asarray(y)[:count]
 
 
 def check_arrays(x: Any, y: Any, x_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -258,3 +285,58 @@ def _prepare_dataset(dataset: tf.data.Dataset, validation_data: Any, task: Task 
     num_outputs = _check_labels(labels, task, "the dataset's y")
     data_spec = DataSpec(tuple(int(d) for d in input_shape), task, num_outputs, len(labels), -1)
     return PreparedData(data_spec, (dataset,), {"validation_data": validation_data})
+
+
+def _prepare_files(
+    images: FileImages, y: Any, *, validation_data: Any, validation_split: float, task: Task | None, batch_size: int,
+    seed: int | None, validation_groups: Any,
+) -> PreparedData:
+    """An image folder's files: the labels are checked and split as arrays (by index); the images stay on disk."""
+    index, labels = check_arrays(np.arange(len(images))[:, None], y, "x", "y")
+    task = Task.resolve(task, labels)
+    num_outputs = _check_labels(labels, task, "y")
+    if validation_data is not None:
+        train_idx, y_train = index[:, 0].astype(np.int64), labels
+        validation = _validation_files(validation_data, images, task, num_outputs, batch_size)
+        num_val = len(validation_data[1])
+    else:
+        if not isinstance(validation_split, (int, float)) or not 0.0 < float(validation_split) < 1.0:
+            raise TfnasInputError(
+                f"validation_split must be between 0 and 1 (exclusive), or pass validation_data. "
+                f"Received: validation_split={validation_split!r}"
+            )
+        if validation_groups is not None:
+            groups = _check_groups(validation_groups, len(labels))
+            train, y_train, val, y_val = _group_split(index, labels, groups, validation_split, seed)
+        else:
+            train, y_train, val, y_val = _split(index, labels, validation_split, task, seed)
+        train_idx = train[:, 0].astype(np.int64)
+        validation = images.subset(val[:, 0].astype(np.int64)).dataset(y_val, batch_size)
+        num_val = len(y_val)
+    if len(train_idx) < max(batch_size, num_outputs if task.is_classification else 1):
+        raise TfnasInputError(
+            f"Only {len(train_idx)} training images for batch_size={batch_size} and {num_outputs} classes: "
+            "add images or lower batch_size."
+        )
+    train_set = images.subset(train_idx).dataset(y_train, batch_size, shuffle=True, seed=seed)
+    spec = DataSpec(tuple(images.shape[1:]), task, num_outputs, len(train_idx), num_val)
+    return PreparedData(spec, (train_set,), {"validation_data": validation})
+
+
+def _validation_files(validation_data: Any, images: FileImages, task: Task, num_outputs: int, batch_size: int) -> Any:
+    """`validation_data` for training on files: `(FileImages, y)` streamed, `(x, y)` arrays batched as they are."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise TfnasInputError(f"validation_data must be a tuple (x_val, y_val). Received: {type(validation_data).__name__}.")
+    x_val, y_val = validation_data
+    if tuple(x_val.shape[1:]) != tuple(images.shape[1:]):
+        raise TfnasInputError(
+            f"Validation x has samples of shape {tuple(x_val.shape[1:])} but x has {tuple(images.shape[1:])}: "
+            "give both the same image_size and color_mode."
+        )
+    if isinstance(x_val, FileImages):
+        _, y_val = check_arrays(np.arange(len(x_val))[:, None], y_val, "validation x", "validation y")
+        _check_labels(y_val, task, "validation y", num_classes=num_outputs if task.is_classification else None)
+        return x_val.dataset(y_val, batch_size)
+    x_val, y_val = check_arrays(x_val, y_val, "validation x", "validation y")
+    _check_labels(y_val, task, "validation y", num_classes=num_outputs if task.is_classification else None)
+    return tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(batch_size)

@@ -28,6 +28,7 @@ import yaml
 from tfnas.candidate import ranked
 from tfnas.compress import CompressionResult
 from tfnas.compress import compress
+from tfnas.data import in_memory
 from tfnas.errors import TfnasInputError
 from tfnas.export import ExportReport
 from tfnas.export import export
@@ -37,6 +38,7 @@ from tfnas.verify import VerifyReport
 from tfnas.verify import verify
 
 DEPLOYED_FILENAME = "deployed.yaml"
+VERIFY_BYTES = 256 * 2**20  # an image folder's test split is verified on the first images that fit (float32)
 
 
 class Deployable(Protocol):
@@ -173,13 +175,16 @@ def deploy_candidate(
     model = candidate.model()
     compressed = None
     if compress_kwargs is not None:
-        compressed = compress(model, x, y, **{"validation_data": (x_test, y_test), **compress_kwargs})
+        # compression fine-tunes on arrays: an image folder's files are read into memory for it
+        compressed = compress(model, *in_memory(x, y), **{"validation_data": in_memory(x_test, y_test), **compress_kwargs})
     source = compressed if compressed is not None else model
-    exported = export(source, path, representative_data=x[:CALIBRATION_SAMPLES], **(export_kwargs or {}))
+    labels = list(getattr(x, "class_names", ()) or []) or None  # an image folder's class names
+    exported = export(source, path, representative_data=np.asarray(x[:CALIBRATION_SAMPLES]),
+                      **{"labels": labels, **(export_kwargs or {})})
     if not verify_file:
         return Deployment(None, compressed, exported, None)
     baseline = compressed.keras_model if compressed is not None and compressed.keras_model is not None else model
-    report = verify(path, x_test, y_test, model=baseline, latency_runs=latency_runs, device=device)
+    report = verify(path, *in_memory(x_test, y_test, VERIFY_BYTES), model=baseline, latency_runs=latency_runs, device=device)
     return Deployment(DeployedCandidate.measured(candidate, compressed, exported, report), compressed, exported, report)
 
 

@@ -30,7 +30,7 @@ from tfnas import atomic
 from tfnas.candidate import Candidate
 from tfnas.candidate import plain
 from tfnas.candidate import ranked
-from tfnas.data import check_arrays
+from tfnas.data import check_inputs
 from tfnas.errors import TfnasInputError
 from tfnas.task import Task
 from tfnas.training import Training
@@ -116,10 +116,10 @@ def finalize(
     seed_list = _seeds(seeds)
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise TfnasInputError(f"top must be a positive integer. Received: top={top!r}")
-    x, y = check_arrays(x, y, "x", "y")
+    x, y = check_inputs(x, y, "x", "y")  # an image folder's FileImages stay on disk
     if (x_test is None) != (y_test is None):
         raise TfnasInputError("Pass both x_test and y_test (or neither).")
-    test = check_arrays(x_test, y_test, "x_test", "y_test") if x_test is not None else None
+    test = check_inputs(x_test, y_test, "x_test", "y_test") if x_test is not None else None
     if not result.pareto:
         raise TfnasInputError("The search has no completed candidate to finalize: run more trials.")
     task = Task.resolve(None, y)
@@ -138,7 +138,7 @@ def finalize(
 
 def evaluate(result: Any, x_test: Any, y_test: Any) -> dict[str, dict[str, float]]:
     """Adds `test_<metric>` to the metrics of every completed candidate with a model; kept in `evaluation.yaml`."""
-    x_test, y_test = check_arrays(x_test, y_test, "x_test", "y_test")
+    x_test, y_test = check_inputs(x_test, y_test, "x_test", "y_test")
     task = Task.resolve(None, y_test)
     name = f"test_{task.metric}"
     scores = {}

@@ -68,6 +68,8 @@ class SearchResult:
             read back from `final.yaml`.
         oneshot: a one-shot search's figures (`tfnas.oracles.OneShotOracle`):
             supernet epochs and the trials they count as, sub-networks ranked, seconds.
+        class_names: the label names, in label id order, when the data had
+            them (an image folder's sub-folders); else empty.
     """
 
     trials: list[Candidate]
@@ -85,6 +87,7 @@ class SearchResult:
     rerun: dict[str, str] = dataclasses.field(default_factory=dict)
     final: list[FinalCandidate] = dataclasses.field(default_factory=list)
     oneshot: dict[str, Any] = dataclasses.field(default_factory=dict)
+    class_names: list[str] = dataclasses.field(default_factory=list)
 
     @classmethod
     def load(cls, project_dir: str) -> SearchResult:
@@ -117,6 +120,7 @@ class SearchResult:
             rerun=dict(extra.get("rerun", {})),
             final=read_final(project_dir),
             oneshot={k: v for k, v in extra.get("oneshot", {}).items() if k not in ("queue", "probes")},
+            class_names=list(search_settings(project_dir).get("class_names") or []),
         )
 
     @property
@@ -263,6 +267,7 @@ class SearchResult:
                 "deployed": [dataclasses.asdict(d) for d in self.deployed],
                 "rerun": self.rerun,
                 "final": [dataclasses.asdict(f) for f in self.final],
+                **({"class_names": list(self.class_names)} if self.class_names else {}),
             }
         )
 

@@ -14,17 +14,18 @@ from typing import Any
 
 import keras
 import keras_tuner as kt
+import numpy as np
 
 from tfnas import _compat
 from tfnas import atomic
 from tfnas import distributed
-from tfnas.candidate import ranked
 from tfnas.constraints import Constraints
 from tfnas.cost.device import load_device
 from tfnas.cost.device import require_device
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
 from tfnas.finalize import SEARCH_FILENAME
+from tfnas.image_files import FileImages
 from tfnas.lock import RunLock
 from tfnas.oracles import DEFAULT_ORACLE
 from tfnas.oracles import get_oracle
@@ -39,10 +40,11 @@ from tfnas.spaces.resolve import summary_keys_of
 from tfnas.training import Training
 from tfnas.tuner import CandidatePricer
 from tfnas.tuner import EdgeTuner
+from tfnas.warm_start import warm_start_values
 
 logger = logging.getLogger(__name__)
 
-WARM_START_TOP = 5  # candidates taken from each earlier search's front
+ONE_SHOT = ("oneshot", "dnas")  # oracles that train a supernet on arrays (`tfnas.oracles.oneshot.prepare.check_inputs`)
 
 
 def search(
@@ -198,6 +200,8 @@ def search(
     recipe = Training.from_any(training)
     warm_values = warm_start_values(warm_start)
     batch_size = recipe.batch_size or batch_size
+    class_names = [str(name) for name in getattr(x, "class_names", None) or []]  # an image folder's (or Keras dataset's)
+    x = _in_memory_for(oracle, x)
     data = prepare(
         x, y, validation_data=validation_data, validation_split=validation_split, task=task,
         batch_size=batch_size, seed=0 if seed is None and role else seed, validation_groups=validation_groups,
@@ -220,7 +224,9 @@ def search(
         training=recipe, directory=directory, project_name=project_name, overwrite=overwrite and role != "worker",
         distribution_strategy=distribution_strategy,
     )
-    settings = {"training": recipe.to_dict(), "epochs": epochs, "batch_size": batch_size, "seed": seed}
+    settings = {
+        "training": recipe.to_dict(), "epochs": epochs, "batch_size": batch_size, "seed": seed, "class_names": class_names,
+    }
     fit_args = (data.fit_args, {**data.fit_kwargs, "epochs": epochs, "verbose": 0, "callbacks": list(callbacks or [])})
     start = time.perf_counter()
     tuner, result = _run(make_tuner, fit_args, role=role, seed=seed, verbose=verbose, settings=settings)
@@ -235,6 +241,15 @@ def _check_latency_metrics(limits: Constraints, reward: Reward, oracle: Any, dev
     require_device(getattr(getattr(oracle, "constraints", None), "to_dict", dict)(), device, "the oracle's constraints")
     used = [*getattr(reward, "costs", ()), getattr(reward, "metric", None)]
     require_device(used, device, f"the reward {type(reward).__name__}")
+
+
+def _in_memory_for(oracle: Any, x: Any) -> Any:
+    """`x`, read into memory when it is an image folder's `FileImages` and the oracle trains a supernet on arrays."""
+    if isinstance(oracle, Mapping):
+        name = oracle.get("name")
+    else:
+        name = oracle if isinstance(oracle, str) else getattr(oracle, "strategy_name", None)
+    return np.asarray(x) if isinstance(x, FileImages) and name in ONE_SHOT else x
 
 
 def _check_arguments(*, max_trials: Any, epochs: Any, batch_size: Any, worker_timeout: Any) -> None:
@@ -294,37 +309,6 @@ def _close(
             f"candidate (max_draws={max_draws}). Raise max_draws, widen the space or relax the constraints."
         )
     progress.note(f"{result.counts()}, in {result.search_seconds:.0f}s. result.summary() prints the front.")
-
-
-def warm_start_values(warm_start: Any) -> list[dict[str, Any]]:
-    """Hyperparameter values to propose first: the most accurate front members of each earlier search.
-
-    Args:
-        warm_start: None, a `SearchResult`, a run directory
-            (`directory/project_name`), or a list of those.
-
-    Raises:
-        TfnasInputError: a directory without a search, or another kind of object.
-    """
-    if warm_start is None:
-        return []
-    sources = warm_start if isinstance(warm_start, (list, tuple)) else [warm_start]
-    values: list[dict[str, Any]] = []
-    for source in sources:
-        if isinstance(source, (str, os.PathLike)):
-            try:
-                source = SearchResult.load(os.fspath(source))
-            except FileNotFoundError as e:
-                raise TfnasInputError(
-                    f"warm_start={os.fspath(source)!r}: {e} Pass a run directory (directory/project_name)."
-                ) from None
-        if not isinstance(source, SearchResult):
-            raise TfnasInputError(
-                f"warm_start={source!r} must be a SearchResult or a run directory (directory/project_name), or a list of them."
-            )
-        best = ranked(source.pareto, source.quality, source.direction)[:WARM_START_TOP]
-        values.extend(dict(c.hyperparameters) for c in best)
-    return values
 
 
 def _check_positive_int(name: str, value: Any) -> None:

@@ -35,6 +35,7 @@ import tensorflow as tf
 from tfnas import _compat
 from tfnas.arguments import check_arguments
 from tfnas.errors import TfnasInputError
+from tfnas.image_files import FileImages
 
 SCHEDULES = ("cosine", "plateau", "constant")
 
@@ -142,7 +143,9 @@ class Training:
         optimizer, loss, metrics = model.optimizer, model.loss, _compat.compile_metrics(model)
         peak = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
         model.compile(optimizer=self.optimizer(peak, steps, per_epoch), loss=self.loss(model), metrics=metrics)
-        if isinstance(validation_data, (tuple, list)):
+        if isinstance(validation_data, (tuple, list)) and isinstance(validation_data[0], FileImages):
+            validation_data = validation_data[0].dataset(validation_data[1], batch)
+        elif isinstance(validation_data, (tuple, list)):
             # batched here: Keras's own array adapter maps in parallel, which TensorFlow's op determinism
             # (`tfnas.search(seed=...)`) logs an error line about on every fit
             validation_data = tf.data.Dataset.from_tensor_slices(tuple(validation_data)).batch(max(batch, 256))
@@ -162,6 +165,8 @@ class Training:
         """The training input pipeline: shuffled batches, augmented when `shift` or `noise` is set."""
         if isinstance(x, tf.data.Dataset):
             dataset = x
+        elif isinstance(x, FileImages):  # an image folder: read from disk batch by batch
+            dataset = x.dataset(y, batch_size, shuffle=True)
         else:
             dataset = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), reshuffle_each_iteration=True)
             dataset = dataset.batch(batch_size)

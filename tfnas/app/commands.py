@@ -55,7 +55,7 @@ def demo_command(args: argparse.Namespace) -> int:
 
 def export_command(args: argparse.Namespace) -> int:
     """`tfnas export RUN_DIR --trial ID`: one trial's model as a `.tflite` file (and C array)."""
-    import tfnas
+    export = _compat.import_quietly("tfnas.export").export
 
     result = _load_result(args.run_dir)
     candidate = result.candidate(args.trial)
@@ -68,7 +68,7 @@ def export_command(args: argparse.Namespace) -> int:
             "int8 needs representative inputs: pass --data CONFIG.yaml (or a source such as digits or data.npz)."
         )
     output = args.output or os.path.join(args.run_dir, "export", f"trial_{candidate.trial_id}.tflite")
-    report = tfnas.export(
+    report = export(
         candidate, output, quantization=args.quantization, representative_data=representative, c_array=args.c_array,
         target=args.target,
     )
@@ -81,13 +81,15 @@ def export_command(args: argparse.Namespace) -> int:
 
 def verify_command(args: argparse.Namespace) -> int:
     """`tfnas verify MODEL.tflite --data SOURCE`: accuracy on LiteRT and TFLite Micro on the source's test part."""
-    import tfnas
+    verify = _compat.import_quietly("tfnas.verify").verify
+    from tfnas.data import in_memory
+    from tfnas.deploy import VERIFY_BYTES
 
     if args.trial and not args.run_dir:
         raise TfnasInputError("--trial names a trial of a run: pass --run-dir RUN_DIR too.")
     _, (x_test, y_test) = load_data(*source_from_argument(args.data))
     model = _load_result(args.run_dir).candidate(args.trial).model() if args.run_dir else None
-    report = tfnas.verify(args.model, x_test, y_test, model=model, device=args.device)
+    report = verify(args.model, *in_memory(x_test, y_test, VERIFY_BYTES), model=model, device=args.device)
     report.summary()
     return 0
 

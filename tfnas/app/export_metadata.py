@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from tfnas.app.sources import IMAGE_SCALE
+from tfnas.app.image_folder import folder_classes
+from tfnas.image_files import IMAGE_SCALE
 from tfnas.metadata.describe import description
 from tfnas.metadata.spec import Metadata
 
@@ -51,6 +52,5 @@ def source_metadata(data: dict[str, Any], base_dir: str) -> dict[str, Any]:
         return {"mean": [0.0], "std": [DIGITS_LEVELS], "input_range": (0.0, 1.0), "labels": [str(i) for i in range(10)]}
     path = source if os.path.isabs(source) else os.path.join(base_dir, source)
     if os.path.isdir(path):
-        classes = sorted(e for e in os.listdir(path) if os.path.isdir(os.path.join(path, e)))
-        return {"mean": [0.0], "std": [1.0 / IMAGE_SCALE], "input_range": (0.0, 1.0), "labels": classes}
+        return {"mean": [0.0], "std": [1.0 / IMAGE_SCALE], "input_range": (0.0, 1.0), "labels": folder_classes(path)}
     return {}

@@ -27,6 +27,7 @@ from tfnas.deploy import deploy_candidate
 from tfnas.deploy import write_deployed
 from tfnas.errors import TfnasInputError
 from tfnas.finalize import FinalCandidate
+from tfnas.image_files import FileImages
 from tfnas.result import SearchResult
 from tfnas.rewards.resolve import REWARDS
 from tfnas.search import search
@@ -140,6 +141,8 @@ def run_search(
     """
     kwargs = kwargs if kwargs is not None else search_kwargs(config)
     (x, y), _ = data if data is not None else load_data(config.data, config.base_dir)
+    if isinstance(x, FileImages) and x.cache_dir is None:  # a large image folder's decoded cache goes next to the runs
+        x.cache_dir = kwargs.get("directory") or "tfnas_runs"
     result = search(x, y, **kwargs)
     if not distributed.is_worker():
         write_search_files(result, files_dir)

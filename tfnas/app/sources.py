@@ -1,8 +1,11 @@
 """Data sources a config names: built-in digits and MNIST-1D, `.npz`, `.npy`, an image folder, a CSV.
 
-Every source returns numpy arrays `(x, y), (x_test, y_test)`, what
-`tfnas.search` takes. When a file has no test part, a seeded, stratified
-`test_split` of it is held out. Paths are relative to the config's folder.
+Every source returns `(x, y), (x_test, y_test)`, what `tfnas.search` takes:
+numpy arrays, except an image folder's `x` and `x_test`, which are
+`tfnas.image_files.FileImages` (the files, decoded through `tf.data` as
+training reads them; `np.asarray` reads them all) with numpy labels. When a
+file has no test part, a seeded, stratified `test_split` of it (of the file
+list, for an image folder) is held out. Paths are relative to the config's folder.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import numpy as np
 from tfnas.errors import TfnasInputError
 
 BUILT_IN = ("digits", "mnist1d")
-IMAGE_SCALE = 1.0 / 255.0  # image folders come back as floats in [0, 1]
+# image folders come back as floats in [0, 1]: `tfnas.image_files.IMAGE_SCALE`, repeated here because the command line
+# imports this module before TensorFlow (tfnas.image_files imports it)
+IMAGE_SCALE = 1.0 / 255.0
 
 
 def load_data(data: dict[str, Any], base_dir: str | None = None) -> tuple:
@@ -28,7 +33,8 @@ def load_data(data: dict[str, Any], base_dir: str | None = None) -> tuple:
     ```
 
     Returns:
-        `(x, y), (x_test, y_test)` as numpy arrays.
+        `(x, y), (x_test, y_test)`: numpy arrays, or for an image folder
+        `FileImages` (pixels in [0, 1], `class_names` the sub-folders) and numpy labels.
 
     Raises:
         TfnasInputError: a missing file, key or column, or an unknown source.
@@ -135,33 +141,22 @@ def _csv(path: str, options: dict[str, Any]) -> tuple:
 
 
 def _image_folder(path: str, options: dict[str, Any]) -> tuple:
-    """One sub-folder per class (Keras's `image_dataset_from_directory`), read into arrays in [0, 1]."""
-    import keras
+    """One sub-folder per class (Keras's `image_dataset_from_directory`), as `FileImages` read from disk on demand."""
+    from tfnas.app.image_folder import read_image_folder
 
-    size = options.get("image_size")
-    if size is not None and (len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size)):
-        raise TfnasInputError(f"data.image_size must be [height, width] in pixels. Received: {size!r}")
-    try:
-        dataset = keras.utils.image_dataset_from_directory(
-            path, labels="inferred", label_mode="int", color_mode=options["color_mode"], batch_size=None,
-            image_size=tuple(size) if size else (256, 256), shuffle=False, verbose=False,
-        )
-    except ValueError as e:
-        raise TfnasInputError(f"Cannot read images from {path!r}: {e} Put each class's images in its own sub-folder.") from e
-    pairs = list(dataset.as_numpy_iterator())
-    if not pairs:
-        raise TfnasInputError(f"No images in {path!r}: put .png/.jpg/.bmp/.gif files in one sub-folder per class.")
-    x = np.stack([image for image, _ in pairs]).astype(np.float32) * IMAGE_SCALE
-    y = np.array([label for _, label in pairs], dtype=np.int64)
-    return _split(x, y, options)
+    images, y = read_image_folder(path, options.get("image_size"), options["color_mode"])
+    return _split(images, y, options)
 
 
-def _split(x: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> tuple:
-    """Holds out a seeded `test_split` (stratified for integer labels)."""
+def _split(x: Any, y: np.ndarray, options: dict[str, Any]) -> tuple:
+    """Holds out a seeded `test_split` (stratified for integer labels) of arrays, or of `FileImages`' file list."""
     from sklearn.model_selection import train_test_split
 
     if len(x) != len(y):
         raise TfnasInputError(f"x has {len(x)} samples but y has {len(y)}: they must match one to one.")
+    if hasattr(x, "subset"):  # FileImages: split the file list; no image is read
+        (train, y_train), (test, y_test) = _split(np.arange(len(x)), y, options)
+        return (x.subset(train), y_train), (x.subset(test), y_test)
     fraction = float(options["test_split"])
     if not 0.0 < fraction < 1.0:
         raise TfnasInputError(f"data.test_split must be between 0 and 1 (exclusive). Received: {fraction!r}")

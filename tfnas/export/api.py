@@ -50,6 +50,7 @@ def export(
     target: str | None = None,
     strip_names: bool = False,
     metadata: Any = None,
+    labels: Sequence[str] | None = None,
 ) -> ExportReport:
     """Converts a model to TFLite, writes it (and a C array and a YAML report) and describes it.
 
@@ -95,6 +96,9 @@ def export(
             `input_range` (without `mean`/`std`) with the range of the
             representative data. Normalisation is stated as none unless
             `mean`/`std` are given.
+        labels: the class names in output order (an image folder's
+            sub-folders); written to `<name>_labels.txt` (one a line) and the
+            YAML report, for any target. Defaults to the metadata's labels.
 
     Returns:
         An `ExportReport`, also written as `<name>.yaml` next to the file.
@@ -159,6 +163,7 @@ def export(
     )
     if c_array:
         report.c_source, report.c_header = write_c_array(blob, path)
+    report.labels, report.labels_path = _write_labels(path, labels, meta)
     report.report_path = os.path.splitext(path)[0] + ".yaml"
     with open(report.report_path, "w") as f:
         yaml.safe_dump(report.to_dict(), f, sort_keys=False)
@@ -177,6 +182,21 @@ def _unpack(obj: Any) -> tuple[Any, str, np.ndarray | None]:
         "export takes a Keras 3 or tf_keras model, a CompressionResult or a search Candidate. "
         f"You passed an object of type: {type(obj).__name__}."
     )
+
+
+def _write_labels(path: str, labels: Sequence[str] | None, meta: Any) -> tuple[list[str] | None, str | None]:
+    """Writes the class names (by default the metadata's) next to the model, one a line (`<name>_labels.txt`).
+
+    Returns the labels and the file, or None twice when there are none.
+    """
+    if labels is None and meta is not None:
+        labels = meta.labels
+    if not labels:
+        return None, None
+    labels_path = os.path.splitext(path)[0] + "_labels.txt"
+    with open(labels_path, "w") as f:
+        f.write("".join(f"{label}\n" for label in labels))
+    return list(labels), labels_path
 
 
 def _written_metadata(path: str) -> dict[str, Any] | None:

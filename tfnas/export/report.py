@@ -30,6 +30,8 @@ class ExportReport:
         names_stripped: the file was written without its tensor names,
             description and signature defs (`export(strip_names=True)`).
         metadata: the TFLite metadata written into the file (`Metadata.to_dict()`), or None.
+        labels: the class names, in output order (an image folder's sub-folders), or None.
+        labels_path: the labels file written next to the model (`<name>_labels.txt`, one a line), or None.
     """
 
     path: str
@@ -49,6 +51,8 @@ class ExportReport:
     notes: list[str] = dataclasses.field(default_factory=list)
     names_stripped: bool = False
     metadata: dict[str, Any] | None = None
+    labels: list[str] | None = None
+    labels_path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """YAML-dumpable dict."""

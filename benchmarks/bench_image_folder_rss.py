@@ -1,0 +1,89 @@
+"""Peak RSS of a small image-folder search: streamed from disk (`FileImages`) vs the same images as arrays.
+
+Generates `--images` random RGB images of `--size` px (half PNG, half JPEG)
+in four class folders, then runs each mode in its own process: load the
+folder (`tfnas.app.sources.load_data`), search (`max_trials` trials of
+`epochs` epochs), score the test split (`result.evaluate`). "memory" reads
+the folder into numpy arrays first (`np.asarray`), as tfnas did before
+image folders were streamed; "disk" streams with the decoded cache forced
+into a file. Prints the peak RSS of each process and its growth over the
+RSS after importing TensorFlow.
+
+    python benchmarks/bench_image_folder_rss.py --images 2000 --size 96
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def make_folder(root: str, images: int, size: int) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(images):
+        label = i % 4
+        folder = os.path.join(root, f"class_{label}")
+        os.makedirs(folder, exist_ok=True)
+        pixels = (rng.random((size, size, 3)) * 60 + label * 60).astype(np.uint8)
+        Image.fromarray(pixels).save(os.path.join(folder, f"{i:06d}.{'png' if i % 2 else 'jpg'}"))
+
+
+def run_mode(mode: str, root: str, directory: str, trials: int, epochs: int) -> dict:
+    import tensorflow as tf  # noqa: F401  (imported first: the baseline RSS includes TensorFlow)
+
+    import tfnas
+    import tfnas.image_files as image_files
+    from tfnas.app.sources import load_data
+
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if mode == "disk":
+        image_files.MEMORY_CACHE_BYTES = 0
+    (x, y), (x_test, y_test) = load_data({"source": root, "seed": 0})
+    x.cache_dir = x_test.cache_dir = directory
+    if mode == "memory":
+        x, x_test = np.asarray(x), np.asarray(x_test)
+    start = time.perf_counter()
+    result = tfnas.search(x, y, max_trials=trials, epochs=epochs, directory=directory, project_name=mode, overwrite=True,
+                          verbose=0, seed=0, constraints={"max_macs": 2_000_000})
+    result.evaluate(x_test, y_test)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"mode": mode, "base_mib": base, "peak_mib": peak, "growth_mib": peak - base, "seconds": time.perf_counter() - start}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--size", type=int, default=96)
+    parser.add_argument("--trials", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--modes", default="memory,streamed,disk", help="comma-separated: memory, streamed, disk")
+    parser.add_argument("--mode", help=argparse.SUPPRESS)
+    parser.add_argument("--root", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.mode:
+        print(json.dumps(run_mode(args.mode, args.root, os.path.join(args.root, "..", "runs"), args.trials, args.epochs)))
+        return
+    with tempfile.TemporaryDirectory() as work:
+        root = os.path.join(work, "images")
+        make_folder(root, args.images, args.size)
+        for mode in args.modes.split(","):
+            command = [sys.executable, __file__, "--mode", mode, "--root", root, "--trials", str(args.trials),
+                       "--epochs", str(args.epochs)]
+            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+            row = json.loads(out)
+            print(f"{args.images} images {args.size}px {mode:>8}: peak RSS {row['peak_mib']:7.0f} MiB, growth after import "
+                  f"{row['growth_mib']:7.0f} MiB, {row['seconds']:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
