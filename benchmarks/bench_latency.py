@@ -21,12 +21,16 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import functools
+import gc
 import json
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -51,62 +55,44 @@ RESULTS = Path(__file__).resolve().parent / "results"
 HELD_OUT_SEED = 10_000  # candidate seeds start here: calibration never sees these models
 
 
-def candidates(n: int, resolutions: list[int]) -> list[tuple[str, keras.Model]]:
-    """`n` random candidates per family and input shape (image family at each resolution, signals, spectrograms)."""
+def candidates(n: int, resolutions: list[int]) -> list[tuple[str, Callable[[], keras.Model]]]:
+    """`n` random candidates per family and input shape (image family at each resolution, signals, spectrograms).
+
+    Each comes as a builder, called when it is measured: a few hundred live models do not fit in memory.
+    """
     families = [(f"image{r}", ImageSpace(), (r, r, 3)) for r in resolutions]
     families += [
         ("signal", SignalSpace(), (1024, 1)),
         ("spectrogram", SpectrogramSpace(), (49, 10, 1)),
     ]
-    models = []
+    builders = []
     for name, space, shape in families:
         configured = space.configure(shape, 10, "classification")
         for i in range(n):
-            try:
-                models.append(
-                    (
-                        f"{name}/{i}",
-                        trained_like(configured.build(random_hps(configured, HELD_OUT_SEED + i))),
-                    )
-                )
-            except Exception as e:  # noqa: BLE001  (a draw the space cannot build is skipped, as a search would fail the trial
-                print(f"skip {name}/{i}: {type(e).__name__}: {str(e)[:120]}")
-    return models
+            builders.append((f"{name}/{i}", functools.partial(_candidate, configured, HELD_OUT_SEED + i)))
+    return builders
 
 
-def applications(resolutions: list[int]) -> list[tuple[str, keras.Model]]:
-    """Keras MobileNet (alpha 0.25/0.5), MobileNetV2 (0.35/1.0), MobileNetV3Small/Large, weights=None."""
+def _candidate(space: Any, seed: int) -> keras.Model:
+    return trained_like(space.build(random_hps(space, seed)))
+
+
+def applications(resolutions: list[int]) -> list[tuple[str, Callable[[], keras.Model]]]:
+    """Keras MobileNet (alpha 0.25/0.5), MobileNetV2 (0.35/1.0), MobileNetV3Small/Large, weights=None, as builders."""
     apps = keras.applications
-    models = []
+    builders: list[tuple[str, Callable[[], keras.Model]]] = []
     for r in resolutions:
         shape = (r, r, 3)
         for alpha in (0.25, 0.5):
-            models.append(
-                (
-                    f"MobileNet{alpha}@{r}",
-                    apps.MobileNet(input_shape=shape, alpha=alpha, weights=None),
-                )
-            )
+            builders.append((f"MobileNet{alpha}@{r}", functools.partial(apps.MobileNet, shape, alpha, weights=None)))
         for alpha in (0.35, 1.0):
-            models.append(
-                (
-                    f"MobileNetV2_{alpha}@{r}",
-                    apps.MobileNetV2(input_shape=shape, alpha=alpha, weights=None),
-                )
+            builders.append(
+                (f"MobileNetV2_{alpha}@{r}", functools.partial(apps.MobileNetV2, shape, alpha, weights=None))
             )
-        models.append(
-            (
-                f"MobileNetV3Small@{r}",
-                apps.MobileNetV3Small(input_shape=shape, weights=None, include_preprocessing=False),
-            )
-        )
-        models.append(
-            (
-                f"MobileNetV3Large@{r}",
-                apps.MobileNetV3Large(input_shape=shape, weights=None, include_preprocessing=False),
-            )
-        )
-    return models
+        for small, cls in (("Small", apps.MobileNetV3Small), ("Large", apps.MobileNetV3Large)):
+            builder = functools.partial(cls, input_shape=shape, weights=None, include_preprocessing=False)
+            builders.append((f"MobileNetV3{small}@{r}", builder))
+    return builders
 
 
 def macs_baseline(profile: DeviceProfile) -> float:
@@ -132,7 +118,14 @@ def evaluate(models: list, profiles: dict[int, DeviceProfile], folder: str, runs
     """Converts each model, times it (twice, for the noise floor) and predicts it at every thread count."""
     rows = []
     rng = np.random.default_rng(0)
-    for name, model in models:
+    for name, build in models:
+        keras.backend.clear_session()
+        gc.collect()
+        try:
+            model = build()
+        except Exception as e:  # noqa: BLE001  (a draw the space cannot build is skipped, as a search would fail the trial)
+            print(f"skip {name}: {type(e).__name__}: {str(e)[:120]}")
+            continue
         path = os.path.join(folder, name.replace("/", "_") + ".tflite")
         data = rng.normal(size=(8, *model.inputs[0].shape[1:])).astype(np.float32)
         with open(path, "wb") as f:
@@ -148,6 +141,7 @@ def evaluate(models: list, profiles: dict[int, DeviceProfile], folder: str, runs
             " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
             flush=True,
         )
+        os.remove(path)
     return rows
 
 
