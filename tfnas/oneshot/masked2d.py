@@ -183,7 +183,8 @@ def _head(supernet: MobileNetSupernet, net: MobileNetSubnet, exits: list[Any], m
 
     if net.head == "gap":
         features = sum(masks["exit"][s] * ops.mean(x, axis=(1, 2)) for s, x in enumerate(exits) if s + 1 in stages)
-        return ops.add(ops.matmul(dropout(features), supernet.head_gap.kernel), supernet.head_gap.bias)
+        head = supernet.head(net)
+        return ops.add(ops.matmul(dropout(features), head.kernel), head.bias)
     logits = []
     for s, x in enumerate(exits):
         if s + 1 in stages:
@@ -248,17 +249,17 @@ class CompiledSandwich2D(CompiledSandwich):
     ) -> None:
         self._groups = [variables for _, variables in optional_groups(supernet)]
         self._slots = {id(v): _slots(optimizer, v) for variables in self._groups for v in variables}
-        super().__init__(supernet, optimizer, students, label_smoothing, distill)  # type: ignore[arg-type]
+        super().__init__(supernet, optimizer, students, label_smoothing, distill)
 
     def _masks(self, values: Mapping[str, Any] | Any) -> Masks:
-        return subnet_masks_2d(self.supernet, values)  # type: ignore[arg-type]
+        return subnet_masks_2d(self.supernet, values)
 
     def _call(self, x: Any, masks: Mapping[str, Any]) -> Any:
-        return masked_call_2d(self.supernet, x, masks, training=True)  # type: ignore[arg-type]
+        return masked_call_2d(self.supernet, x, masks, training=True)
 
     def _apply(self, grads: Sequence[Any], variables: Sequence[Any], masks: Mapping[str, Any]) -> None:
         """The update, then every weight set no sub-network used (and its optimizer slots) put back, as eagerly."""
-        used = ops.max(masks["used"], axis=0) > 0.5 if self._groups else None
+        used = ops.max(masks["used"], axis=0) > 0.5  # (G,); G may be 0
         kept = [[(v, tf.identity(v.value)) for w in group for v in (w, *self._slots[id(w)])] for group in self._groups]
         self.optimizer.apply(list(grads), list(variables))
         for g, pairs in enumerate(kept):
