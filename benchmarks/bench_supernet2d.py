@@ -23,6 +23,14 @@ Setup, per space (each narrowed to one frame, as the one-shot oracle does):
   of the per-round ratios (both steps of a round see the same machine load:
   the machine is shared), and the table gives the median seconds of each.
 
+Result (2026-12-06, 2 shared cores, load average ~3.8, `results/bench_supernet2d.json`): the target is
+NOT met at 96 px. default: eager median 5.6 s (2.8-19.7), compiled 5.6 s (4.9-5.7), ratio 1.1x
+(0.5-3.5); wide: eager 29.9 s, compiled 14.8 s, ratio 2.0x (0.5-2.6); tracing the graph took 56 s and
+135 s. At 96 px the step is compute-bound: the masked graph runs every sub-network at the largest's
+widths and kernels, and both weight sets of a block whose space has expansion 1 and above 1, so it
+does ~3x the eager step's arithmetic and only saves its Python overhead. The same step on 8x8 inputs
+(the default space, same frame, overhead-bound) measured eager 3.9 s vs compiled 0.11 s (30x).
+
 Run: `python benchmarks/bench_supernet2d.py` (writes
 `benchmarks/results/bench_supernet2d.json` and prints a table).
 """
