@@ -52,7 +52,8 @@ Masks = dict[str, np.ndarray]
 def compilable(supernet: Any) -> bool:
     """Whether every sub-network of `supernet` can run as the masked largest (a fixed frame, unclipped padding).
 
-    Only a DS-CNN 1-D `Supernet` can (False for any other supernet). That
+    Only a DS-CNN 1-D `Supernet` can here (False for any other supernet:
+    `tfnas.oneshot.compiled.compilable` covers the MobileNet family too). That
     needs one stem stride, one pooling, one block stride and one head;
     blocks a shallower sub-network drops must keep the length (stride 1);
     kernel sizes must differ from the largest by even numbers of taps, and
@@ -147,7 +148,7 @@ def masked_call(
                                                 strides=net.stem_stride, padding="same")
             for j, k in enumerate(kernels))
     channels = masks["stem_channels"]
-    x = ops.relu(_norm(supernet.stem_bn, x, channels, training, moving=moving)) * channels
+    x = ops.relu(masked_norm(supernet.stem_bn, x, channels, training, moving=moving)) * channels
     if net.pooling != "none":
         pool = ops.max_pool if net.pooling == "max" else ops.average_pool
         x = pool(x, 2, strides=2, padding="same")
@@ -155,11 +156,11 @@ def masked_call(
         active = masks["block_active"][i]  # 1 for the first block: `resolve` refuses num_blocks < 1
         taps = ops.reshape(masks["block_taps"][i], (-1, 1, 1))
         h = ops.depthwise_conv(x, dw.kernel * taps, strides=block.stride, padding="same")
-        h = ops.relu(_norm(dw_bn, h, channels, training, active, moving)) * channels
+        h = ops.relu(masked_norm(dw_bn, h, channels, training, active, moving)) * channels
         out = masks["block_channels"][i]
         h = ops.conv(h, pw.kernel, strides=1, padding="same")
-        h = ops.relu(_norm(pw_bn, h, out, training, active, moving)) * out
-        h = h + masks["block_add"][i] * _widen(x, out.shape[-1])
+        h = ops.relu(masked_norm(pw_bn, h, out, training, active, moving)) * out
+        h = h + masks["block_add"][i] * widen(x, out.shape[-1])
         if i == 0:  # the first block can change the width (stem -> blocks); it is always active
             x, channels = h, out
         else:
@@ -173,7 +174,7 @@ def masked_call(
     return supernet.head_activation(ops.add(ops.matmul(x, kernel), head.bias))
 
 
-def _widen(x: Any, channels: int) -> Any:
+def widen(x: Any, channels: int) -> Any:
     """`x` cut or zero-padded to `channels` channels (a shortcut from the stem, whose widest layer may differ)."""
     have = x.shape[-1]
     if have == channels:
@@ -183,7 +184,7 @@ def _widen(x: Any, channels: int) -> Any:
     return ops.pad(x, [[0, 0]] * (len(x.shape) - 1) + [[0, channels - have]])
 
 
-def _norm(
+def masked_norm(
     layer: ElasticBatchNorm, x: Any, mask: Any, training: bool, active: Any = 1.0, moving: bool = True
 ) -> Any:
     """`layer` over the widest channels; in training, only the moving statistics of `mask`'s channels move (if `active`)."""
@@ -244,14 +245,26 @@ class CompiledSandwich:
     ) -> None:
         self.supernet, self.optimizer, self.students = supernet, optimizer, students
         self.smoothing, self.distill = label_smoothing, distill
-        self._teacher = subnet_masks(supernet, largest(supernet.space))
+        self._teacher = self._masks(largest(supernet.space))
         self._step = tf.function(self._graph, autograph=False)
+
+    def _masks(self, values: Mapping[str, Any] | Subnet) -> Masks:
+        """A sub-network's masks (a subclass for another family overrides it, with `_call`)."""
+        return subnet_masks(self.supernet, values)
+
+    def _call(self, x: Any, masks: Mapping[str, Any]) -> Any:
+        """The supernet's training-mode output for the sub-network `masks` select."""
+        return masked_call(self.supernet, x, masks, training=True)
+
+    def _apply(self, grads: Sequence[Any], variables: Sequence[Any], masks: Mapping[str, Any]) -> None:
+        """The optimizer update (`masks`: every sub-network's, stacked; a subclass may use them)."""
+        self.optimizer.apply(list(grads), list(variables))
 
     def __call__(self, x: Any, y: Any, students: Sequence[Mapping[str, Any] | Subnet]) -> dict[str, float]:
         """One update; returns the logs `sandwich_step` does."""
         if len(students) != self.students:
             raise ValueError(f"this step trains {self.students} students; received {len(students)}.")
-        masks = [self._teacher, *(subnet_masks(self.supernet, values) for values in students)]
+        masks = [self._teacher, *(self._masks(values) for values in students)]
         stacked = {key: np.stack([m[key] for m in masks]) for key in self._teacher}
         losses, label_loss = self._step(ops.convert_to_tensor(x, "float32"), ops.convert_to_tensor(y), stacked)
         losses = [float(value) for value in losses]
@@ -269,13 +282,13 @@ class CompiledSandwich:
         variables = self.supernet.trainable_variables
         with tf.GradientTape() as tape:
             pick = [{key: value[i] for key, value in masks.items()} for i in range(self.students + 1)]
-            teacher = masked_call(self.supernet, x, pick[0], training=True)
+            teacher = self._call(x, pick[0])
             losses = [loss(task, target, teacher, self.smoothing)]
             soft = ops.stop_gradient(teacher) if self.distill else target
-            outputs = [masked_call(self.supernet, x, m, training=True) for m in pick[1:]]
+            outputs = [self._call(x, m) for m in pick[1:]]
             losses += [loss(task, soft, output, 0.0) for output in outputs]
             total = ops.sum(ops.stack(losses))
         pairs = [(g, v) for g, v in zip(tape.gradient(total, variables), variables, strict=True) if g is not None]
-        self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        self._apply([g for g, _ in pairs], [v for _, v in pairs], masks)
         label_loss = loss(task, target, outputs[0], 0.0) if outputs else ops.zeros(())
         return ops.stack(losses), label_loss

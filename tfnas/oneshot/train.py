@@ -29,8 +29,9 @@ from tfnas.errors import TfnasInputError
 from tfnas.oneshot.base_supernet import BaseSupernet
 from tfnas.oneshot.checkpoint import Checkpoint
 from tfnas.oneshot.checkpoint import fingerprint
+from tfnas.oneshot.compiled import compilable
+from tfnas.oneshot.compiled import compiled_sandwich
 from tfnas.oneshot.masked import CompiledSandwich
-from tfnas.oneshot.masked import compilable
 from tfnas.oneshot.sandwich import GraphApply
 from tfnas.oneshot.sandwich import SampleFn
 from tfnas.oneshot.sandwich import largest
@@ -146,11 +147,13 @@ def train_supernet(
             `tfnas.oneshot.sandwich.random_subnet` over the space's choices.
         progress: Called as `progress(epoch, logs)` after each epoch (0-based, as Keras callbacks).
         calibration_samples: Training samples batch norm is re-estimated on for validation. Defaults to 256.
-        compiled: Run each step as one graph (`tfnas.oneshot.masked.CompiledSandwich`:
-            every sub-network as the largest with masks; same updates within
-            float tolerance, several times faster). Defaults to None: whenever
-            the supernet is a DS-CNN 1-D one whose frame is fixed (`compilable`); True where it is not is
-            refused. Other supernets train eagerly, one sliced sub-network at a time.
+        compiled: Run each step as one graph (`tfnas.oneshot.masked.CompiledSandwich`,
+            `tfnas.oneshot.masked2d.CompiledSandwich2D`: every sub-network as
+            the largest with masks; same updates within float tolerance,
+            several times faster). Defaults to None: whenever the supernet's
+            frame is fixed (`tfnas.oneshot.compiled.compilable`: a DS-CNN 1-D
+            or MobileNet-family supernet); True where it is not is refused.
+            Other supernets train eagerly, one sliced sub-network at a time.
         verbose: 1 prints one line per epoch. Defaults to 0.
 
     Returns:
@@ -167,8 +170,8 @@ def train_supernet(
     _check_sampler(supernet, sample, seed)
     if compiled and not compilable(supernet):
         raise TfnasInputError(
-            "compiled=True needs a DS-CNN 1-D supernet whose frame is fixed (one stem stride, pooling, block stride "
-            "and head: tfnas.oneshot.frame.narrow); pass compiled=None or False for this space."
+            "compiled=True needs a DS-CNN 1-D or MobileNet-family supernet whose frame is fixed (one stem stride, "
+            "block or stage stride, head and, 1-D, pooling: tfnas.oneshot.frame.narrow); pass compiled=None or False."
         )
     steps_per_epoch = math.ceil(len(x) / batch)
     peak = learning_rate if learning_rate is not None else supernet_learning_rate(supernet.space)
@@ -182,7 +185,7 @@ def train_supernet(
     ends = (largest(supernet.space), smallest(supernet.space))
     if compiled is None:
         compiled = compilable(supernet)
-    update = (CompiledSandwich(supernet, optimizer, 1 + num_random, recipe.label_smoothing, distill) if compiled
+    update = (compiled_sandwich(supernet, optimizer, 1 + num_random, recipe.label_smoothing, distill) if compiled
               else GraphApply(optimizer))
     for epoch in range(start, epochs):
         began = time.perf_counter()
