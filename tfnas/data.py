@@ -97,16 +97,7 @@ def prepare(
             )
         _check_labels(y_val, task, "validation y", num_classes=num_outputs if task.is_classification else None)
     else:
-        if not isinstance(validation_split, (int, float)) or not 0.0 < float(validation_split) < 1.0:
-            raise TfnasInputError(
-                f"validation_split must be between 0 and 1 (exclusive), or pass validation_data. "
-                f"Received: validation_split={validation_split!r}"
-            )
-        if validation_groups is not None:
-            groups = _check_groups(validation_groups, len(x_train))
-            x_train, y_train, x_val, y_val = _group_split(x_train, y_train, groups, validation_split, seed)
-        else:
-            x_train, y_train, x_val, y_val = _split(x_train, y_train, validation_split, task, seed)
+        x_train, y_train, x_val, y_val = _hold_out(x_train, y_train, validation_split, validation_groups, task, seed)
     if task.is_classification and len(x_train) < num_outputs:
         raise TfnasInputError(
             f"Only {len(x_train)} training samples for {num_outputs} classes: every class needs examples. "
@@ -176,6 +167,22 @@ def _as_array(values: Any, name: str) -> np.ndarray:
             "and encode text labels as integer class ids (sklearn.preprocessing.LabelEncoder)."
         )
     return array
+
+
+def _hold_out(x: Any, y: np.ndarray, validation_split: Any, validation_groups: Any, task: Task, seed: Any) -> tuple:
+    """`(x_train, y_train, x_val, y_val)`: `validation_split` of the samples held out, by group when groups are given.
+
+    `x` is the inputs, or (for an image folder) the index of its files.
+    """
+    if not isinstance(validation_split, (int, float)) or not 0.0 < float(validation_split) < 1.0:
+        raise TfnasInputError(
+            f"validation_split must be between 0 and 1 (exclusive), or pass validation_data. "
+            f"Received: validation_split={validation_split!r}"
+        )
+    if validation_groups is not None:
+        groups = _check_groups(validation_groups, len(y))
+        return _group_split(x, y, groups, validation_split, seed)
+    return _split(x, y, validation_split, task, seed)
 
 
 def _check_labels(y: np.ndarray, task: Task, name: str, num_classes: int | None = None) -> int:
@@ -300,16 +307,7 @@ def _prepare_files(
         validation = _validation_files(validation_data, images, task, num_outputs, batch_size)
         num_val = len(validation_data[1])
     else:
-        if not isinstance(validation_split, (int, float)) or not 0.0 < float(validation_split) < 1.0:
-            raise TfnasInputError(
-                f"validation_split must be between 0 and 1 (exclusive), or pass validation_data. "
-                f"Received: validation_split={validation_split!r}"
-            )
-        if validation_groups is not None:
-            groups = _check_groups(validation_groups, len(labels))
-            train, y_train, val, y_val = _group_split(index, labels, groups, validation_split, seed)
-        else:
-            train, y_train, val, y_val = _split(index, labels, validation_split, task, seed)
+        train, y_train, val, y_val = _hold_out(index, labels, validation_split, validation_groups, task, seed)
         train_idx = train[:, 0].astype(np.int64)
         validation = images.subset(val[:, 0].astype(np.int64)).dataset(y_val, batch_size)
         num_val = len(y_val)
