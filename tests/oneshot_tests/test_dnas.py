@@ -87,7 +87,9 @@ def test_a_larger_penalty_derives_a_cheaper_architecture(supernet):
                         arch_learning_rate=0.05)
     for variable, value in zip(supernet.variables, before, strict=True):  # every search started from, and left, these weights
         np.testing.assert_array_equal(np.asarray(variable), value)
-    assert cheap.expected_macs < 0.5 * free.expected_macs
+    # seeds 0-9 of the weights and `sweep` (0-4 also with oneDNN off, alike): cheap/free 0.29-0.55 (mean 0.40, std 0.09:
+    # mean + 3 std = 0.67); seeds 3 and 6 failed the 0.5 asserted before.
+    assert cheap.expected_macs < 0.7 * free.expected_macs
     assert len(cheap.logs) == 2 and {"loss", "val_loss", "expected_macs", "temperature"} <= cheap.logs[0].keys()
     model = supernet.space.build(supernet.resolve(cheap.values).hyperparameters())
     assert profile(model).macs < profile(supernet.space.build(supernet.resolve(free.values).hyperparameters())).macs

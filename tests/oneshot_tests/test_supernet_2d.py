@@ -183,7 +183,9 @@ def test_train_supernet_lowers_the_loss_and_the_largest_learns(digits):
     losses = history.history["loss_largest"]
     assert losses[-1] < losses[0], losses
     accuracy = Task("classification").quality(extract(supernet, largest(space), x_calibration=x[:256]), x_val, y_val)
-    assert accuracy > 0.5, accuracy  # chance is 0.1
+    # seeds 0-9 of the weights and `train_supernet` (0-4 also with oneDNN off, alike): 48.0-67.1% (mean 58.1, std 5.5 points:
+    # mean - 3 std = 41.7%); seed 3 failed the 50% asserted before.
+    assert accuracy > 0.4, accuracy  # chance is 0.1
 
 
 def test_search_with_the_oneshot_oracle_meets_max_macs(digits, tmp_path):

@@ -64,8 +64,11 @@ def test_training_lowers_losses_and_extracted_ends_beat_chance(space, data, trai
     task = Task("classification")
     accuracies = [task.quality(extract(supernet, values, x_calibration=x[:256]), x_val, y_val)
                   for values in (largest(space), smallest(space))]
+    # seeds 0-9 of `trained` (0-4 also with oneDNN off, alike): largest 99.5-100%; smallest 57.5-76.5% (mean 66.2, std 5.8
+    # points: mean - 3 std = 48.9%), so both bounds hold with room.
     assert accuracies[0] > 0.8 and accuracies[1] > 0.45, accuracies  # chance is 1/3
-    # The per-epoch validation recalibrates batch norm as `extract` does: the same figures.
+    # The per-epoch validation recalibrates batch norm as `extract` does: the same figures (equal to the last digit in
+    # all those runs; the tolerance only absorbs a sample flipping on a near-tie).
     np.testing.assert_allclose(accuracies, [last["val_accuracy_largest"], last["val_accuracy_smallest"]], atol=0.02)
     with open(os.path.join(directory, "supernet_history.yaml")) as f:
         assert yaml.safe_load(f) == history.to_dict()
