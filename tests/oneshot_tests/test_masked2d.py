@@ -23,6 +23,7 @@ from tfnas.oneshot.sandwich import sandwich_step
 from tfnas.spaces import DSCNN1DSpace
 from tfnas.spaces import DSCNN2DSpace
 from tfnas.spaces import MobileNetSpace
+from tfnas.testing.supernets import perturbed_supernet
 
 # Every elastic range has two choices or more; the frame (stem stride, stage stride, head) has one.
 RANGES = {"num_stages": (1, 2, 3), "blocks": (1, 2, 3), "filters": (8, 16, 32), "stem_filters": (8, 16),
@@ -50,22 +51,6 @@ SUBNETS = {
 }
 
 
-def _perturbed(space, seed: int = 0):
-    """A supernet whose every weight and BN statistic differs per channel (kernels scaled by fan-in), so a wrong mask shows."""
-    supernet = supernet_for(space)
-    rng = np.random.default_rng(seed)
-    for weight in supernet.weights:
-        shape = tuple(weight.shape)
-        if weight.path.endswith("moving_variance"):
-            value = rng.uniform(0.5, 2.0, shape)
-        elif weight.path.endswith("kernel"):
-            value = rng.normal(0.0, 1.0, shape) / np.sqrt(np.prod(shape[:-1]) if shape[-1] > 1 else np.prod(shape[:-2]))
-        else:
-            value = rng.normal(0.0, 0.5, shape) + (1.0 if weight.path.endswith("gamma") else 0.0)
-        weight.assign(value.astype("float32"))
-    return supernet
-
-
 def _space(head: str = "gap", task: str = "regression", **ranges):
     return MobileNetSpace(**{**RANGES, **FRAME, "head": (head,), **ranges}).configure((8, 8, 1), 3, task)
 
@@ -88,7 +73,7 @@ def test_only_a_fixed_frame_compiles():
 def test_masked_outputs_equal_the_sliced_supernet(values, head, training):
     space = _space(head)
     x = np.random.default_rng(1).normal(size=(6, 8, 8, 1)).astype("float32")
-    sliced, masked = _perturbed(space), _perturbed(space)
+    sliced, masked = perturbed_supernet(space), perturbed_supernet(space)
     expected = np.asarray(sliced(x, training=training, values=values))
     got = np.asarray(masked_call_2d(masked, x, subnet_masks_2d(masked, values), training=training))
     assert np.abs(expected).max() < 1e3  # the comparison means something
@@ -104,7 +89,7 @@ def test_masked_spectrogram_supernet_equals_the_sliced_one():
     x = np.random.default_rng(2).normal(size=(4, 49, 10, 1)).astype("float32")
     rng = np.random.default_rng(0)
     for values in (smallest(space), *({**random_subnet(space, rng), "dropout": 0.0} for _ in range(3))):
-        sliced, masked = _perturbed(space), _perturbed(space)
+        sliced, masked = perturbed_supernet(space), perturbed_supernet(space)
         expected = np.asarray(sliced(x, training=True, values=values))
         got = np.asarray(masked_call_2d(masked, x, subnet_masks_2d(masked, values), training=True))
         np.testing.assert_allclose(got, expected, atol=1e-5)
@@ -119,7 +104,7 @@ def test_compiled_step_updates_the_weights_as_the_eager_step(seed):
     nets, logs = [], []
     for compiled in (False, True):
         keras.utils.set_random_seed(0)
-        supernet = _perturbed(space, seed=4)
+        supernet = perturbed_supernet(space, seed=4)
         # Momentum and weight decay: a weight set no sub-network uses must keep its weights and momenta, as eagerly.
         # (Adam would amplify float noise in near-zero gradients.)
         optimizer = keras.optimizers.SGD(0.05, momentum=0.9, weight_decay=0.01)
@@ -131,7 +116,7 @@ def test_compiled_step_updates_the_weights_as_the_eager_step(seed):
         logs.append(log)
     for key in logs[0]:
         assert logs[1][key] == pytest.approx(logs[0][key], rel=1e-4), key
-    start = _perturbed(space, seed=4)
+    start = perturbed_supernet(space, seed=4)
     moved = 0
     for eager, compiled, initial in zip(nets[0].weights, nets[1].weights, start.weights, strict=True):
         np.testing.assert_allclose(np.asarray(compiled), np.asarray(eager), atol=ATOL, err_msg=eager.path)

@@ -12,7 +12,6 @@ import tfnas
 from tfnas.cost import profile
 from tfnas.demo import load_digits_images
 from tfnas.errors import TfnasInputError
-from tfnas.oneshot import MobileNetSupernet
 from tfnas.oneshot import extract
 from tfnas.oneshot import largest
 from tfnas.oneshot import smallest
@@ -25,6 +24,7 @@ from tfnas.spaces import DSCNN2DSpace
 from tfnas.spaces import MobileNetSpace
 from tfnas.task import Task
 from tfnas.testing.hps import random_hps
+from tfnas.testing.supernets import perturbed_supernet
 
 ATOL = 1e-5
 # Every elastic range has two choices or more, in both spaces (DSCNN2DSpace's stem follows the input instead).
@@ -52,25 +52,6 @@ CASES = {
 }
 
 
-def _perturbed(space) -> MobileNetSupernet:
-    """A supernet whose every weight and BN statistic differs per channel, so a wrong slice shows.
-
-    Kernels are scaled by their fan-in so that outputs stay of order 1 through three stages.
-    """
-    supernet = supernet_for(space)
-    rng = np.random.default_rng(0)
-    for weight in supernet.weights:
-        shape = tuple(weight.shape)
-        if weight.path.endswith("moving_variance"):
-            value = rng.uniform(0.5, 2.0, shape)
-        elif weight.path.endswith("kernel"):
-            value = rng.normal(0.0, 1.0, shape) / np.sqrt(np.prod(shape[:-1]) if shape[-1] > 1 else np.prod(shape[:-2]))
-        else:
-            value = rng.normal(0.0, 0.5, shape) + (1.0 if weight.path.endswith("gamma") else 0.0)
-        weight.assign(value.astype("float32"))
-    return supernet
-
-
 @pytest.fixture(scope="module", params=["mobilenet", "dscnn2d"])
 def setup(request):
     """The space (regression: a linear head, so no softmax saturation hides a difference), its supernet, inputs."""
@@ -78,7 +59,7 @@ def setup(request):
     stem = {"stem_strides": (1, 2)} if request.param == "mobilenet" else {}
     space = space_type(**RANGES, **stem).configure(SHAPES[request.param], 3, "regression")
     x = np.random.default_rng(1).normal(size=(6, *space.input_shape)).astype("float32")
-    return space, _perturbed(space), x
+    return space, perturbed_supernet(space), x
 
 
 def _signature(model: keras.Model) -> list:
@@ -132,7 +113,7 @@ def test_largest_and_smallest(setup):
 def test_stride_switches_and_clamping():
     """MobileNet's stem and stage strides are switches; a stride on a 1-pixel axis is clamped as the space does."""
     space = MobileNetSpace(**RANGES, stem_strides=(1, 2)).configure((8, 8, 1), 3, "regression")
-    supernet = _perturbed(space)
+    supernet = perturbed_supernet(space)
     x = np.random.default_rng(2).normal(size=(4, 8, 8, 1)).astype("float32")
     values = {"stem_strides": 2, "num_stages": 3, "stage2_strides": 2, "stage3_strides": 2, "stage3_blocks": 2}
     _check(space, supernet, x, values, signature=True)
@@ -142,7 +123,7 @@ def test_stride_switches_and_clamping():
 
 def test_default_dscnn2d_space_has_no_expand_layers():
     space = DSCNN2DSpace().configure((49, 10, 1), 4, "regression")
-    supernet = _perturbed(space)
+    supernet = perturbed_supernet(space)
     assert all(set(block.kinds) == {False} for stage in supernet.stages for block in stage)  # separable blocks only
     assert "stem_strides" not in supernet.active.values and not compilable(supernet)
     x = np.random.default_rng(3).normal(size=(4, 49, 10, 1)).astype("float32")
