@@ -117,3 +117,45 @@ def test_overhead_and_discount_are_fitted_to_compositions(profile):
     fit_op_discount(fitted)
     after = abs(model_latency_ms(_model(), fitted)[0] / measured - 1)
     assert after < 0.02 and after <= before
+
+
+def _chain(width: int, side: int) -> keras.Model:
+    x = inputs = keras.Input((side, side, 3))
+    x = keras.layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+
+
+def test_in_model_scales_are_fitted_to_whole_models(profile, tmp_path):
+    from tfnas.cost._kernel_features import graph_kernels
+    from tfnas.cost.latency import fit_compositions
+    from tfnas.cost.latency import ops_ms
+
+    fitted = DeviceProfile.from_dict(profile.to_dict())
+    truth = {"constant_ms": 0.002, "per_op_ms": 0.0005, "conv": 0.8, "depthwise": 1.3, "dense": 1.0, "other": 1.1}
+    models = [_chain(width, side) for width in (8, 16, 24) for side in (16, 24, 32)]
+    compositions = []
+    for model in models:  # a device on which ops cost the `truth` scales of their micro-models inside a model
+        graph = flatten_model(model)
+        ops = [[kind, features] for kind, features in graph_kernels(graph, lower(graph))]
+        fitted.in_model = truth
+        compositions.append({"file": "m.tflite", "ms": truth["constant_ms"] + sum(ops_ms(fitted, ops)), "ops": ops})
+    fitted.in_model = {}
+    before = [abs(model_latency_ms(m, fitted)[0] / c["ms"] - 1) for m, c in zip(models, compositions, strict=True)]
+    fitted.compositions = compositions
+    fit_compositions(fitted)
+    after = [abs(model_latency_ms(m, fitted)[0] / c["ms"] - 1) for m, c in zip(models, compositions, strict=True)]
+    assert max(after) < 0.01 < max(before)
+    fitted.save(tmp_path / "p.json")
+    assert DeviceProfile.load(tmp_path / "p.json").in_model == fitted.in_model
+    fitted.compositions = compositions[:3]  # too few whole models for five coefficients: the op discount instead
+    fit_compositions(fitted)
+    assert fitted.in_model == {}
+
+
+def test_in_model_must_name_every_group(profile):
+    data = profile.to_dict()
+    data["in_model"] = {"constant_ms": 0.001}
+    with pytest.raises(TfnasInputError, match="'in_model' must be empty or map each of"):
+        DeviceProfile.from_dict(data)

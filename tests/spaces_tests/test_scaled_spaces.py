@@ -140,6 +140,10 @@ def test_scale_follows_input_and_budget() -> None:
     assert not phone_scale((32, 32, 3), Constraints(max_macs=1_000_000))
     assert phone_scale((32, 32, 3), Constraints(max_macs=5_000_000))
     assert phone_scale((64, 64, 3), None)
+    # a latency budget is a phone's: it switches the ranges on above 16 px, whatever max_macs says
+    assert phone_scale((32, 32, 3), Constraints(max_latency_ms=4.0))
+    assert phone_scale((32, 32, 3), Constraints(max_macs=1_000_000, max_latency_ms=4.0))
+    assert not phone_scale((8, 8, 1), Constraints(max_latency_ms=4.0))
     small = get_space("auto", (32, 32, 3), 10, constraints=Constraints(max_macs=1_000_000))
     assert max(small.members["mobilenet"].ranges["filters"]) == 32
     big = get_space("auto", (224, 224, 3), 10, constraints=Constraints(max_macs=300_000_000))

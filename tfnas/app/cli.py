@@ -103,6 +103,8 @@ def _add_calibrate(commands: Any) -> None:
     calibrate.add_argument("--budget-s", type=float, default=None, help="wall-clock seconds to spend (default: 900)")
     calibrate.add_argument("--kernels", metavar="DIR", help="only write the micro-models to DIR, to time on another device")
     calibrate.add_argument("--from", dest="from_csv", metavar="CSV", help="fit from `python -m tfnas.latency.measure`'s CSV")
+    calibrate.add_argument("--compositions", type=int, default=None, help="whole models to time, to fit what ops cost "
+                           "inside a model (default: 48; 0 with --add)")  # fmt: skip
     calibrate.add_argument("--add", action="append", metavar="KIND", help="measure only this kernel type (repeatable), "
                            "adding it to OUT.json when that profile has the same threads")  # fmt: skip
 

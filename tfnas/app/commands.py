@@ -105,7 +105,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
     from tfnas import latency
 
     if args.kernels:
-        count = latency.write_kernel_set(args.kernels, kernels=args.add or None)
+        count = latency.write_kernel_set(args.kernels, kernels=args.add or None, compositions=args.compositions)
         print(f"Wrote {count} micro-models to {args.kernels}. On the device: `python -m tfnas.latency.measure "
               f"{args.kernels} --threads {args.threads} --out timings.csv`, then `tfnas calibrate OUT.json --from timings.csv`.")
         return 0
@@ -115,7 +115,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
         profile = latency.profile_from_csv(args.from_csv, args.out)
     else:
         profile = latency.calibrate(args.out, threads=args.threads, quantization=args.quantization, budget_s=args.budget_s,
-                                    kernels=args.add or None)  # fmt: skip
+                                    kernels=args.add or None, compositions=args.compositions)  # fmt: skip
     kernels = sum(len(rows) for rows in profile.samples.values())
     worst = max(profile.fit_errors.items(), key=lambda item: item[1].get("mape", 0.0), default=("-", {"mape": 0.0}))
     print(f"Wrote {args.out}: {kernels} micro-models of {len(profile.kernels())} kernel types on "

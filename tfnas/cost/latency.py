@@ -31,15 +31,20 @@ from tfnas.cost._graph import Graph
 from tfnas.cost._graph import flatten_model
 from tfnas.cost._kernel_features import FEATURES
 from tfnas.cost._kernel_features import graph_kernels
+from tfnas.cost._latency_fit import GROUPS
+from tfnas.cost._latency_fit import MIN_MODELS
+from tfnas.cost._latency_fit import OTHER
 from tfnas.cost._latency_fit import KernelRegressor
 from tfnas.cost._latency_fit import error_summary
+from tfnas.cost._latency_fit import fit_in_model
+from tfnas.cost._latency_fit import group_of
 from tfnas.cost._latency_fit import relative_errors
 from tfnas.cost._lower import lower
 from tfnas.cost._tflite_graph import Lowered
 from tfnas.errors import TfnasInputError
 
 FORMAT = "tfnas-device-profile"
-VERSION = 1
+VERSION = 2  # 2 added `in_model`; version 1 profiles still load (and predict with `op_discount_ms`)
 _FIELDS = (
     "machine",
     "cpu",
@@ -70,8 +75,11 @@ class DeviceProfile:
         warmup: Untimed `invoke()`s before them.
         samples: Kernel type (e.g. "CONV_2D") -> measured micro-models, each a dict with "file",
             "ms" (median), "p5", "p95" and "features" (the names of `FEATURES`).
-        compositions: Small multi-op models measured whole: "file", "ms" and "ops" ([kernel type,
-            features] of each op), on which `op_discount_ms` is fitted.
+        compositions: Whole models measured whole: "file", "ms" and "ops" ([kernel type,
+            features] of each op), on which `in_model` (or, with few of them, `op_discount_ms`) is fitted.
+        in_model: What ops cost inside a model relative to alone, fitted on the compositions
+            (`tfnas.cost._latency_fit.fit_in_model`): "constant_ms", "per_op_ms" and a scale per kernel
+            group; empty when there were too few compositions (then `op_discount_ms` applies).
         fit_errors: Kernel type -> cross-validated relative error of its regressor
             ("n", "mape", "within_5", "within_10").
     """
@@ -88,6 +96,7 @@ class DeviceProfile:
     samples: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
     fit_errors: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     compositions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    in_model: dict[str, float] = dataclasses.field(default_factory=dict)
     source: str = dataclasses.field(default="", repr=False, compare=False)
     _fitted: dict[str, KernelRegressor] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -98,6 +107,7 @@ class DeviceProfile:
         data["fit_errors"] = copy.deepcopy(self.fit_errors)
         data["samples"] = copy.deepcopy(self.samples)
         data["compositions"] = copy.deepcopy(self.compositions)
+        data["in_model"] = dict(self.in_model)
         return data
 
     def save(self, path: str | os.PathLike) -> None:
@@ -144,11 +154,19 @@ class DeviceProfile:
         for name, kind in types.items():
             if not isinstance(data.get(name), kind):
                 raise TfnasInputError(f"{where!r}: field {name!r} is missing or not a {kind}. Received: {data.get(name)!r}")
-        data = {"op_discount_ms": 0.0, "compositions": [], **data}
+        data = {"op_discount_ms": 0.0, "compositions": [], "in_model": {}, **data}
         if not isinstance(data["op_discount_ms"], (int, float)) or not isinstance(data["compositions"], list):
             raise TfnasInputError(f"{where!r}: 'op_discount_ms' must be a number and 'compositions' a list.")
+        in_model = data["in_model"]
+        needed = {"constant_ms", "per_op_ms", *GROUPS.values(), OTHER}
+        numbers = isinstance(in_model, dict) and all(isinstance(v, (int, float)) for v in in_model.values())
+        if not numbers or (in_model and needed - set(in_model)):
+            raise TfnasInputError(
+                f"{where!r}: 'in_model' must be empty or map each of {sorted(needed)} to a number. "
+                f"Received: {str(in_model)[:200]}"
+            )
         _check_samples(data["samples"], where)
-        return cls(**{name: data[name] for name in (*_FIELDS, "samples", "fit_errors", "compositions")})
+        return cls(**{name: data[name] for name in (*_FIELDS, "samples", "fit_errors", "compositions", "in_model")})
 
     def kernels(self) -> list[str]:
         """The kernel types this profile measured."""
@@ -230,19 +248,47 @@ def predict_latency_ms(lowered: Lowered, graph: Graph, device: DeviceProfile | s
         if not profile.samples.get(kind):
             _raise_unmeasured(kind, profile, graph, lowered, i)
     per_op = ops_ms(profile, kernels)
-    return profile.overhead_ms + math.fsum(per_op), per_op
+    constant = profile.in_model["constant_ms"] if profile.in_model else profile.overhead_ms
+    return constant + math.fsum(per_op), per_op
 
 
 def ops_ms(profile: DeviceProfile, kernels: list, discount: float | None = None) -> list[float]:
-    """Each op's milliseconds inside a model: its micro-model's predicted time less the overhead and discount."""
+    """Each op's milliseconds inside a model, from its micro-model's predicted time less the per-invoke overhead.
+
+    With `in_model` fitted (and no `discount` given), that time is scaled by its kernel group's in-model
+    scale and the per-op cost added; otherwise the op discount is subtracted.
+    """
+    scaled = discount is None and bool(profile.in_model)
     discount = profile.op_discount_ms if discount is None else discount
     per_op = [0.0] * len(kernels)
     for kind in sorted({kind for kind, _ in kernels}):
         index = [i for i, (k, _) in enumerate(kernels) if k == kind]
         x = np.array([[kernels[i][1][name] for name in FEATURES] for i in index])
         for i, ms in zip(index, profile.regressor(kind).predict(x), strict=True):
-            per_op[i] = float(max(ms - profile.overhead_ms - discount, 0.0))
+            alone = float(max(ms - profile.overhead_ms, 0.0))
+            if scaled:
+                per_op[i] = profile.in_model[group_of(kind)] * alone + profile.in_model["per_op_ms"]
+            else:
+                per_op[i] = max(alone - discount, 0.0)
     return per_op
+
+
+def fit_compositions(profile: DeviceProfile) -> None:
+    """Fits how ops cost inside a model from the measured whole models: `in_model`, or with fewer than
+    `MIN_MODELS` of them usable, the overhead and op discount (`fit_op_discount`)."""
+    usable = [c for c in profile.compositions if all(profile.samples.get(kind) for kind, _ in c["ops"])]
+    profile.in_model = {}
+    if len(usable) < MIN_MODELS:
+        fit_op_discount(profile)
+        return
+    alone = []
+    for c in usable:
+        sums: dict[str, float] = {}
+        for (kind, _), ms in zip(c["ops"], ops_ms(profile, c["ops"], discount=0.0), strict=True):
+            sums[group_of(kind)] = sums.get(group_of(kind), 0.0) + ms
+        alone.append(sums)
+    profile.op_discount_ms = 0.0
+    profile.in_model = fit_in_model(alone, [len(c["ops"]) for c in usable], np.array([c["ms"] for c in usable]))
 
 
 def fit_op_discount(profile: DeviceProfile) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 from tfnas.cost._kernel_features import FEATURES
 from tfnas.cost._latency_fit import relative_errors
 from tfnas.cost.latency import DeviceProfile
-from tfnas.cost.latency import fit_op_discount
+from tfnas.cost.latency import fit_compositions
 from tfnas.cost.latency import training_data
 from tfnas.errors import TfnasInputError
 from tfnas.latency import sampling
@@ -39,6 +39,7 @@ DEFAULT_BUDGET_S = 900.0
 INITIAL = {"CONV_2D": 24, "DEPTHWISE_CONV_2D": 24, "FULLY_CONNECTED": 16}
 INITIAL_OTHER = 8
 BATCH = 8
+COMPOSITIONS = 48  # whole models timed to fit `in_model` (about 2 s each to convert and time here)
 # Convolutions take most of a model's time: their fit is worth the most calibration time.
 WEIGHT = {"CONV_2D": 4.0, "DEPTHWISE_CONV_2D": 4.0, "FULLY_CONNECTED": 2.0}
 
@@ -65,7 +66,7 @@ def calibrate(
     runs: int = 30,
     warmup: int = 5,
     seed: int = 0,
-    compositions: int = 16,
+    compositions: int | None = None,
 ) -> DeviceProfile:
     """Measures single-kernel micro-models on this machine and saves the fitted `DeviceProfile`.
 
@@ -83,14 +84,16 @@ def calibrate(
         runs: Timed `invoke()`s per micro-model (the median is kept).
         warmup: Untimed `invoke()`s before them.
         seed: Seed of the shapes drawn.
-        compositions: Small random multi-op models timed whole, to fit `op_discount_ms` (what an op costs
-            less inside a model than alone).
+        compositions: Whole models timed whole (mostly random candidates of tfnas's spaces, see
+            `tfnas.latency.kernels.write_models`), to fit what an op costs inside a model (`in_model`).
+            Defaults to `COMPOSITIONS`, or 0 when `kernels` only adds kernel types to a profile.
 
     Returns:
         The profile, its `fit_errors` cross-validated.
     """
     kinds = list(kernels or sampling.KINDS)
     _check(threads, quantization, kinds)
+    compositions = _compositions(compositions, kernels)
     start = time.monotonic()
     budget = DEFAULT_BUDGET_S if budget_s is None else float(budget_s)
     profile = _start_profile(path, threads, quantization, kernels is not None, runs, warmup)
@@ -110,7 +113,7 @@ def calibrate(
             add_rows(profile, rows)
         _adapt(profile, kinds, folder, rng, counter, start + budget)
     profile.refit_errors()
-    fit_op_discount(profile)
+    fit_compositions(profile)
     if path is not None:
         profile.save(path)
     logger.info("calibrated %d kernels of %d types in %.0f s", sum(map(len, profile.samples.values())), len(kinds),
@@ -119,23 +122,33 @@ def calibrate(
 
 
 def write_kernel_set(
-    directory: str, kernels: list[str] | None = None, per_kind: int | None = None, compositions: int = 16, seed: int = 0
+    directory: str, kernels: list[str] | None = None, per_kind: int | None = None, compositions: int | None = None, seed: int = 0
 ) -> int:
     """Writes micro-models to time on another device (`tfnas calibrate --kernels DIR`); returns how many.
 
     Without measurements there is no adaptive sampling: `per_kind` random shapes of each kernel type
     (default: 4x calibrate's initial sample, about what its adaptive rounds reach), the trivial model
-    of the per-invoke overhead and `compositions` small whole models. Time them with
+    of the per-invoke overhead and `compositions` whole models (`COMPOSITIONS` by default). Time them with
     `python -m tfnas.latency.measure DIR --out CSV` there and fit with `profile_from_csv`.
     """
     kinds = list(kernels or sampling.KINDS)
     _check(1, "int8", kinds)
+    compositions = _compositions(compositions, kernels)
     rng = np.random.default_rng(seed)
     specs = sampling.specs([sampling.OVERHEAD], 1, rng)
     for kind in kinds:
         specs += sampling.specs([kind], per_kind or 4 * INITIAL.get(kind, INITIAL_OTHER), rng, len(specs))
     written = write_kernels(specs, directory)
     return len(written) + len(write_models(compositions, rng, directory, len(specs)))
+
+
+def _compositions(count: int | None, kernels: list[str] | None) -> int:
+    """Whole models to time: `COMPOSITIONS` for a full calibration, none when only adding kernel types."""
+    if count is None:
+        return 0 if kernels else COMPOSITIONS
+    if not isinstance(count, int) or count < 0:
+        raise TfnasInputError(f"compositions must be an integer >= 0. Received: compositions={count!r}")
+    return count
 
 
 def _measure_overhead(profile: DeviceProfile, folder: str, rng: np.random.Generator, counter: list[int]) -> None:
@@ -271,7 +284,7 @@ def profile_from_csv(csv_path: str | os.PathLike, path: str | os.PathLike | None
     )
     add_rows(profile, rows)
     profile.refit_errors()
-    fit_op_discount(profile)
+    fit_compositions(profile)
     if path is not None:
         profile.save(path)
     return profile

@@ -25,6 +25,7 @@ from tfnas.cost._kernel_features import graph_kernels
 from tfnas.cost._lower import lower
 from tfnas.errors import TfnasInputError
 from tfnas.export.convert import convert
+from tfnas.latency.candidates import space_candidate
 from tfnas.latency.measure import MANIFEST
 from tfnas.latency.measure import MANIFEST_FORMAT
 from tfnas.latency.measure import MODEL
@@ -138,7 +139,7 @@ def write_kernel(spec: Spec, directory: str, seed: int = 0) -> dict[str, Any]:
 def random_chain(rng: np.random.Generator) -> keras.Model:
     """A small random multi-op model (stem, depthwise-separable blocks, pooling, dense head; 2D or 1D).
 
-    Calibration times a few of these whole, to learn what an op costs less inside a model than alone.
+    Calibration times some of these whole, beside the spaces' own candidates (`write_models`).
     """
     one_d = rng.random() < 0.3
     conv, dw = (L.Conv1D, L.DepthwiseConv1D) if one_d else (L.Conv2D, L.DepthwiseConv2D)
@@ -157,11 +158,16 @@ def random_chain(rng: np.random.Generator) -> keras.Model:
 
 
 def write_models(n: int, rng: np.random.Generator, directory: str, start: int = 0) -> list[dict[str, Any]]:
-    """Writes `n` random multi-op models (kind "MODEL", with each op's [kernel type, features]) to `directory`."""
+    """Writes `n` whole models (kind "MODEL", with each op's [kernel type, features]) to `directory`.
+
+    Every fourth (the first included) is a small `random_chain`, the others random candidates of
+    tfnas's spaces (`tfnas.latency.candidates.space_candidate`): what an op
+    costs inside a model is fitted on them.
+    """
     os.makedirs(directory, exist_ok=True)
     rows = []
     for i in range(n):
-        model = random_chain(rng)
+        model = random_chain(rng) if i % 4 == 0 else space_candidate(rng)
         data = rng.normal(size=(8, *model.inputs[0].shape[1:])).astype(np.float32)
         name = f"model_{start + i:05d}.tflite"
         with open(os.path.join(directory, name), "wb") as f:

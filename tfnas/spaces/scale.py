@@ -51,13 +51,16 @@ def phone_scale(input_shape: tuple[int, ...] | None, constraints: Constraints | 
     """Whether images of `input_shape` under `constraints` get the phone-scale ranges.
 
     Yes when height and width are both at least `PHONE_SIDE`, or both above
-    16 px and `max_macs` is at least `PHONE_MACS`. 8x8 digits never do.
+    16 px and either `max_macs` is at least `PHONE_MACS` or the search has a
+    `max_latency_ms` (a budget in milliseconds is a phone's or an edge CPU's,
+    never a microcontroller's). 8x8 digits never do.
     """
     if input_shape is None or len(input_shape) < 3:
         return False
     side = min(input_shape[:2])
     budget = constraints.max_macs if constraints is not None else None
-    return side >= PHONE_SIDE or (side > 16 and budget is not None and budget >= PHONE_MACS)
+    timed = constraints is not None and constraints.max_latency_ms is not None
+    return side >= PHONE_SIDE or (side > 16 and (timed or (budget is not None and budget >= PHONE_MACS)))
 
 
 def width_multipliers(input_shape: tuple[int, ...] | None, constraints: Constraints | None) -> tuple[float, ...]:
