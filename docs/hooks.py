@@ -14,6 +14,7 @@ a warning, so `mkdocs build --strict` fails on it.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 import logging
@@ -75,32 +76,68 @@ def reference_page(name: str) -> str:
         lines = [f"# tfnas.{name}", ""]
         if name in INTRO:
             lines += [INTRO[name], ""]
+    exported = public_names().get(f"tfnas.{name}", [])
+    if exported:
+        lines += [f"Public names (`tfnas.{name}.__all__`): " + ", ".join(f"[`{n}`][{path}]" for n, path, _ in exported) + ".", ""]
     lines += ["Modules on this page: " + ", ".join(f"[`{m}`](#{m})" for m in modules) + ".", ""]
     lines += [_directive(m) for m in modules]
     return "\n".join(lines)
 
 
+# Files of the checkout the pages link to, served as they are: the benchmark scripts, their results, the example configs.
+STATIC = ("benchmarks", "benchmarks/results", "examples")
+
+
+def index_page() -> str:
+    """The Markdown of `reference/index.md`: what `import tfnas` offers, each name linked to its documentation."""
+    lines = [
+        "# API reference",
+        "",
+        "Generated from the docstrings at build time (`docs/hooks.py`). `import tfnas` gives the names below",
+        "(each imported on first use, so the import itself loads no TensorFlow); every subpackage has a page",
+        "with its public names and its public modules (those whose dotted name has no part starting with `_`).",
+        "",
+        "::: tfnas",
+        "    options:",
+        "      members: false",
+        "      show_root_heading: false",
+        "",
+        "| `tfnas.` name | documented at |",
+        "|---|---|",
+    ]
+    pages = {f"tfnas.{s}": f"{s}.md" for s in subpackages()}
+    for name, path, value in public_names()["tfnas"]:
+        target = f"[`{path}`]({pages[path]})" if path in pages else f"[`{path}`][{path}]"
+        lines.append(f"| `{name}` | {target} |")
+    lines += ["", "Pages: " + ", ".join(f"[`{m}`]({page})" for m, page in [("tfnas (top-level modules)", "tfnas.md"), *pages.items()]) + "."]
+    return "\n".join(lines) + "\n"
+
+
 def on_files(files: Files, config: Any) -> Files:
-    """Adds the generated reference pages (`reference/tfnas.md`, `reference/<subpackage>.md`)."""
+    """Adds the generated reference pages and the checkout's benchmark scripts, results and example configs."""
+    files.append(File.generated(config, "reference/index.md", content=index_page()))
     for name in ["tfnas", *subpackages()]:
         uri = f"reference/{name}.md"
         if files.get_file_from_path(uri) is None:
             files.append(File.generated(config, uri, content=reference_page(name)))
+    for folder in STATIC:
+        for name in sorted(os.listdir(os.path.join(ROOT, folder))):
+            if os.path.isfile(os.path.join(ROOT, folder, name)) and not name.endswith(".tmp"):
+                files.append(File(f"{folder}/{name}", ROOT, config["site_dir"], config["use_directory_urls"]))
     return files
 
 
-def public_names() -> dict[str, Any]:
-    """Every name of `tfnas.__all__` and of each subpackage's `__all__`: the path it is rendered at -> the object."""
-    import tfnas
-
-    names: dict[str, Any] = {}
+@functools.lru_cache(maxsize=1)
+def public_names() -> dict[str, list[tuple[str, str, Any]]]:
+    """`tfnas` and each subpackage -> its `__all__` as (name, the path it is rendered at, the object)."""
+    names: dict[str, list[tuple[str, str, Any]]] = {}
     for package in ["tfnas", *(f"tfnas.{s}" for s in subpackages())]:
         module = importlib.import_module(package)
         sources = _import_sources(package)
-        for name in getattr(module, "__all__", ()):
-            value = getattr(module, name)
-            names[_rendered_path(value, name, sources)] = value
-    del tfnas
+        names[package] = [
+            (name, _rendered_path(getattr(module, name), name, sources), getattr(module, name))
+            for name in getattr(module, "__all__", ())
+        ]
     return names
 
 
@@ -164,7 +201,7 @@ def on_post_build(config: Any) -> None:
             if file.endswith(".html"):
                 with open(os.path.join(folder, file), encoding="utf-8") as f:
                     html += f.read()
-    names = public_names()
+    names = {path: value for exported in public_names().values() for _, path, value in exported}
     for path, value in sorted(names.items()):
         for missing in undocumented(path, value):
             log.warning("tfnas: public name without a docstring: %s", missing)
