@@ -106,10 +106,11 @@ def index_page() -> str:
         "|---|---|",
     ]
     pages = {f"tfnas.{s}": f"{s}.md" for s in subpackages()}
-    for name, path, value in public_names()["tfnas"]:
+    for name, path, _ in public_names()["tfnas"]:
         target = f"[`{path}`]({pages[path]})" if path in pages else f"[`{path}`][{path}]"
         lines.append(f"| `{name}` | {target} |")
-    lines += ["", "Pages: " + ", ".join(f"[`{m}`]({page})" for m, page in [("tfnas (top-level modules)", "tfnas.md"), *pages.items()]) + "."]
+    listed = [("tfnas (top-level modules)", "tfnas.md"), *pages.items()]
+    lines += ["", "Pages: " + ", ".join(f"[`{m}`]({page})" for m, page in listed) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -169,7 +170,8 @@ def undocumented(path: str, value: Any) -> list[str]:
     missing = [] if inspect.getdoc(value) else [path]
     if inspect.isclass(value):
         for attr, member in vars(value).items():
-            if attr.startswith("_") or not (inspect.isfunction(member) or isinstance(member, (property, classmethod, staticmethod))):
+            routine = inspect.isfunction(member) or isinstance(member, (property, classmethod, staticmethod))
+            if attr.startswith("_") or not routine:
                 continue
             if not _doc_of(value, attr) and not _overrides_framework(value, attr):
                 missing.append(f"{path}.{attr}")

@@ -29,6 +29,7 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NOTEBOOKS = os.path.join(ROOT, "notebooks")
 METADATA_KEY = "tfnas"
+COMMAND = "python -m tfnas.testing.notebooks"
 
 
 def notebook_paths(folder: str = NOTEBOOKS) -> list[str]:
@@ -59,10 +60,11 @@ def staleness(path: str) -> str | None:
     recorded = notebook.get("metadata", {}).get(METADATA_KEY, {}).get("code_sha256")
     name = os.path.basename(path)
     if recorded is None:
-        return f"{name} was never executed by `python -m tfnas.testing.notebooks --execute` (no recorded code hash)"
+        return f"{name} was never executed by `{COMMAND} --execute` (no recorded code hash)"
     if recorded != code_hash(notebook):
-        return f"{name}: its code cells changed after its outputs were made; run `python -m tfnas.testing.notebooks --execute {name}`"
-    unexecuted = [i for i, cell in enumerate(notebook["cells"]) if cell["cell_type"] == "code" and cell.get("execution_count") is None]
+        return f"{name}: its code cells changed after its outputs were made; run `{COMMAND} --execute {name}`"
+    code_cells = [i for i, cell in enumerate(notebook["cells"]) if cell["cell_type"] == "code"]
+    unexecuted = [i for i in code_cells if notebook["cells"][i].get("execution_count") is None]
     if unexecuted:
         return f"{name}: code cells {unexecuted} have no outputs of the recorded execution"
     return None
