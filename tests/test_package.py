@@ -1,5 +1,6 @@
 """Package-level promises: importing tfnas is side-effect free, and every notebook runs."""
 
+import json
 import os
 import subprocess
 import sys
@@ -87,12 +88,49 @@ NOTEBOOKS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_executes(name, tmp_path):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    notebook = nbformat.read(os.path.join(ROOT, "notebooks", name), as_version=4)
-    assert not any(cell.get("outputs") for cell in notebook.cells), "commit notebooks without outputs"
-    resources = {"metadata": {"path": str(tmp_path)}}
-    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", resources=resources).execute()
+    pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    from tfnas.testing.notebooks import execute
+
+    notebook = execute(os.path.join(ROOT, "notebooks", name), str(tmp_path), timeout=600)  # a copy: the file is not written
     outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
     for expected in NOTEBOOKS[name]:
         assert expected in outputs, expected
+
+
+def test_every_notebook_is_executed_by_the_tests():
+    from tfnas.testing.notebooks import notebook_paths
+
+    assert sorted(os.path.basename(p) for p in notebook_paths()) == sorted(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_committed_notebook_holds_the_outputs_of_its_code(name):
+    """Fast (nothing runs): the code hash recorded at the last execution matches the code cells as committed."""
+    from tfnas.testing.notebooks import staleness
+
+    assert staleness(os.path.join(ROOT, "notebooks", name)) is None
+
+
+def test_a_changed_code_cell_makes_a_notebook_stale_and_a_changed_markdown_cell_does_not(tmp_path):
+    from tfnas.testing.notebooks import staleness
+
+    with open(os.path.join(ROOT, "notebooks", "quickstart.ipynb"), encoding="utf-8") as f:
+        notebook = json.load(f)
+    path = str(tmp_path / "quickstart.ipynb")
+    markdown = next(c for c in notebook["cells"] if c["cell_type"] == "markdown")
+    markdown["source"] = ["Reworded.\n"]
+    _write(notebook, path)
+    assert staleness(path) is None
+    code = next(c for c in notebook["cells"] if c["cell_type"] == "code")
+    code["source"] = "".join(code["source"]) + "\nprint('added')"
+    _write(notebook, path)
+    assert "changed after its outputs were made" in staleness(path)
+    del notebook["metadata"]["tfnas"]
+    _write(notebook, path)
+    assert "never executed" in staleness(path)
+
+
+def _write(notebook: dict, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(notebook, f)

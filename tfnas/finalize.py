@@ -95,13 +95,15 @@ def finalize(
 
     Args:
         result: a `SearchResult`.
-        x, y: all the data the search had: its training and validation
+        x: all the data the search had: its training and validation
             samples (for `tfnas.search(x, y)` with a validation split, the same `x, y`).
+        y: the labels of `x`.
         top: how many front candidates, most accurate on validation first.
         epochs: epochs per training; defaults to the recipe's `final_epochs`,
             else 3x the search's epochs.
         seeds: a number of seeds (0, 1, ...) or the seeds themselves.
-        x_test, y_test: data none of the training saw; adds `test_*` metrics.
+        x_test: data none of the training saw; adds `test_*` metrics.
+        y_test: the labels of `x_test`.
         training: the recipe; defaults to the search's.
         batch_size: defaults to the search's.
         print_fn: where a line per training goes; None prints nothing.

@@ -120,7 +120,8 @@ class Training:
 
         Args:
             model: a compiled Keras 3 model; its optimizer's learning rate is the peak rate.
-            x, y: arrays, or a batched `tf.data.Dataset` of `(x, y)` as `x`.
+            x: an array, or a batched `tf.data.Dataset` of `(x, y)` (then `y` is None).
+            y: the labels of an array `x`.
             epochs: the epoch to train up to (`model.fit`'s meaning, with `initial_epoch`).
             batch_size: for arrays, when the recipe has none.
             validation_data: `(x_val, y_val)` or a dataset; needed by `patience` and "plateau".

@@ -35,8 +35,9 @@ from tfnas.cost.latency import predict_latency_ms
 from tfnas.cost.profiler import node_flops
 
 COST_METRICS: tuple[str, ...] = ("macs", "flops", "params", "tflite_bytes", "peak_ram_bytes", "arena_bytes")
-# Added to `COST_METRICS` (and to `CostReport.to_dict`) when a report is made for a device: `profile(model, device=...)`.
+"""The cost metrics every `CostReport` has and every trial records beside its validation metrics."""
 DEVICE_METRICS: tuple[str, ...] = LATENCY_METRICS
+"""Added to `COST_METRICS` (and to `CostReport.to_dict`) when a report is made for a device: `profile(model, device=...)`."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,3 +25,4 @@ TFLM_OPS: frozenset[str] = frozenset(
     ZEROS_LIKE
     """.split()
 )
+"""The builtin ops TFLite Micro has a kernel for: an int8 export for `target="micro"` refuses any other."""

@@ -26,8 +26,8 @@ from tfnas.oracles.random_search import RandomOracle
 from tfnas.oracles.rl import RLOracle
 from tfnas.rewards import Reward
 
-# The strategy with the best median hypervolume in benchmarks/bench_strategies.py (MNIST-1D, 5 seeds).
 DEFAULT_ORACLE = "pso"
+"""The strategy `tfnas.search` uses: the best median hypervolume in benchmarks/bench_strategies.py (MNIST-1D, 5 seeds)."""
 
 ORACLES: dict[str, type[MultiObjectiveOracle]] = {
     "bayesian": BayesianOracle,
@@ -41,6 +41,7 @@ ORACLES: dict[str, type[MultiObjectiveOracle]] = {
     "random": RandomOracle,
     "rl": RLOracle,
 }
+"""The strategies by the name `oracle=` (and a config's `oracle.name`) takes."""
 
 
 def get_oracle(

@@ -41,8 +41,11 @@ class ImageSpace(FamilySpace):
     widening the image space").
 
     Args:
-        input_shape, num_outputs, task, name, members, dropout,
-            learning_rate: See `FamilySpace`.
+        input_shape: See `FamilySpace`.
+        num_outputs: See `FamilySpace`.
+        task: See `FamilySpace`.
+        name: See `FamilySpace`.
+        **kwargs: `members`, `dropout`, `learning_rate`: See `FamilySpace`.
         constraints: The search's limits (`tfnas.search` passes its own):
             `max_macs` may switch on the phone-scale ranges, and a bound on
             the arena or peak RAM (a microcontroller) leaves out what

@@ -44,7 +44,10 @@ class DSCNN1DSpace(EdgeSpace):
     `block{i}_strides`, `block{i}_skip`; then `dropout`, `learning_rate`.
 
     Args:
-        input_shape, num_outputs, task, name: See `EdgeSpace`.
+        input_shape: See `EdgeSpace`.
+        num_outputs: See `EdgeSpace`.
+        task: See `EdgeSpace`.
+        name: See `EdgeSpace`.
         stem_filters: Filters of the stem Conv1D.
         stem_strides: Stride of the stem Conv1D (4 suits long raw signals).
         pooling: 2x pooling after the stem: "none", "max" or "avg".

@@ -63,7 +63,10 @@ class FamilySpace(EdgeSpace):
     chosen family's.
 
     Args:
-        input_shape, num_outputs, task, name: See `EdgeSpace`.
+        input_shape: See `EdgeSpace`.
+        num_outputs: See `EdgeSpace`.
+        task: See `EdgeSpace`.
+        name: See `EdgeSpace`.
         members: family name -> `EdgeSpace` (class or instance, with its own
             ranges). The first family is the default the first trial uses.
         dropout: Dropout rates before the head.

@@ -27,7 +27,10 @@ class MLPSpace(EdgeSpace):
     `num_layers >= i`) `units{i}`; then `dropout`, `learning_rate`.
 
     Args:
-        input_shape, num_outputs, task, name: See `EdgeSpace`.
+        input_shape: See `EdgeSpace`.
+        num_outputs: See `EdgeSpace`.
+        task: See `EdgeSpace`.
+        name: See `EdgeSpace`.
         num_layers: Number of hidden layers.
         units: Units of a hidden layer.
         dropout: Dropout rate before the head.

@@ -62,7 +62,10 @@ class MobileNetSpace(EdgeSpace):
     "relu", 0, 0) build the microcontroller space as before.
 
     Args:
-        input_shape, num_outputs, task, name: See `EdgeSpace`.
+        input_shape: See `EdgeSpace`.
+        num_outputs: See `EdgeSpace`.
+        task: See `EdgeSpace`.
+        name: See `EdgeSpace`.
         stem_filters: Filters of the 3x3 stem conv.
         stem_strides: Stride of the stem conv.
         num_stages: Number of stages.

@@ -36,6 +36,7 @@ SPACES: dict[str, type[EdgeSpace]] = {
         ImageSpace, SignalSpace, SpectrogramSpace,
     )
 }
+"""The spaces by the name `space=` (and a config's `space.name`) takes; `"auto"` picks one by the input's shape."""
 
 _VALID = (
     "space must be 'auto' (picks by input shape: (F,) -> 'mlp', (T, C) -> 'signals', near-square (H, W, C) -> "

@@ -1,0 +1,1 @@
+"""Contract cases and helpers reused by the test suite: every oracle obeys the limits, the cost zoo, the notebooks."""

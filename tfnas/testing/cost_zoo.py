@@ -19,7 +19,7 @@ Their biases and BatchNormalization statistics are set to non-zero values,
 as in a trained model: the converter drops a zero bias or a zero BN offset,
 and the cost model estimates the deployed (trained) model.
 
-Example:
+Examples:
     >>> models = cost_zoo()
     >>> list(models)[:2]
     ['cnn2d_seq', 'resnet2d']
