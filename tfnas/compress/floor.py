@@ -51,12 +51,30 @@ def rungs(stages: Sequence[Stage] | None, keywords: Mapping[str, Any], max_drop:
 
     Raises:
         TfnasInputError: a list without `max_drop`, two lists, an empty or
-            not strictly increasing list: before any fine-tuning.
+            not strictly increasing list, a bad step: before any fine-tuning.
+    """
+    ladder = check_ladder(keywords, max_drop)
+    if ladder is None and max_drop is None:
+        return None
+    if ladder is not None:
+        name, values = ladder
+        return [Rung(value, resolve_stages(stages, {**keywords, name: value})) for value in values]
+    if stages is not None or keywords.get("target") is None:
+        return [Rung(None, resolve_stages(stages, keywords))]
+    return [Rung(step, resolve_stages(None, {**keywords, "target": step}))
+            for step in target_steps(model, keywords["target"], device)]
+
+
+def check_ladder(keywords: Mapping[str, Any], max_drop: float | None) -> tuple[str, list[Any]] | None:
+    """The keyword given a list of strengths and the list (None when there is none), checked.
+
+    Raises:
+        TfnasInputError: a list without `max_drop`, two lists, an empty or not strictly increasing list.
     """
     lists = [name for name in LADDERS if isinstance(keywords.get(name), (list, tuple))]
-    if not lists and max_drop is None:
+    if not lists:
         return None
-    if lists and max_drop is None:
+    if max_drop is None:
         raise TfnasInputError(
             f"{lists[0]}={list(keywords[lists[0]])!r} is a list of strengths to try: pass max_drop= as well (e.g. 0.01), "
             "and the strongest within it is returned; or pass one strength."
@@ -65,14 +83,9 @@ def rungs(stages: Sequence[Stage] | None, keywords: Mapping[str, Any], max_drop:
         raise TfnasInputError(
             f"Pass one list of strengths, not {' and '.join(lists)}: e.g. prune=[0.5, 0.7, 0.8] with channels=0.25."
         )
-    if lists:
-        name, values = lists[0], list(keywords[lists[0]])
-        _check_increasing(name, values)
-        return [Rung(value, resolve_stages(stages, {**keywords, name: value})) for value in values]
-    if stages is not None or keywords.get("target") is None:
-        return [Rung(None, resolve_stages(stages, keywords))]
-    return [Rung(step, resolve_stages(None, {**keywords, "target": step}))
-            for step in target_steps(model, keywords["target"], device)]
+    values = list(keywords[lists[0]])
+    _check_increasing(lists[0], values)
+    return lists[0], values
 
 
 def target_steps(model: Any, target: Any, device: Any = None) -> list[dict[str, Any]]:

@@ -3,13 +3,15 @@
 A cut needs as many epochs as it needs to recover, which the user cannot
 know beforehand. With `epochs=None` (the default) each stage fine-tunes
 until its validation metric is back within `tolerance` of the uncompressed
-model's ("recovered"), or has not improved for `patience` epochs
-("plateau"), or has run its cap ("cap"): `MIN_CAP` epochs plus
+model's and its validation loss no higher ("recovered": a small validation
+set reaches the metric by chance long before the model has recovered; the
+loss says so), or its validation loss has not improved for `patience`
+epochs ("plateau"), or it has run its cap ("cap"): `MIN_CAP` epochs plus
 `CAP_PER_CUT` per unit of the stage's cut (`Stage.cut`), so removing half
 the weights may fine-tune longer than quantization-aware training alone.
 The first `RAMP_EPOCHS` epochs always run: pruning reaches its sparsity
 over them (its schedule ends at 70% of them), so no stage is judged half-done.
-After a plateau or the cap, the weights of the best epoch are restored.
+After a plateau or the cap, the weights of the epoch of lowest validation loss are restored.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import dataclasses
 import math
 from typing import Any
 
+import numpy as np
+
 from tfnas import _compat
+from tfnas.compress.distill import ends_in_softmax
 from tfnas.errors import TfnasInputError
 from tfnas.task import Task
 
@@ -38,12 +43,14 @@ class Recovery:
 
     Attributes:
         baseline: The uncompressed model's validation metric.
+        baseline_loss: Its validation loss (`validation_loss`).
         tolerance: How far below `baseline` (accuracy: absolute; mae:
             relative) counts as recovered. Defaults to 0: back to the original.
         patience: Epochs without improvement after which the stage stops.
     """
 
     baseline: float
+    baseline_loss: float
     tolerance: float = 0.0
     patience: int = 3
 
@@ -67,18 +74,31 @@ def drop(task: Task, baseline: float, value: float) -> float:
     return (value - baseline) / baseline if baseline else value - baseline
 
 
+def validation_loss(model: Any, x: Any, y: Any, task: Task, batch_size: int = 256) -> float:
+    """Cross-entropy of the labels (classification; from probabilities or logits) or mean squared error."""
+    outputs = np.concatenate([np.asarray(model(x[i : i + batch_size], training=False), np.float64)
+                              for i in range(0, len(x), batch_size)])
+    if not task.is_classification:
+        return float(np.mean((outputs.reshape(len(outputs), -1) - np.asarray(y, np.float64).reshape(len(outputs), -1)) ** 2))
+    if not ends_in_softmax(model):
+        outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        outputs /= outputs.sum(axis=1, keepdims=True)
+    picked = outputs[np.arange(len(outputs)), np.asarray(y, np.int64)]
+    return float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
+
+
 def stopper(recovery: Recovery, cut: float, x_val: Any, y_val: Any, task: Task) -> Any:
     """A tf_keras callback that stops a stage's fine-tuning as `recovery` says (see the module docstring)."""
     callback_base = _compat.tf_keras().callbacks.Callback
 
     class RecoveryStop(callback_base):  # type: ignore[misc, valid-type]
-        """Measures the validation metric after each epoch; stops on recovery, plateau or cap; restores the best."""
+        """Measures the validation metric and loss after each epoch; stops on recovery, plateau or cap; restores the best."""
 
         def __init__(self) -> None:
             super().__init__()
             self.cap = recovery.cap(cut)
             self.epochs, self.reason = 0, "cap"
-            self.best_value: float | None = None
+            self.best_loss: float | None = None
             self.best_weights: list[Any] | None = None
             self.best_epoch = 0
 
@@ -87,9 +107,10 @@ def stopper(recovery: Recovery, cut: float, x_val: Any, y_val: Any, task: Task) 
             if self.epochs < RAMP_EPOCHS:
                 return
             value = task.quality(self.model, x_val, y_val)
-            if self.best_value is None or drop(task, self.best_value, value) < 0:
-                self.best_value, self.best_weights, self.best_epoch = value, self.model.get_weights(), self.epochs
-            if drop(task, recovery.baseline, value) <= recovery.tolerance + 1e-9:
+            loss = validation_loss(self.model, x_val, y_val, task)
+            if self.best_loss is None or loss < self.best_loss:
+                self.best_loss, self.best_weights, self.best_epoch = loss, self.model.get_weights(), self.epochs
+            if drop(task, recovery.baseline, value) <= recovery.tolerance + 1e-9 and loss <= recovery.baseline_loss:
                 self.reason, self.model.stop_training = "recovered", True
             elif self.epochs - self.best_epoch >= recovery.patience:
                 self.reason, self.model.stop_training = "plateau", True

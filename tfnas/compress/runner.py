@@ -15,6 +15,7 @@ from tfnas.compress.bridge import to_tf_keras
 from tfnas.compress.measure import weight_stats
 from tfnas.compress.recovery import Recovery
 from tfnas.compress.recovery import stopper
+from tfnas.compress.recovery import validation_loss
 from tfnas.compress.result import StageReport
 from tfnas.compress.stage import Stage
 from tfnas.compress.stage import StageContext
@@ -104,6 +105,7 @@ class Runner:
 
     def _run(self, model: Any, stages: Sequence[Stage], context: StageContext) -> tuple[Any, list[StageReport]]:
         reports = [self.measure("float", model, model, context)]
+        baseline = (reports[0].value, validation_loss(model, context.x_val, context.y_val, context.task))
         working = None
         for stage in stages:
             if stage.changes_architecture:
@@ -119,7 +121,7 @@ class Runner:
                 trainable = self._bridge(context)
             untuned = context.task.quality(trainable, context.x_val, context.y_val) if stage.changes_architecture else None
             cut = 1.0 - profile(context.architecture).macs / max(profile(source).macs, 1) if stage.changes_architecture else None
-            seconds, epochs, reason = self._fine_tune(stage, trainable, context, reports[0].value, cut)
+            seconds, epochs, reason = self._fine_tune(stage, trainable, context, baseline, cut)
             working = stage.strip(trainable, context)
             context.done.append(stage.name)
             stats_model = stage.stats_model(working, context)
@@ -128,18 +130,19 @@ class Runner:
         return (self._bridge(context) if working is None else working), reports
 
     def _fine_tune(
-        self, stage: Stage, model: Any, context: StageContext, baseline: float, cut: float | None
+        self, stage: Stage, model: Any, context: StageContext, baseline: tuple[float, float], cut: float | None
     ) -> tuple[float, int, str]:
         """Fine-tunes `model` for the stage: `(seconds, epochs run, why it stopped)`.
 
         With fixed epochs the reason is "epochs"; with `epochs=None`,
         "recovered", "plateau" or "cap" (`recovery.stopper`); `cut` is an
-        architecture stage's share of MACs removed, else the stage's own `cut`.
+        architecture stage's share of MACs removed, else the stage's own `cut`;
+        `baseline` the original's validation metric and loss.
         """
         tuning = self.fine_tuning
         if tuning.epochs is not None:
             return tuning.fit(model, stage.callbacks()), tuning.epochs, "epochs"
-        recovery = Recovery(baseline, tuning.tolerance, tuning.patience)
+        recovery = Recovery(*baseline, tolerance=tuning.tolerance, patience=tuning.patience)
         stop = stopper(recovery, stage.cut() if cut is None else cut, context.x_val, context.y_val, context.task)
         seconds = tuning.fit(model, [*stage.callbacks(), stop], epochs=stop.cap)
         return seconds, stop.epochs, stop.reason
