@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 
+import keras
 import numpy as np
 import pytest
 
@@ -23,8 +24,21 @@ from tfnas.compress.runner import FineTuning
 from tfnas.cost import profile
 from tfnas.errors import TfnasInputError
 from tfnas.task import Task
-from tests.compress_tests.test_stage_api import tiny_data
-from tests.compress_tests.test_stage_api import tiny_model
+
+
+def tiny_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(16, activation="relu", name="hidden")(keras.layers.Dense(16, activation="relu")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(hidden))
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def tiny_data():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((96, 6)).astype(np.float32)
+    return x, (x[:, 0] + x[:, 1] > 0).astype(np.int64)
 
 
 @pytest.mark.parametrize(
@@ -159,9 +173,26 @@ def test_when_even_the_mildest_step_breaks_the_floor_the_original_comes_back_wit
     assert tfnas.export(result, str(tmp_path / "m.tflite")).bytes > 0
 
 
-def test_a_target_with_max_drop_is_tried_in_steps_from_the_models_cost(digits_model):
-    macs = profile(digits_model).macs
-    steps = target_steps(digits_model, {"max_macs": macs // 8, "max_params": 10**9})
+def test_a_target_with_max_drop_is_tried_in_steps_from_the_models_cost():
+    inputs = keras.Input((8, 8, 1))
+    model = keras.Model(inputs, keras.layers.Conv2D(8, 3)(keras.layers.Conv2D(16, 3)(inputs)))
+    macs = profile(model).macs
+    steps = target_steps(model, {"max_macs": macs // 8, "max_params": 10**9})
     assert [s["max_params"] for s in steps] == [10**9] * 3  # a limit the model meets stays as it is
     assert macs > steps[0]["max_macs"] > steps[1]["max_macs"] > steps[2]["max_macs"] == macs // 8
     assert steps[0]["max_macs"] == pytest.approx(macs / 2, rel=0.01)
+
+
+def test_the_compression_section_takes_the_floor_and_recovery_keys():
+    from tfnas.app.config import parse_config
+    from tfnas.app.pipeline import build_compression
+
+    section = {"prune": [0.5, 0.7], "qat": True, "max_drop": 0.01, "tolerance": 0.005, "patience": 2, "distill": True}
+    kwargs = build_compression(parse_config({"data": "digits", "compression": section}).compression)
+    assert "stages" not in kwargs and kwargs["prune"] == [0.5, 0.7] and kwargs["qat"] is True
+    assert (kwargs["max_drop"], kwargs["tolerance"], kwargs["patience"], kwargs["distill"]) == (0.01, 0.005, 2, True)
+    assert "epochs" not in kwargs  # compress's default: fine-tuning to recovery
+    bad_sections = [({"prune": [0.5, 0.7]}, "pass max_drop= as well"), ({"prune": [0.5, 2.0], "max_drop": 0.01}, "sparsity=2")]
+    for bad, match in bad_sections:
+        with pytest.raises(TfnasInputError, match=match):
+            build_compression(parse_config({"data": "digits", "compression": bad}).compression)
