@@ -27,6 +27,20 @@ Run: `python benchmarks/bench_compress.py [--datasets digits mnist1d --seeds 0 1
 --finetune-epochs 10 --paths "int8 PTQ" "channels 50%" --output FILE]`.
 Writes `benchmarks/results/bench_compress.json` by default.
 
+`--defaults` answers issue 30's question: at `tfnas.compress`'s defaults
+(no `epochs=`: every stage fine-tunes until it recovers), how much int8
+TFLite Micro test accuracy do prune 0.5 + QAT and channel pruning to half
+the MACs + QAT lose, each with and without distillation from the original,
+and what does `max_drop=0.01` (a target of a fifth of the MACs, tried in
+three steps) return? On digits (the MobileNet-style model above), MNIST-1D
+(the DS-CNN-1D above) and "kws": a keyword-spotting-style 2-D DS-CNN
+(MLPerf-Tiny layout, scaled down: a strided 5x3 stem, three depthwise-separable
+blocks, average pooling) on MNIST-1D signals framed into 17 windows of 8
+samples (no keyword audio is available offline). Each model is trained on
+80% of the training split; compress fine-tunes on that 80% and chooses by the
+other 20% (validation); the test split is only used for the final int8
+accuracy. Writes `benchmarks/results/bench_compress_defaults.json`.
+
 `--qat-1d` answers another question: on MNIST-1D, does QAT (its 1-D convs
 built as 2-D ones for TF-MOT) quantize every Conv1D/DepthwiseConv1D, beat
 PTQ (of the trained model, and of the model fine-tuned in float for the same
@@ -319,22 +333,151 @@ def main_qat_1d(args: argparse.Namespace) -> None:
     print(f"\nWrote {output} in {time.perf_counter() - start:.0f}s")
 
 
+# --defaults: issue 30's rows at compress's defaults (no epochs=), on three models, validation chosen, test never seen.
+DEFAULT_ROWS = {
+    "prune 0.5 + QAT, distill off": {"prune": 0.5, "qat": True, "distill": False},
+    "prune 0.5 + QAT, distill on": {"prune": 0.5, "qat": True, "distill": True},
+    "half MACs + QAT, distill off": {"target": 0.5, "qat": True, "distill": False},
+    "half MACs + QAT, distill on": {"target": 0.5, "qat": True, "distill": True},
+    "max_drop=0.01, 1/5 MACs in 3 steps + QAT": {"target": 0.2, "qat": True, "max_drop": 0.01, "distill": False},
+}
+
+
+def build_kws(input_shape: tuple, filters: int = 32, blocks: int = 3) -> keras.Model:
+    """A small keyword-spotting DS-CNN in the MLPerf-Tiny layout (strided stem, depthwise-separable blocks, pooling)."""
+    layers = keras.layers
+    inputs = keras.Input(input_shape)
+    h = layers.Conv2D(filters, (5, 3), strides=(2, 2), padding="same", use_bias=False)(inputs)
+    h = layers.ReLU()(layers.BatchNormalization()(h))
+    for _ in range(blocks):
+        h = layers.ReLU()(layers.BatchNormalization()(layers.DepthwiseConv2D(3, padding="same", use_bias=False)(h)))
+        h = layers.ReLU()(layers.BatchNormalization()(layers.Conv2D(filters, 1, use_bias=False)(h)))
+    outputs = layers.Dense(10, activation="softmax")(layers.GlobalAveragePooling2D()(h))
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy")
+    return model
+
+
+def _frames(x: np.ndarray, window: int = 8, hop: int = 2) -> np.ndarray:
+    """MNIST-1D signals (n, 40, 1) as (n, frames, window, 1): the 2-D map a KWS DS-CNN reads (here raw windows)."""
+    return np.lib.stride_tricks.sliding_window_view(x[..., 0], window, axis=1)[:, ::hop, :, None].astype(np.float32)
+
+
+def defaults_data(dataset: str, seed: int) -> tuple:
+    """`(fit, validation, test)` splits: validation is a seeded stratified 20% of the training split."""
+    from sklearn.model_selection import train_test_split
+
+    (x, y), (x_test, y_test) = load_digits_images() if dataset == "digits" else load_mnist1d()
+    if dataset == "kws":
+        x, x_test = _frames(x), _frames(x_test)
+    x_fit, x_val, y_fit, y_val = train_test_split(x, y, test_size=0.2, random_state=seed, stratify=y)
+    return (x_fit, y_fit), (x_val, y_val), (x_test, y_test)
+
+
+def _int8_row(source, twin, path: str, x_fit, test) -> dict:
+    exported = tfnas.export(source, path, representative_data=x_fit[:200])
+    checked = tfnas.verify(path, test[0], test[1], model=twin, latency_runs=5)
+    return {"micro": checked.micro_value, "litert": checked.litert_value, "bytes": exported.bytes}
+
+
+def run_defaults_seed(dataset: str, seed: int, epochs: int, folder: str, rows: list[str] | None = None) -> dict[str, dict]:
+    (x_fit, y_fit), validation, test = defaults_data(dataset, seed)
+    keras.utils.set_random_seed(seed)
+    start = time.perf_counter()
+    model = build_kws(x_fit.shape[1:]) if dataset == "kws" else build(dataset, x_fit.shape[1:])
+    model.fit(x_fit, y_fit, epochs=epochs, batch_size=32, verbose=0)
+    macs = profile(model).macs
+    out = {"float": {"test": _accuracy(model, *test), "val": _accuracy(model, *validation), "macs": macs,
+                     "seconds": time.perf_counter() - start}}
+    start = time.perf_counter()
+    out["int8 PTQ"] = {**_int8_row(model, model, os.path.join(folder, f"d_{dataset}_{seed}_ptq.tflite"), x_fit, test),
+                       "val": out["float"]["val"], "seconds": time.perf_counter() - start}
+    for name, kwargs in DEFAULT_ROWS.items():
+        if rows and name not in rows:
+            continue
+        kwargs = dict(kwargs)
+        if "target" in kwargs:
+            kwargs["target"] = {"max_macs": int(macs * kwargs["target"])}
+        start = time.perf_counter()
+        result = tfnas.compress(model, x_fit, y_fit, validation_data=validation, seed=seed, **kwargs)
+        twin = result.keras_model
+        row = _int8_row(result, twin, os.path.join(folder, f"d_{dataset}_{seed}_{len(out)}.tflite"), x_fit, test)
+        row.update({"val": result.final.value, "val_drop": out["float"]["val"] - result.final.value,
+                    "macs": result.final.macs, "seconds": time.perf_counter() - start, "notes": result.notes,
+                    "stages": [(s.stage, s.epochs, s.stop_reason, s.value) for s in result.stages[1:]],
+                    "tried": [(str(t.strength), t.value, t.drop, t.within, t.tflite_bytes) for t in result.tried]})
+        out[name] = row
+        print(f"  {dataset} seed {seed} {name:<42} micro {row['micro']:.4f} (PTQ {out['int8 PTQ']['micro']:.4f}) "
+              f"bytes {row['bytes']:,} val drop {row['val_drop']:+.4f} {row['seconds']:.0f}s {row['stages']}", flush=True)
+    return out
+
+
+def table_defaults(dataset: str, runs: list[dict[str, dict]]) -> list[str]:
+    """Medians over seeds: int8 TFLite Micro test accuracy, its drop from the float model's and from PTQ's, bytes, val drop, s."""
+    lines = [f"\n{dataset}: float test {np.median([r['float']['test'] for r in runs]):.2%}, "
+             f"{runs[0]['float']['macs']:,} MACs (median of {len(runs)} seeds)",
+             f"{'row':<42} {'TFLM':>7} {'-float':>7} {'-PTQ':>6} {'bytes':>7} {'B/PTQ':>6} {'val_drop':>8} {'max_val':>7} "
+             f"{'sec':>5}"]
+    for name in ["int8 PTQ", *DEFAULT_ROWS]:
+        have = [r for r in runs if name in r]
+        if not have:
+            continue
+        columns = {
+            "micro": [r[name]["micro"] for r in have],
+            "float": [100 * (r["float"]["test"] - r[name]["micro"]) for r in have],
+            "ptq": [100 * (r["int8 PTQ"]["micro"] - r[name]["micro"]) for r in have],
+            "bytes": [r[name]["bytes"] for r in have],
+            "ratio": [r[name]["bytes"] / r["int8 PTQ"]["bytes"] for r in have],
+            "val": [100 * r[name].get("val_drop", 0.0) for r in have],
+            "seconds": [r[name]["seconds"] for r in have],
+        }
+        med = {key: float(np.median(values)) for key, values in columns.items()}
+        lines.append(
+            f"{name:<42} {med['micro']:>7.2%} {med['float']:>6.2f}p {med['ptq']:>5.2f}p {med['bytes']:>7,.0f} "
+            f"{med['ratio']:>6.1%} {med['val']:>7.2f}p {max(columns['val']):>6.2f}p {med['seconds']:>5.0f}"
+        )
+    return lines
+
+
+def main_defaults(args: argparse.Namespace) -> None:
+    """`--defaults`: the rows of `DEFAULT_ROWS` on digits, MNIST-1D and the KWS DS-CNN over the seeds."""
+    output = args.output
+    if os.path.basename(output) == "bench_compress.json":
+        output = os.path.join(os.path.dirname(output), "bench_compress_defaults.json")
+    datasets = args.datasets or ["digits", "mnist1d", "kws"]
+    results, lines = {}, []
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        for dataset in datasets:
+            results[dataset] = [run_defaults_seed(dataset, seed, args.epochs, folder, args.paths) for seed in args.seeds]
+            lines += table_defaults(dataset, results[dataset])
+            print("\n".join(lines[-len(DEFAULT_ROWS) - 3:]), flush=True)
+            with open(output, "w") as f:  # after each data set, so a partial run is never lost
+                json.dump({"args": vars(args), "seconds": time.perf_counter() - start, "load_average": os.getloadavg(),
+                           "results": results, "table": lines}, f, indent=1)
+    print("\n".join(lines))
+    print(f"\nWrote {output} in {time.perf_counter() - start:.0f}s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=["digits", "mnist1d"])
+    parser.add_argument("--datasets", nargs="+", default=None, help="digits mnist1d (and kws with --defaults)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--finetune-epochs", type=int, default=10)
     parser.add_argument("--output", default=os.path.join(os.path.dirname(__file__), "results", "bench_compress.json"))
     parser.add_argument("--paths", nargs="+", default=None, help=f"only these rows (besides the float model) of {list(PATHS)}")
     parser.add_argument("--qat-1d", action="store_true", help="QAT vs PTQ on MNIST-1D's 1-D models instead (main_qat_1d)")
+    parser.add_argument("--defaults", action="store_true", help="issue 30's rows at compress's defaults (main_defaults)")
     args = parser.parse_args()
+    if args.defaults:
+        return main_defaults(args)
     if args.qat_1d:
         return main_qat_1d(args)
     results, lines = {}, []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        for dataset in args.datasets:
+        for dataset in args.datasets or ["digits", "mnist1d"]:
             runs = [run_seed(dataset, seed, args.epochs, args.finetune_epochs, folder, args.paths) for seed in args.seeds]
             results[dataset] = runs
             lines += table(dataset, runs)

@@ -64,13 +64,22 @@ def build_compression(section: dict[str, Any], path: str | None = None) -> dict[
     `tfnas.compress.stages_from_kwargs`, the one builder of the keyword
     form, so `compression: {prune: 0.5, qat: true}` runs
     `stages=[Prune(0.5), QAT()]`; each stage checks its arguments there.
-    `candidate` (which model to compress) is left out.
+    `candidate` (which model to compress) is left out. With `max_drop` (and
+    a list of strengths, `prune: [0.5, 0.7, 0.8]`) the keys stay keywords,
+    since `tfnas.compress` builds one stage list per step; every step's stages are built here all the same.
     """
+    from tfnas.compress.floor import check_ladder
     from tfnas.compress.plan import KEYWORDS
     from tfnas.compress.plan import stages_from_kwargs
 
     options = {key: value for key, value in section.items() if value is not None and key != "candidate"}
-    stages = stages_from_kwargs(**{key: options.pop(key) for key in list(options) if key in KEYWORDS})
+    keywords = {key: options.pop(key) for key in list(options) if key in KEYWORDS}
+    ladder = check_ladder(keywords, options.get("max_drop"))
+    name, values = ladder if ladder is not None else ("prune", [keywords.get("prune")])
+    steps = [stages_from_kwargs(**{**keywords, name: value}) for value in values]
+    stages = steps[0]
+    if options.get("max_drop") is not None and stages:
+        return {**options, **keywords}
     if not stages:
         raise TfnasInputError(
             f"'compression' in {_name(path)} asks for no stage: add e.g. `prune: 0.5`, `qat: true`, `channels: 0.5` or "

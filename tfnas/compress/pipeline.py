@@ -7,8 +7,11 @@ factorisation -> channel pruning -> pruning -> clustering -> distillation
 alone -> quantization-aware training). Every stage checks its arguments in
 its constructor and against the model in `check`, and the shared options
 (`options.CompressOptions`) are checked too, before the `Runner` fine-tunes
-and measures each stage on held-out data. With a `Distill` stage every
-stage fine-tunes on the teacher's softened outputs.
+and measures each stage on held-out data. With a `Distill` stage (or
+`distill=True`, the original as teacher) every stage fine-tunes on the
+teacher's softened outputs. Without `epochs=` each stage fine-tunes until it
+recovers (`recovery`); with `max_drop=` the strongest of several strengths
+within the floor is returned (`floor`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 
 from tfnas import _compat
 from tfnas.compress import distill as distill_lib
+from tfnas.compress import floor
 from tfnas.compress.architecture_stages import PruneChannels
 from tfnas.compress.bridge import to_keras3
 from tfnas.compress.measure import kernel_sparsity
@@ -30,6 +34,7 @@ from tfnas.compress.plan import ORDER
 from tfnas.compress.plan import keyword_form
 from tfnas.compress.plan import resolve_stages
 from tfnas.compress.plan import run_list
+from tfnas.compress.recovery import RAMP_EPOCHS
 from tfnas.compress.result import CompressionResult
 from tfnas.compress.runner import FineTuning
 from tfnas.compress.runner import Runner
@@ -54,13 +59,13 @@ def compress(
     *,
     stages: Sequence[Stage] | None = None,
     validation_data: Any = None,
-    prune: float | Mapping[str, float] | None = None,
+    prune: float | Sequence[float] | Mapping[str, float] | None = None,
     structure: str | None = None,
     cluster: int | None = None,
     qat: bool = False,
     distill_from: Any = None,
     lowrank: int | float | None = None,
-    epochs: int = 10,
+    epochs: int | None = None,
     batch_size: int = 32,
     learning_rate: float | None = None,
     keep: Sequence[str] | None = None,
@@ -71,12 +76,17 @@ def compress(
     seed: int | None = 0,
     verbose: int = 0,
     training: Training | Mapping[str, Any] | None = None,
-    channels: float | Mapping[str, float] | None = None,
+    channels: float | Sequence[float] | Mapping[str, float] | None = None,
     channel_criterion: str = "l1",
     channel_steps: int = 2,
     target: Mapping[str, int] | None = None,
     channel_allocation: str = "uniform",
     device: Any = None,
+    validation_split: float | None = 0.2,
+    tolerance: float = 0.0,
+    patience: int = 3,
+    distill: bool = False,
+    max_drop: float | None = None,
 ) -> CompressionResult:
     """Compresses a trained Keras 3 model with TF-MOT and reports each stage.
 
@@ -90,10 +100,13 @@ def compress(
     from tfnas.compress import QAT, Prune
 
     result = tfnas.compress(model, x_train, y_train, stages=[Prune(0.5), QAT()],
-                            validation_data=(x_val, y_val), epochs=10)
+                            validation_data=(x_val, y_val))
     # the same run: tfnas.compress(model, x_train, y_train, prune=0.5, qat=True, ...)
-    result.summary()
+    result.summary()  # each stage fine-tuned until it recovered: its epochs and why it stopped
     tfnas.export(result, "model.tflite", c_array=True)
+
+    # the strongest pruning that loses at most one accuracy point on the validation data
+    floor = tfnas.compress(model, x_train, y_train, prune=[0.5, 0.7, 0.8], qat=True, max_drop=0.01)
     ```
 
     Args:
@@ -106,8 +119,9 @@ def compress(
         validation_data: `(x_val, y_val)` every stage is measured on. Defaults
             to a seeded 20% split of `x` held out from fine-tuning.
         prune: Target sparsity in (0, 1) for every prunable layer but `keep`,
-            or `{layer_name: sparsity}`. PolynomialDecay from 0 over the
-            first 70% of the fine-tuning steps; the wrappers are stripped after.
+            or `{layer_name: sparsity}`, or (with `max_drop`) an increasing list
+            of sparsities to try. PolynomialDecay from 0 over the first 70% of
+            the fine-tuning steps; the wrappers are stripped after.
         structure: `"2:4"` for m:n structured pruning (sparsity m/n).
         cluster: Number of weight clusters per layer (weight sharing), e.g. 16.
         qat: Quantization-aware training; prune- or cluster-preserving after
@@ -116,7 +130,11 @@ def compress(
             its softened outputs plus the labels.
         lowrank: Truncated-SVD rank (int) or share of full rank (float in
             (0, 1)) for large Dense layers.
-        epochs: Fine-tuning epochs per stage.
+        epochs: Fine-tuning epochs per stage. None (the default): each stage
+            fine-tunes until its validation metric is back within `tolerance`
+            of the original's, or has not improved for `patience` epochs, up
+            to a cap that grows with the cut (`recovery.Recovery.cap`); its
+            `StageReport` says how many epochs it ran and why it stopped.
         batch_size: Fine-tuning batch size.
         learning_rate: Adam learning rate for fine-tuning. Defaults to the
             model's own, at most 1e-3.
@@ -133,6 +151,7 @@ def compress(
             by channel pruning: whole filters go, and the result is a smaller
             Keras 3 model of ordinary layers (fewer MACs, bytes and arena on
             TFLite Micro, where pruned zeros change nothing). `keep` applies.
+            With `max_drop`, an increasing list of shares to try.
         channel_criterion: How filters are ranked: "l1" or "l2" norm, "bn"
             (|gamma|), or "taylor" (the first-order Taylor estimate of the
             loss change on 512 fine-tuning samples, Molchanov et al. 2019).
@@ -154,6 +173,18 @@ def compress(
             fields): each stage fine-tunes on its schedule (cosine decay
             from `learning_rate` to 0 by default, no warm-up), with its weight
             decay, augmentation and batch size (when set; else `batch_size`).
+        validation_split: Share of `x` held out when `validation_data` is None.
+        tolerance: With `epochs=None`: how far below the original's
+            validation metric a stage counts as recovered (accuracy: absolute;
+            mae: relative). 0: back to the original.
+        patience: With `epochs=None`: epochs without improvement before a stage stops.
+        distill: Fine-tune every stage on the original model's softened
+            outputs as well as the labels (classification only; `distill_from`'s teacher wins).
+        max_drop: Accuracy floor in [0, 1) (0.01: one accuracy point; mae:
+            relative). With a list of strengths (`prune=[...]`, `channels=[...]`)
+            or a `target` (tried in 3 steps from the model's cost), the
+            strongest step within the floor is returned, every tried step in
+            `CompressionResult.tried`; the original model with a note when even the mildest breaks it.
 
     Returns:
         A `CompressionResult`.
@@ -166,31 +197,53 @@ def compress(
         raise TfnasInputError(
             f"compress expects a trained Keras 3 model (keras.Model). You passed an object of type: {type(model).__name__}."
         )
-    chosen = resolve_stages(stages, {name: arguments[name] for name in KEYWORDS})
     options = CompressOptions.from_arguments(arguments)
     options.device = load_device(device, purpose="tfnas.compress")  # read once, priced by every channel-pruning step
-    for stage in chosen:
-        if isinstance(stage, PruneChannels) and stage.device is None:
-            stage.device = options.device
-    if not chosen:
-        raise TfnasInputError(
-            "Nothing to do: pass stages=[...] (e.g. [Prune(0.5), QAT()]), or prune=, structure=, cluster=, qat=True, "
-            "distill_from=, lowrank=, channels= or target=."
-        )
-    return _run(model, x, y, chosen, options)
+    rungs = floor.rungs(stages, {name: arguments[name] for name in KEYWORDS}, max_drop, model, options.device)
+    if rungs is None:
+        rungs = [floor.Rung(None, resolve_stages(stages, {name: arguments[name] for name in KEYWORDS}))]
+    for rung in rungs:
+        if not rung.stages:
+            raise TfnasInputError(
+                "Nothing to do: pass stages=[...] (e.g. [Prune(0.5), QAT()]), or prune=, structure=, cluster=, qat=True, "
+                "distill_from=, lowrank=, channels= or target=."
+            )
+        for stage in rung.stages:
+            if isinstance(stage, PruneChannels) and stage.device is None:
+                stage.device = options.device
+        _checked(model, x, y, rung.stages, options)  # every step's stages, before any fine-tuning
+    if options.max_drop is None:
+        return _run(model, x, y, rungs[0].stages, options)
+    return _floor(model, x, y, rungs, options)
+
+
+def _floor(model: Any, x: Any, y: Any, rungs: list[floor.Rung], options: CompressOptions) -> CompressionResult:
+    """The strongest step within `max_drop`, or the original model with a note (`floor.choose`)."""
+    assert options.max_drop is not None
+    task = _checked(model, x, y, [], options).spec.task
+    return floor.choose(model, rungs, lambda stages: _run(model, x, y, stages, options), options.max_drop, task)
+
+
+def _checked(model: Any, x: Any, y: Any, stages: list[Stage], options: CompressOptions) -> Any:
+    """The prepared data, after checking it and every stage against the model (before any training)."""
+    batch_size = options.recipe().batch_size or options.batch_size
+    data = _checked_data(model, x, y, validation_data=options.validation_data, epochs=options.epochs, batch_size=batch_size,
+                         seed=options.seed, validation_split=options.validation_split)
+    for stage in stages:
+        stage.check(model, data.spec.task)
+    return data
 
 
 def _run(model: Any, x: Any, y: Any, stages: list[Stage], options: CompressOptions) -> CompressionResult:
-    """Checks the data and every stage against the model, then fine-tunes and measures each stage."""
+    """Fine-tunes and measures each (checked) stage."""
     recipe = options.recipe()
     batch_size = recipe.batch_size or options.batch_size
-    data = _checked_data(model, x, y, validation_data=options.validation_data, epochs=options.epochs, batch_size=batch_size,
-                         seed=options.seed)
+    data = _checked(model, x, y, [], options)
     (x_fit, y_fit), (x_val, y_val) = data.fit_args, data.fit_kwargs["validation_data"]
     task = data.spec.task
-    for stage in stages:
-        stage.check(model, task)
     teacher = next((stage for stage in stages if isinstance(stage, Distill)), None)
+    if teacher is None and options.distill and task.is_classification:
+        teacher = Distill(model)  # the original as teacher: fine-tuning pulls the compressed model back to its outputs
     from_softmax = distill_lib.ends_in_softmax(model)
     loss_fn = _plain_loss(_compat.tf_keras(), task, from_softmax) if teacher is None else teacher.loss(model)
 
@@ -201,8 +254,9 @@ def _run(model: Any, x: Any, y: Any, stages: list[Stage], options: CompressOptio
     if teacher is not None:
         targets = distill_lib.pack(y_fit, distill_lib.soft_targets(teacher.teacher, x_fit, teacher.temperature))
     verbose = max(options.verbose - 1, 0)
-    fine_tuning = FineTuning(x_fit, targets, loss_fn, lr, options.epochs, batch_size, verbose=verbose, training=recipe)
-    steps = int(np.ceil(len(x_fit) / batch_size)) * options.epochs
+    fine_tuning = FineTuning(x_fit, targets, loss_fn, lr, options.epochs, batch_size, verbose=verbose, training=recipe,
+                             tolerance=options.tolerance, patience=options.patience)
+    steps = int(np.ceil(len(x_fit) / batch_size)) * (options.epochs or RAMP_EPOCHS)
     context = StageContext(x_val, y_val, task, fit_steps=steps, architecture=model, space=options.space, hp=options.hp,
                            samples=(x_fit[:CHANNEL_SAMPLES], y_fit[:CHANNEL_SAMPLES]))
     working, reports = Runner(fine_tuning, options.verbose).run(model, run_list(stages), context)
@@ -232,9 +286,12 @@ def _stage_settings(keywords: dict[str, Any]) -> dict[str, Any]:
     return {**settings, "distill": keywords["distill_from"] is not None}
 
 
-def _checked_data(model: Any, x: Any, y: Any, *, validation_data: Any, epochs: Any, batch_size: Any, seed: int | None) -> Any:
+def _checked_data(model: Any, x: Any, y: Any, *, validation_data: Any, epochs: Any, batch_size: Any, seed: int | None,
+                  validation_split: float | None = 0.2) -> Any:
     """The fine-tuning and validation splits, after checking the settings and the data against the model."""
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if name == "epochs" and value is None:
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise TfnasInputError(f"{name} must be a positive integer. Received: {name}={value!r}")
     if not isinstance(x, np.ndarray) and not hasattr(x, "__array__"):
@@ -242,7 +299,8 @@ def _checked_data(model: Any, x: Any, y: Any, *, validation_data: Any, epochs: A
             f"compress takes numpy arrays for x and y; you passed {type(x).__name__}. "
             "Convert a dataset with np.concatenate over its batches."
         )
-    data = prepare(x, y, validation_data=validation_data, batch_size=batch_size, seed=seed)
+    data = prepare(x, y, validation_data=validation_data, validation_split=validation_split or 0.0, batch_size=batch_size,
+                   seed=seed)
     if tuple(model.input_shape[1:]) != data.spec.input_shape:
         raise TfnasInputError(
             f"The model takes inputs of shape {tuple(model.input_shape[1:])} but x has samples of shape {data.spec.input_shape}."

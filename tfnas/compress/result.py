@@ -32,7 +32,11 @@ class StageReport:
         macs_rate: (M - M') / M on MACs, against the float model: only
             architecture stages (channel pruning, low rank) change it.
         seconds: fine-tuning wall time of the stage.
-        epochs: fine-tuning epochs of the stage.
+        epochs: fine-tuning epochs the stage ran.
+        stop_reason: why its fine-tuning stopped: "epochs" (the `epochs=` asked
+            for), or with `epochs=None` "recovered" (back within `tolerance` of
+            the float model), "plateau" (no gain for `patience` epochs) or "cap".
+            Empty for the float model.
     """
 
     stage: str
@@ -51,6 +55,39 @@ class StageReport:
     macs_rate: float = 0.0
     params_rate: float = 0.0
     value_before_tuning: float | None = None
+    stop_reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """YAML-dumpable dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class FloorStep:
+    """One step tried under `max_drop` (`tfnas.compress(..., prune=[0.5, 0.7], max_drop=0.01)`).
+
+    Attributes:
+        strength: The step's strength: a share (`prune=`, `channels=`), a
+            target's limits, or None for the one compression asked for.
+        value: Its validation metric after the last stage.
+        drop: How much worse than the original (accuracy: absolute; mae: relative).
+        within: True when `drop <= max_drop`.
+        macs: MACs of its architecture (cost model).
+        tflite_bytes: The cost model's full-int8 file size.
+        nonzero_params: Weights that are not exactly zero.
+        seconds: Wall time of the step.
+        stages: Its stage reports, the float model first.
+    """
+
+    strength: Any
+    value: float
+    drop: float
+    within: bool
+    macs: int
+    tflite_bytes: int
+    nonzero_params: int
+    seconds: float
+    stages: list[StageReport] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """YAML-dumpable dict."""
@@ -76,6 +113,7 @@ class CompressionResult:
         task: "classification" or "regression".
         settings: the arguments `compress` ran with.
         notes: what the user should know (e.g. zeros lost by a stage).
+        tried: with `max_drop`, every step tried, mildest first (empty without).
     """
 
     model: Any
@@ -87,6 +125,7 @@ class CompressionResult:
     task: str
     settings: dict[str, Any]
     notes: list[str] = dataclasses.field(default_factory=list)
+    tried: list[FloorStep] = dataclasses.field(default_factory=list)
 
     @property
     def final(self) -> StageReport:
@@ -108,18 +147,21 @@ class CompressionResult:
         metric = self.stages[0].metric
         print_fn(
             f"{'stage':<13} {'untuned':>9} {metric:>9} {'macs':>9} {'params':>8} {'nonzero':>8} {'int8_B':>8} {'arena_B':>8} "
-            f"{'gzip_B':>8} {'compr':>7} {'macs_cut':>8} {'perf_loss':>9} {'sec':>6}"
+            f"{'gzip_B':>8} {'compr':>7} {'macs_cut':>8} {'perf_loss':>9} {'sec':>6} {'epochs':>6} stop"
         )
         for s in self.stages:
             untuned = "" if s.value_before_tuning is None else f"{s.value_before_tuning:.4f}"
             print_fn(
                 f"{s.stage:<13} {untuned:>9} {s.value:>9.4f} {s.macs:>9,} {s.params:>8,} {s.nonzero_params:>8,} "
                 f"{s.tflite_bytes:>8,} {s.peak_ram_bytes:>8,} {s.gzip_bytes:>8,} {s.compression_rate:>7.1%} {s.macs_rate:>8.1%} "
-                f"{s.performance_loss:>9.2%} {s.seconds:>6.1f}"
+                f"{s.performance_loss:>9.2%} {s.seconds:>6.1f} {s.epochs:>6} {s.stop_reason}"
             )
         for stage, layers in self.skipped_layers.items():
             for name, why in layers.items():
                 print_fn(f"  {stage}: {name} not changed: {why}")
+        for step in self.tried:
+            print_fn(f"  max_drop step {step.strength}: {metric} {step.value:.4f}, drop {step.drop:.4f}, "
+                     f"{step.tflite_bytes:,} int8 B, {'within' if step.within else 'beyond'} the floor")
         for note in self.notes:
             print_fn(f"  note: {note}")
 
@@ -134,4 +176,5 @@ class CompressionResult:
             "skipped_layers": self.skipped_layers,
             "sparsity": self.sparsity,
             "notes": list(self.notes),
+            "tried": [step.to_dict() for step in self.tried],
         }

@@ -1,4 +1,4 @@
-"""The stage runner: for each checked stage, apply -> fine-tune -> strip -> measure."""
+"""The stage runner: for each checked stage, apply -> fine-tune (for `epochs`, or to recovery) -> strip -> measure."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from tfnas._voice import silenced
 from tfnas.compress.bridge import to_keras3
 from tfnas.compress.bridge import to_tf_keras
 from tfnas.compress.measure import weight_stats
+from tfnas.compress.recovery import Recovery
+from tfnas.compress.recovery import stopper
+from tfnas.compress.recovery import validation_loss
 from tfnas.compress.result import StageReport
 from tfnas.compress.stage import Stage
 from tfnas.compress.stage import StageContext
@@ -33,31 +36,39 @@ class FineTuning:
             the teacher's soft targets packed side by side).
         loss: A tf_keras loss.
         learning_rate: The peak learning rate of each stage's schedule.
-        epochs: Epochs per stage.
+        epochs: Epochs per stage, or None: each stage fine-tunes until it
+            recovers (`recovery`), up to a cap that scales with its cut.
         batch_size: Batch size.
         verbose: Keras's `fit` verbosity.
         training: The recipe (`Training.fine_tuning()` of the search's):
             schedule, weight decay and augmentation.
+        tolerance: With `epochs=None`: how far below the uncompressed model's
+            validation metric counts as recovered.
+        patience: With `epochs=None`: epochs without improvement before a stage stops.
     """
 
     x: Any
     targets: Any
     loss: Any
     learning_rate: float
-    epochs: int
+    epochs: int | None
     batch_size: int
     verbose: int = 0
     training: Training = dataclasses.field(default_factory=lambda: Training().fine_tuning())
+    tolerance: float = 0.0
+    patience: int = 3
 
-    def fit(self, model: Any, callbacks: list[Any]) -> float:
+    def fit(self, model: Any, callbacks: list[Any], epochs: int | None = None) -> float:
         """Compiles `model` with a fresh optimizer on the recipe's schedule and `loss`, fits it, and returns the seconds it
-        took."""
+        took. `epochs` (the schedule's length; a callback may stop earlier) defaults to `self.epochs`."""
+        epochs = epochs or self.epochs
+        assert epochs is not None
         dataset = self.training.dataset(self.x, self.targets, self.batch_size)
         steps = -(-len(self.x) // self.batch_size)
-        optimizer = self.training.optimizer(self.learning_rate, steps * self.epochs, steps, keras_module=_compat.tf_keras())
+        optimizer = self.training.optimizer(self.learning_rate, steps * epochs, steps, keras_module=_compat.tf_keras())
         model.compile(optimizer=optimizer, loss=self.loss)
         start = time.perf_counter()
-        model.fit(dataset, epochs=self.epochs, callbacks=callbacks, verbose=self.verbose)
+        model.fit(dataset, epochs=epochs, callbacks=callbacks, verbose=self.verbose)
         return time.perf_counter() - start
 
 
@@ -94,6 +105,7 @@ class Runner:
 
     def _run(self, model: Any, stages: Sequence[Stage], context: StageContext) -> tuple[Any, list[StageReport]]:
         reports = [self.measure("float", model, model, context)]
+        baseline = (reports[0].value, validation_loss(model, context.x_val, context.y_val, context.task))
         working = None
         for stage in stages:
             if stage.changes_architecture:
@@ -108,13 +120,32 @@ class Runner:
                 context.architecture, context.space, context.hp = trainable, None, None
                 trainable = self._bridge(context)
             untuned = context.task.quality(trainable, context.x_val, context.y_val) if stage.changes_architecture else None
-            seconds = self.fine_tuning.fit(trainable, stage.callbacks())
+            cut = 1.0 - profile(context.architecture).macs / max(profile(source).macs, 1) if stage.changes_architecture else None
+            seconds, epochs, reason = self._fine_tune(stage, trainable, context, baseline, cut)
             working = stage.strip(trainable, context)
             context.done.append(stage.name)
             stats_model = stage.stats_model(working, context)
-            reports.append(self.measure(stage.name, working, stats_model, context, reports[0], seconds, self.fine_tuning.epochs))
-            reports[-1].value_before_tuning = untuned
+            reports.append(self.measure(stage.name, working, stats_model, context, reports[0], seconds, epochs))
+            reports[-1].value_before_tuning, reports[-1].stop_reason = untuned, reason
         return (self._bridge(context) if working is None else working), reports
+
+    def _fine_tune(
+        self, stage: Stage, model: Any, context: StageContext, baseline: tuple[float, float], cut: float | None
+    ) -> tuple[float, int, str]:
+        """Fine-tunes `model` for the stage: `(seconds, epochs run, why it stopped)`.
+
+        With fixed epochs the reason is "epochs"; with `epochs=None`,
+        "recovered", "plateau" or "cap" (`recovery.stopper`); `cut` is an
+        architecture stage's share of MACs removed, else the stage's own `cut`;
+        `baseline` the original's validation metric and loss.
+        """
+        tuning = self.fine_tuning
+        if tuning.epochs is not None:
+            return tuning.fit(model, stage.callbacks()), tuning.epochs, "epochs"
+        recovery = Recovery(*baseline, tolerance=tuning.tolerance, patience=tuning.patience)
+        stop = stopper(recovery, stage.cut() if cut is None else cut, context.x_val, context.y_val, context.task)
+        seconds = tuning.fit(model, [*stage.callbacks(), stop], epochs=stop.cap)
+        return seconds, stop.epochs, stop.reason
 
     def measure(
         self,
@@ -140,7 +171,7 @@ class Runner:
         Returns:
             A `StageReport`.
         """
-        stats = weight_stats(stats_model)
+        stats: dict[str, Any] = weight_stats(stats_model)
         value = context.task.quality(model, context.x_val, context.y_val)
         metric = context.task.metric
         costs = profile(context.architecture)

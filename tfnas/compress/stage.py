@@ -25,7 +25,8 @@ class StageContext:
         x_val: Held-out inputs every stage is measured on.
         y_val: Held-out labels or targets.
         task: the `Task` (classification or regression).
-        fit_steps: Optimizer steps of one stage's fine-tuning (batches per epoch times epochs).
+        fit_steps: Optimizer steps of one stage's fine-tuning (batches per epoch times epochs; with
+            `epochs=None`, times `recovery.RAMP_EPOCHS`): pruning reaches its sparsity at 70% of them.
         architecture: The Keras 3 model whose architecture the working tf_keras
             model has (the input model, or the last architecture a stage built).
         space: The `EdgeSpace` that built `architecture` (None once a stage changed it).
@@ -130,6 +131,15 @@ class Stage(abc.ABC):
             The model to fine-tune, or None when the stage finds nothing to
             change (then it is neither fine-tuned nor measured).
         """
+
+    def cut(self) -> float:
+        """How much of the model the stage takes away, in [0, 1]. Defaults to 0 (nothing).
+
+        With `epochs=None` a stage fine-tunes for at most a cap that grows
+        with its cut (`recovery.Recovery.cap`). The runner measures the cut of
+        a stage that `changes_architecture` itself: the share of MACs removed.
+        """
+        return 0.0
 
     def callbacks(self) -> list[Any]:
         """The Keras callbacks the stage's fine-tuning needs. Defaults to none."""

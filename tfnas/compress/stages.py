@@ -73,6 +73,15 @@ class Prune(Stage):
         end_step = max(1, int(0.7 * context.fit_steps))
         return prune_lib.apply_pruning(model, plan, end_step=end_step, frequency=max(1, end_step // 10))
 
+    def cut(self) -> float:
+        """The target sparsity (the mean of a per-layer dict; m/n for m:n structure)."""
+        if self.structure is not None:
+            zeros, group = (int(part) for part in self.structure.split(":"))
+            return zeros / group
+        if isinstance(self.sparsity, Mapping):
+            return sum(self.sparsity.values()) / max(len(self.sparsity), 1)
+        return float(self.sparsity or 0.0)
+
     def callbacks(self) -> list[Any]:
         return prune_lib.callbacks()
 
@@ -112,6 +121,10 @@ class Cluster(Stage):
         context.skipped[self.name] = plan.skipped
         context.changed[self.name] = list(plan.layers)
         return cluster_lib.apply_clustering(model, plan)
+
+    def cut(self) -> float:
+        """A quarter: clustering keeps every weight but shares their values."""
+        return 0.25
 
     def strip(self, model: Any, context: StageContext) -> Any:
         return cluster_lib.strip(model)
