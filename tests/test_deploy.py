@@ -26,8 +26,7 @@ def test_search_to_deployed_front(digits, tmp_path):
     yaml.safe_dump(result.to_dict())
 
     teacher = result.candidate("most_accurate")
-    compressed = result.compress(x, y, candidate=result.pareto[0].trial_id, distill_from="most_accurate", epochs=1,
-                                 validation_data=(x_test, y_test))
+    compressed = result.compress(x, y, candidate=result.pareto[0].trial_id, distill_from="most_accurate", epochs=1)
     assert compressed.stages[-1].stage == "distill" and teacher.trial_id in [t.trial_id for t in result.pareto]
     report = result.export(str(tmp_path / "best.tflite"), representative_data=x[:100], c_array=True)
     checked = result.verify(report.path, x_test, y_test)
@@ -55,3 +54,24 @@ def test_deploy_candidate_compares_the_file_with_its_fine_tuned_float_twin(digit
     assert done.record.trial_id == "7" and done.record.macs == 1234.0 and done.record.micro_value is not None
     write_deployed(str(tmp_path), [done.record])
     assert read_deployed(str(tmp_path)) == [done.record]
+
+
+def test_deploy_never_fine_tunes_or_chooses_on_the_test_split(digits, digits_model, tmp_path, monkeypatch):
+    """Compression decides recovery and `max_drop` steps on validation data: deploy must not hand it the test split."""
+    from types import SimpleNamespace
+
+    import tfnas.deploy
+
+    (x, y), (x_test, y_test) = digits
+    seen = {}
+
+    def spy(model, x_fit, y_fit, **kwargs):
+        seen.update(kwargs, n=len(x_fit))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(tfnas.deploy, "compress", spy)
+    candidate = SimpleNamespace(trial_id="1", metrics={}, model=lambda: digits_model)
+    with pytest.raises(RuntimeError, match="stop here"):
+        tfnas.deploy.deploy_candidate(candidate, str(tmp_path / "c.tflite"), x, y, x_test, y_test,
+                                      compress_kwargs={"prune": 0.5, "max_drop": 0.01})
+    assert "validation_data" not in seen and seen["n"] == len(x) and seen["max_drop"] == 0.01

@@ -175,8 +175,10 @@ def deploy_candidate(
     model = candidate.model()
     compressed = None
     if compress_kwargs is not None:
-        # compression fine-tunes on arrays: an image folder's files are read into memory for it
-        compressed = compress(model, *in_memory(x, y), **{"validation_data": in_memory(x_test, y_test), **compress_kwargs})
+        # compression fine-tunes on arrays (an image folder's files are read into memory for it) and decides when
+        # fine-tuning has recovered, and which step a `max_drop` keeps, on a split it holds out of `x`: never on the
+        # test split, which only measures the file
+        compressed = compress(model, *in_memory(x, y), **compress_kwargs)
     source = compressed if compressed is not None else model
     labels = list(getattr(x, "class_names", ()) or []) or None  # an image folder's class names
     exported = export(source, path, representative_data=np.asarray(x[:CALIBRATION_SAMPLES]),
