@@ -145,8 +145,18 @@ def evaluate(models: list, profiles: dict[int, DeviceProfile], folder: str, runs
     return rows
 
 
+def family(name: str) -> str:
+    """"image96/3" -> "image96"; "MobileNetV2_1.0@160" -> "keras_mobilenets"."""
+    return name.split("/")[0] if "/" in name else "keras_mobilenets"
+
+
+def _within(rows: list[dict], key: str, t: int, share: float = 0.10) -> float:
+    return float(np.mean([abs(r[f"{key}_{t}"] / r[f"measured_{t}"] - 1) <= share for r in rows]))
+
+
 def summarize(rows: list[dict], threads: list[int]) -> dict[str, dict]:
-    """Scores per thread count: the predictor, the MACs baseline, and the noise floor (repeat vs first)."""
+    """Scores per thread count: the predictor, the MACs baseline, and the noise floor (repeat vs first);
+    and the predictor's and the noise floor's share within 10% per family."""
     summary = {}
     for t in threads:
         measured = np.array([r[f"measured_{t}"] for r in rows])
@@ -155,6 +165,12 @@ def summarize(rows: list[dict], threads: list[int]) -> dict[str, dict]:
             "macs_baseline": scores(np.array([r[f"macs_{t}"] for r in rows]), measured),
             "noise_floor": scores(np.array([r[f"repeat_{t}"] for r in rows]), measured),
         }
+        by_family = {}
+        for name in sorted({family(r["model"]) for r in rows}):
+            mine = [r for r in rows if family(r["model"]) == name]
+            by_family[name] = {"n": len(mine), "predictor_within_10": _within(mine, "predicted", t),
+                               "noise_within_10": _within(mine, "repeat", t)}  # fmt: skip
+        summary[str(t)]["by_family"] = by_family
     return summary
 
 
@@ -212,8 +228,14 @@ def main() -> None:
     print(f"\n{'threads':>7} {'what':<14} {'n':>4} {'within 5%':>9} {'within 10%':>10} {'MAPE':>7} {'Spearman':>8}")
     for t, block in summary.items():
         for what, s in block.items():
+            if what == "by_family":
+                continue
             shares = f"{s['within_5']:>9.1%} {s['within_10']:>10.1%} {s['mape']:>7.1%}"
             print(f"{t:>7} {what:<14} {s['n']:>4} {shares} {s['spearman']:>8.3f}")
+    for t, block in summary.items():
+        print(f"\nwithin 10% per family at {t} thread(s): " + ", ".join(
+            f"{name} {f['predictor_within_10']:.0%} (noise {f['noise_within_10']:.0%}, n={f['n']})"
+            for name, f in block["by_family"].items()))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"bench_latency_{args.tag}.json"
     out.write_text(json.dumps({"calibration": calibration, "summary": summary, "models": rows}, indent=1))
