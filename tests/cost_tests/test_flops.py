@@ -156,3 +156,15 @@ def test_model_built_with_build() -> None:
     model = keras.Sequential([L.Dense(3), L.Dense(2)])
     model.build((None, 5))
     assert tfnas.cost.profile(model).flops == tfnas.cost.profiler_flops(model) == 2 * 15 + 3 + 2 * 6 + 2
+
+
+def test_raw_keras_ops_have_rules():
+    """MobileNetV3's hard-swish and squeeze-excite use keras.ops add/multiply on symbolic tensors: priced by rule
+    (one FLOP per output, as the layers), without the profiler's slow fallback and its warning."""
+    from tfnas.cost.profiler import profiler_flops
+
+    model = keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), weights=None, include_preprocessing=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the fallback warns: an error here
+        report = tfnas.cost.profile(model)
+    assert report.flops == pytest.approx(profiler_flops(model), rel=0.01)

@@ -144,12 +144,18 @@ class CostReport:
         return f"CostReport({self.model_name}: " + ", ".join(f"{k}={v:,}" for k, v in self.to_dict().items()) + ")"
 
 
+# keras.ops on symbolic tensors (MobileNetV3's hard-swish and squeeze-excite): operations, not layers.
+RAW_ELEMENTWISE = ("Add", "Subtract", "Multiply", "Maximum", "Minimum")
+
+
 def _layer_cost(graph: Graph, call: Call) -> LayerCost:
     """Cost of one layer call: its rule, or (with a warning) the TensorFlow profiler when it has none."""
     ins = [graph.shapes[t] for t in call.inputs]
     outs = [graph.shapes[t] for t in call.outputs]
     cls = type(call.op).__name__
     costs = None if call.opaque else layer_costs(call.op, ins, outs)
+    if costs is None and cls in RAW_ELEMENTWISE and type(call.op).__module__.startswith("keras.src.ops"):
+        costs = (0, math.prod(outs[0]))  # one FLOP per output element, as the layer of the same name
     source = "rule"
     if costs is None:
         warnings.warn(
