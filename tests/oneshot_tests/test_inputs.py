@@ -64,3 +64,14 @@ def test_repeated_predictions_read_the_decoded_cache_not_the_files(tmp_path, mon
         again = predict(lambda batch: batch, files, batch_size=5)  # the files are gone: only the cache can answer
         np.testing.assert_array_equal(first, expected)
         np.testing.assert_array_equal(again, expected)
+
+
+def test_prediction_batches_shrink_with_the_input_size():
+    from tfnas.oneshot.inputs import PREDICT_BATCH
+    from tfnas.oneshot.inputs import PREDICT_BYTES
+    from tfnas.oneshot.inputs import predict_batch
+
+    assert predict_batch(np.zeros((3, 8, 8, 1))) == PREDICT_BATCH  # small inputs: the full batch
+    assert 4 * 96 * 96 * 3 * predict_batch(np.zeros((3, 96, 96, 3))) <= PREDICT_BYTES < PREDICT_BATCH * 4 * 96 * 96 * 3
+    x = np.random.default_rng(0).random((10, 96, 96, 3), np.float32)
+    np.testing.assert_array_equal(predict(lambda batch: batch, x, batch_size=3), x)  # every sample once, in order
