@@ -15,6 +15,12 @@ on `bench_scale.SPACE` in its fixed frame: one supernet epoch (largest and
 smallest), `--trials` - 2 fine-tunes of `--epochs` epochs, 20 sub-networks
 ranked.
 
+One-shot result (core 1 shared, load ~4-6, seed 0, 96x96x3, `--trials 3 --epochs 1`): 2,000 images streamed
+peak 3,044 MiB (growth after import 2,399 MiB), the same as arrays 3,427 MiB; 300 images streamed 2,564 MiB.
+The 2 GB target is NOT met at 96 px, and not because of the data: the compiled sandwich graph (trace and
+a batch of 32, ~0.8 GB) and batch-norm calibration of 256 images at 96 px (eager, ~0.5 GB) dominate.
+The 20,000-image one-shot run was not measured (command above).
+
     python benchmarks/bench_image_folder_rss.py --images 2000 --size 96
     python benchmarks/bench_image_folder_rss.py --images 20000 --size 96 --oracle oneshot --trials 3 --modes streamed
 """
