@@ -48,6 +48,7 @@ def prepare(
     batch_size: int = 32,
     seed: int | None = None,
     validation_groups: Any = None,
+    as_files: bool = False,
 ) -> PreparedData:
     """Validates `x`, `y` and the validation data and splits off a validation set.
 
@@ -55,7 +56,9 @@ def prepare(
     (integer class ids for classification) or `(n, k)` floats (regression).
     `x` may also be `FileImages` (an image folder, `tfnas.app.sources`):
     its labels are checked and split as arrays, and training and validation
-    read the files through `tf.data` (`FileImages.dataset`), never all in memory.
+    read the files through `tf.data` (`FileImages.dataset`), never all in memory;
+    with `as_files`, training and validation come as `(FileImages, y)` pairs
+    instead (for the one-shot oracles, which read batches in an order of their own).
     A `tf.data.Dataset` of batched `(x, y)` pairs needs `validation_data`; it is
     read once for its labels (only they are kept) and then used as it is.
     Without `validation_data`, a seeded, stratified `validation_split` of the
@@ -74,7 +77,7 @@ def prepare(
         return _prepare_dataset(x, validation_data, task)
     if isinstance(x, FileImages):
         return _prepare_files(x, y, validation_data=validation_data, validation_split=validation_split, task=task,
-                              batch_size=batch_size, seed=seed, validation_groups=validation_groups)
+                              batch_size=batch_size, seed=seed, validation_groups=validation_groups, as_files=as_files)
     x_train, y_train = check_arrays(x, y, "x", "y")
     task = Task.resolve(task, y_train)
     num_outputs = _check_labels(y_train, task, "y")
@@ -296,7 +299,7 @@ def _prepare_dataset(dataset: tf.data.Dataset, validation_data: Any, task: Task 
 
 def _prepare_files(
     images: FileImages, y: Any, *, validation_data: Any, validation_split: float, task: Task | None, batch_size: int,
-    seed: int | None, validation_groups: Any,
+    seed: int | None, validation_groups: Any, as_files: bool = False,
 ) -> PreparedData:
     """An image folder's files: the labels are checked and split as arrays (by index); the images stay on disk."""
     index, labels = check_arrays(np.arange(len(images))[:, None], y, "x", "y")
@@ -304,25 +307,31 @@ def _prepare_files(
     num_outputs = _check_labels(labels, task, "y")
     if validation_data is not None:
         train_idx, y_train = index[:, 0].astype(np.int64), labels
-        validation = _validation_files(validation_data, images, task, num_outputs, batch_size)
+        validation = _validation_files(validation_data, images, task, num_outputs, batch_size, as_files)
         num_val = len(validation_data[1])
     else:
         train, y_train, val, y_val = _hold_out(index, labels, validation_split, validation_groups, task, seed)
         train_idx = train[:, 0].astype(np.int64)
-        validation = images.subset(val[:, 0].astype(np.int64)).dataset(y_val, batch_size)
+        val_images = images.subset(val[:, 0].astype(np.int64))
+        validation = (val_images, y_val) if as_files else val_images.dataset(y_val, batch_size)
         num_val = len(y_val)
     if len(train_idx) < max(batch_size, num_outputs if task.is_classification else 1):
         raise TfnasInputError(
             f"Only {len(train_idx)} training images for batch_size={batch_size} and {num_outputs} classes: "
             "add images or lower batch_size."
         )
-    train_set = images.subset(train_idx).dataset(y_train, batch_size, shuffle=True, seed=seed)
     spec = DataSpec(tuple(images.shape[1:]), task, num_outputs, len(train_idx), num_val)
+    if as_files:
+        return PreparedData(spec, (images.subset(train_idx), y_train), {"validation_data": validation, "batch_size": batch_size})
+    train_set = images.subset(train_idx).dataset(y_train, batch_size, shuffle=True, seed=seed)
     return PreparedData(spec, (train_set,), {"validation_data": validation})
 
 
-def _validation_files(validation_data: Any, images: FileImages, task: Task, num_outputs: int, batch_size: int) -> Any:
-    """`validation_data` for training on files: `(FileImages, y)` streamed, `(x, y)` arrays batched as they are."""
+def _validation_files(
+    validation_data: Any, images: FileImages, task: Task, num_outputs: int, batch_size: int, as_files: bool = False,
+) -> Any:
+    """`validation_data` for training on files: `(FileImages, y)` streamed, `(x, y)` arrays batched as they are
+    (with `as_files`, both checked and kept as pairs)."""
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
         raise TfnasInputError(f"validation_data must be a tuple (x_val, y_val). Received: {type(validation_data).__name__}.")
     x_val, y_val = validation_data
@@ -334,7 +343,7 @@ def _validation_files(validation_data: Any, images: FileImages, task: Task, num_
     if isinstance(x_val, FileImages):
         _, y_val = check_arrays(np.arange(len(x_val))[:, None], y_val, "validation x", "validation y")
         _check_labels(y_val, task, "validation y", num_classes=num_outputs if task.is_classification else None)
-        return x_val.dataset(y_val, batch_size)
+        return (x_val, y_val) if as_files else x_val.dataset(y_val, batch_size)
     x_val, y_val = check_arrays(x_val, y_val, "validation x", "validation y")
     _check_labels(y_val, task, "validation y", num_classes=num_outputs if task.is_classification else None)
-    return tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(batch_size)
+    return (x_val, y_val) if as_files else tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(batch_size)

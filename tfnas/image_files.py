@@ -59,6 +59,7 @@ class FileImages:
         self.channels = int(channels)
         self.class_names = tuple(class_names)
         self.cache_dir = cache_dir
+        self._cached: dict[int, tf.data.Dataset] = {}  # `cached`'s datasets by batch size: each holds its decoded cache
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -133,6 +134,30 @@ class FileImages:
         else:
             dataset = dataset.map(lambda image, label: (tf.cast(image, tf.float32) * scale, label))
         return dataset.prefetch(tf.data.AUTOTUNE)
+
+    def in_order(self, order: Any, batch_size: int) -> tf.data.Dataset:
+        """Float32 batches of the files at `order` (an index array), in that order: decoded in parallel, prefetched, not cached.
+
+        For a pass in an order of the caller's (a supernet epoch's seeded
+        permutation, which a resumed run repeats): each file is decoded
+        again, and only the batches in flight are in memory.
+        """
+        paths = tf.data.Dataset.from_tensor_slices(self.paths[np.asarray(order, dtype=np.int64)])
+        scale = tf.constant(IMAGE_SCALE, tf.float32)
+        dataset = paths.map(self._decode, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+        return dataset.map(lambda image: tf.cast(image, tf.float32) * scale).prefetch(tf.data.AUTOTUNE)
+
+    def cached(self, batch_size: int) -> tf.data.Dataset:
+        """Float32 batches of every file in file order, through one dataset kept per batch size.
+
+        The first full pass decodes the files into the dataset's cache (in
+        memory or on disk, as `dataset`); every later pass reads the cache:
+        for sets read many times, e.g. the validation images every ranked
+        sub-network is scored on.
+        """
+        if batch_size not in self._cached:
+            self._cached[batch_size] = self.dataset(None, batch_size)
+        return self._cached[batch_size]
 
     def _decode(self, path: tf.Tensor) -> tf.Tensor:
         """One file as uint8 `(height, width, channels)`, resized (bilinear, as Keras's image loader)."""

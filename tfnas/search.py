@@ -14,7 +14,6 @@ from typing import Any
 
 import keras
 import keras_tuner as kt
-import numpy as np
 
 from tfnas import _compat
 from tfnas import atomic
@@ -25,7 +24,6 @@ from tfnas.cost.device import require_device
 from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
 from tfnas.finalize import SEARCH_FILENAME
-from tfnas.image_files import FileImages
 from tfnas.lock import RunLock
 from tfnas.oracles import DEFAULT_ORACLE
 from tfnas.oracles import get_oracle
@@ -44,7 +42,7 @@ from tfnas.warm_start import warm_start_values
 
 logger = logging.getLogger(__name__)
 
-ONE_SHOT = ("oneshot", "dnas")  # oracles that train a supernet on arrays (`tfnas.oracles.oneshot.prepare.check_inputs`)
+ONE_SHOT = ("oneshot", "dnas")  # oracles that train a supernet: they read an image folder as `(FileImages, y)` pairs
 
 
 def search(
@@ -201,10 +199,10 @@ def search(
     warm_values = warm_start_values(warm_start)
     batch_size = recipe.batch_size or batch_size
     class_names = [str(name) for name in getattr(x, "class_names", None) or []]  # an image folder's (or Keras dataset's)
-    x = _in_memory_for(oracle, x)
     data = prepare(
         x, y, validation_data=validation_data, validation_split=validation_split, task=task,
         batch_size=batch_size, seed=0 if seed is None and role else seed, validation_groups=validation_groups,
+        as_files=_trains_supernet(oracle),
     )
     hypermodel = get_space(
         space, data.spec.input_shape, data.spec.num_outputs, data.spec.task.kind, constraints=limits
@@ -243,13 +241,14 @@ def _check_latency_metrics(limits: Constraints, reward: Reward, oracle: Any, dev
     require_device(used, device, f"the reward {type(reward).__name__}")
 
 
-def _in_memory_for(oracle: Any, x: Any) -> Any:
-    """`x`, read into memory when it is an image folder's `FileImages` and the oracle trains a supernet on arrays."""
+def _trains_supernet(oracle: Any) -> bool:
+    """Whether the oracle trains a supernet: it then reads an image folder's `FileImages` batch by batch in an order of
+    its own (`tfnas.oneshot.inputs`), so `prepare` hands the files over unread rather than as `tf.data` datasets."""
     if isinstance(oracle, Mapping):
         name = oracle.get("name")
     else:
         name = oracle if isinstance(oracle, str) else getattr(oracle, "strategy_name", None)
-    return np.asarray(x) if isinstance(x, FileImages) and name in ONE_SHOT else x
+    return name in ONE_SHOT
 
 
 def _check_arguments(*, max_trials: Any, epochs: Any, batch_size: Any, worker_timeout: Any) -> None:

@@ -13,32 +13,14 @@ from tfnas.data import prepare
 from tfnas.errors import TfnasInputError
 from tfnas.image_files import FileImages
 from tfnas.task import Task
+from tfnas.testing.image_folders import never_whole
+from tfnas.testing.image_folders import write_folder
 from tfnas.training import Training
 
 
 def _folder(root, classes=("cat", "dog", "owl"), count=12, size=(10, 8), channels=3):
     """Each class a flat grey level (class i: 40 + 80 i), so a label can be read back from the pixels."""
-    for label, name in enumerate(classes):
-        os.makedirs(root / name, exist_ok=True)
-        for i in range(count):
-            image = tf.fill((*size, channels), tf.constant(40 + 80 * label, tf.uint8))
-            encoded = tf.io.encode_png(image) if i % 2 else tf.io.encode_jpeg(image, quality=100)
-            tf.io.write_file(str(root / name / f"{i:03d}.{'png' if i % 2 else 'jpg'}"), encoded)
-    return root
-
-
-class _NeverWhole(FileImages):
-    """Fails the test if anything reads every image into one array."""
-
-    def __array__(self, dtype=None, copy=None):
-        raise AssertionError("the whole image set was read into memory")
-
-    def subset(self, indices):
-        return _never_whole(super().subset(indices))
-
-
-def _never_whole(images):
-    return _NeverWhole(images.paths, images.image_size, images.channels, images.class_names, images.cache_dir)
+    return write_folder(root, classes, count, size, channels)
 
 
 def test_split_is_on_the_file_list_seeded_and_stratified(tmp_path):
@@ -58,7 +40,7 @@ def test_split_is_on_the_file_list_seeded_and_stratified(tmp_path):
 
 def test_prepare_streams_batches_and_never_reads_the_whole_set(tmp_path):
     images, y = read_image_folder(str(_folder(tmp_path / "imgs", count=20)), [6, 6], "grayscale")
-    images = _never_whole(images)
+    images = never_whole(images)
     data = prepare(images, y, batch_size=8, seed=0)
     assert data.spec.input_shape == (6, 6, 1) and data.spec.num_outputs == 3
     assert data.spec.num_train + data.spec.num_val == 60
@@ -164,7 +146,7 @@ def test_class_names_reach_the_result_and_the_deployed_file(tmp_path):
         path=str(tmp_path / "tfnas.yaml"),
     )
     (x, y), (x_test, y_test) = load_data(config.data, config.base_dir)
-    data = ((_never_whole(x), y), (_never_whole(x_test), y_test))  # search, test scores and export read slices only
+    data = ((never_whole(x), y), (never_whole(x_test), y_test))  # search, test scores and export read slices only
     result = run_search(config, data)
     result.evaluate(x_test, y_test)
     with open(os.path.join(result.project_dir, "result.yaml")) as f:
@@ -180,7 +162,7 @@ def test_in_memory_reads_a_bounded_head_of_the_files(tmp_path):
     from tfnas.data import in_memory
 
     images, y = read_image_folder(str(_folder(tmp_path / "imgs", count=4)), None, "rgb")  # 10x8x3: 960 bytes as float32
-    x, head = in_memory(_never_whole(images), y, max_bytes=960 * 5)
+    x, head = in_memory(never_whole(images), y, max_bytes=960 * 5)
     assert x.shape == (5, 10, 8, 3) and head.tolist() == y[:5].tolist()
     arrays = np.zeros((3, 2)), np.arange(3)
     assert in_memory(*arrays, max_bytes=1)[0] is arrays[0]  # arrays pass through as they are
@@ -193,10 +175,18 @@ def test_the_command_line_scale_is_the_loader_scale():
     assert sources.IMAGE_SCALE == image_files.IMAGE_SCALE
 
 
-def test_one_shot_oracles_get_the_folder_as_arrays_others_stream_it(tmp_path):
-    from tfnas.search import _in_memory_for
+def test_one_shot_search_reads_the_folder_in_batches_never_whole(tmp_path):
+    """The supernet trains, ranks and fine-tunes from the files (the folder is never one array), as arrays would."""
+    import tfnas
+    from tfnas.spaces import MobileNetSpace
 
-    images, _ = read_image_folder(str(_folder(tmp_path / "imgs", count=2)), None, "rgb")
-    for oracle in ("oneshot", {"name": "dnas"}):
-        assert isinstance(_in_memory_for(oracle, images), np.ndarray)  # the supernet trains on arrays
-    assert _in_memory_for("pso", images) is images
+    images, y = read_image_folder(str(write_folder(tmp_path / "imgs", count=16, size=(8, 8), noise=30)), None, "rgb")
+    space = MobileNetSpace(stem_filters=(8,), stem_strides=(1,), num_stages=(1,), blocks=(1, 2), filters=(8, 16),
+                           kernel_sizes=(3,), expansions=(1, 2), strides=(2,), learning_rate=(3e-3,))
+    oracle = {"name": "oneshot", "supernet_epochs": 1, "num_ranked": 4, "num_random": 0, "population_size": 2,
+              "frame": {"stem_strides": 1, "strides": 2}}
+    result = tfnas.search(never_whole(images), y, space=space, oracle=oracle, max_trials=3, epochs=1, batch_size=8,
+                          directory=str(tmp_path / "runs"), seed=0, verbose=0)
+    assert result.oneshot["ranked"] == 4 and result.oneshot["supernet_epochs"] == 1
+    assert len(result.completed) == 1  # the supernet (1 epoch x 2 sub-networks) costs 2 of the 3 trials
+    assert result.class_names == ["cat", "dog", "owl"]

@@ -277,18 +277,34 @@ class CompiledSandwich:
         return logs
 
     def _graph(self, x: Any, y: Any, masks: Mapping[str, Any]) -> tuple[Any, Any]:
+        """The step: each sub-network's forward and backward in turn, gradients summed, then one update.
+
+        One sub-network's activations at a time: the next one's forward
+        waits for the previous one's gradients (a control dependency), so
+        they are freed before it runs. Under one tape for all of them, a
+        96x96x3 step held every sub-network's activations at the largest's
+        widths at once (peak RSS about 0.5 GB higher). The sum of the
+        gradients is the gradient of the summed losses.
+        """
         task = Task(self.supernet.space.task)
         target = targets(task, y, num_outputs_of(self.supernet.space))
         variables = self.supernet.trainable_variables
-        with tf.GradientTape() as tape:
-            pick = [{key: value[i] for key, value in masks.items()} for i in range(self.students + 1)]
-            teacher = self._call(x, pick[0])
-            losses = [loss(task, target, teacher, self.smoothing)]
-            soft = ops.stop_gradient(teacher) if self.distill else target
-            outputs = [self._call(x, m) for m in pick[1:]]
-            losses += [loss(task, soft, output, 0.0) for output in outputs]
-            total = ops.sum(ops.stack(losses))
-        pairs = [(g, v) for g, v in zip(tape.gradient(total, variables), variables, strict=True) if g is not None]
+        pick = [{key: value[i] for key, value in masks.items()} for i in range(self.students + 1)]
+        losses, outputs, total, soft = [], [], [None] * len(variables), target
+        for i, subnet in enumerate(pick):
+            with tf.control_dependencies([g for g in total if g is not None]):
+                inputs = tf.identity(x)
+            with tf.GradientTape() as tape:
+                output = self._call(inputs, subnet)
+                value = loss(task, target if i == 0 else soft, output, self.smoothing if i == 0 else 0.0)
+            grads = tape.gradient(value, variables)
+            total = [t if g is None else (g if t is None else t + g) for t, g in zip(total, grads, strict=True)]
+            losses.append(value)
+            if i == 0 and self.distill:
+                soft = ops.stop_gradient(output)
+            elif i > 0:
+                outputs.append(output)
+        pairs = [(g, v) for g, v in zip(total, variables, strict=True) if g is not None]
         self._apply([g for g, _ in pairs], [v for _, v in pairs], masks)
         label_loss = loss(task, target, outputs[0], 0.0) if outputs else ops.zeros(())
         return ops.stack(losses), label_loss

@@ -27,6 +27,7 @@ from tfnas.constraints import Constraints
 from tfnas.cost import profile
 from tfnas.oneshot.base_supernet import BaseSupernet
 from tfnas.oneshot.extract import extract
+from tfnas.oneshot.inputs import predict
 from tfnas.oneshot.sandwich import TRAINING_HPS
 from tfnas.oneshot.sandwich import random_subnet
 from tfnas.oneshot.subnet import choices
@@ -81,7 +82,7 @@ def score_subnet(
     costs = profile(model).to_dict()
     score = None
     if constraints is None or constraints.is_feasible(costs):
-        outputs = np.concatenate([np.asarray(model(x_val[i : i + 512], training=False)) for i in range(0, len(x_val), 512)])
+        outputs = predict(lambda batch: model(batch, training=False), x_val)
         score = Task(supernet.space.task).score(outputs, np.asarray(y_val))
     active = supernet.resolve(values).values
     return Ranked(dict(active), {k: float(v) for k, v in costs.items()}, score, time.perf_counter() - start)

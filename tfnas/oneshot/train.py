@@ -31,6 +31,9 @@ from tfnas.oneshot.checkpoint import Checkpoint
 from tfnas.oneshot.checkpoint import fingerprint
 from tfnas.oneshot.compiled import compilable
 from tfnas.oneshot.compiled import compiled_sandwich
+from tfnas.oneshot.inputs import as_inputs
+from tfnas.oneshot.inputs import epoch_batches
+from tfnas.oneshot.inputs import predict
 from tfnas.oneshot.masked import CompiledSandwich
 from tfnas.oneshot.sandwich import GraphApply
 from tfnas.oneshot.sandwich import SampleFn
@@ -121,7 +124,8 @@ def train_supernet(
 
     Args:
         supernet: The supernet (`Supernet`, or any `supernet_for(space)`); trained in place.
-        x: Training inputs, shaped `(n, *space.input_shape)`.
+        x: Training inputs, shaped `(n, *space.input_shape)`: an array, or an image folder's
+            `tfnas.image_files.FileImages`, read batch by batch (`tfnas.oneshot.inputs`).
         y: Integer class labels (or regression targets), `n` of them.
         epochs: The epoch to train up to (a resumed run trains only the missing ones).
         training: The search's recipe (schedule, warm-up, label smoothing of
@@ -132,7 +136,7 @@ def train_supernet(
         learning_rate: The peak learning rate. Defaults to the largest of the
             space's `learning_rate` choices (`supernet_learning_rate`).
         batch_size: Used when the recipe has none. Defaults to 32.
-        validation_data: `(x_val, y_val)`: the largest and smallest are
+        validation_data: `(x_val, y_val)` (`x_val` an array or `FileImages`): the largest and smallest are
             scored on it after every epoch, batch norm recalibrated on
             `calibration_samples` training samples as `extract` does.
         num_random: Random sub-networks per step besides the largest and smallest. Defaults to 2.
@@ -217,7 +221,7 @@ def supernet_learning_rate(space: Any) -> float:
 
 
 def _train_epoch(
-    supernet: BaseSupernet, update: GraphApply | CompiledSandwich, x: np.ndarray, y: np.ndarray, epoch: int, seed: int,
+    supernet: BaseSupernet, update: GraphApply | CompiledSandwich, x: Any, y: np.ndarray, epoch: int, seed: int,
     batch: int, ends: tuple, sample: SampleFn, num_random: int, distill: bool, recipe: Training,
 ) -> dict[str, float]:
     """One epoch of sandwich steps; data order and draws depend only on `seed` and `epoch` (resumable)."""
@@ -225,14 +229,13 @@ def _train_epoch(
     rng = np.random.default_rng([seed, epoch, 1])
     augment = recipe.augmenter(tuple(x.shape[1:]))
     steps = []
-    for i in range(0, len(x), batch):
-        index = order[i : i + batch]
-        xb = x[index] if augment is None else augment(x[index], training=True)
+    for xb, yb in epoch_batches(x, y, order, batch):
+        xb = xb if augment is None else augment(xb, training=True)
         students = [ends[1], *(sample(rng) for _ in range(num_random))]
         if isinstance(update, CompiledSandwich):
-            steps.append(update(xb, y[index], students))
+            steps.append(update(xb, yb, students))
         else:
-            steps.append(sandwich_step(supernet, update, xb, y[index], students,
+            steps.append(sandwich_step(supernet, update, xb, yb, students,
                                        label_smoothing=recipe.label_smoothing, distill=distill))
     log = {key: float(np.mean([step[key] for step in steps])) for key in steps[0]}
     log["learning_rate"] = float(np.asarray(update.optimizer.learning_rate))
@@ -261,8 +264,8 @@ def _validate(supernet: BaseSupernet, ends: tuple, x_calibration: Any, x_val: An
             norm.momentum = 0.0
         for name, values in zip(("largest", "smallest"), ends, strict=True):
             supernet(x_calibration, training=True, values=values)
-            rows = [np.asarray(supernet(x_val[i : i + 256], values=values)) for i in range(0, len(x_val), 256)]
-            out[f"val_{task.metric}_{name}"] = task.score(np.concatenate(rows), np.asarray(y_val))
+            outputs = predict(lambda batch: supernet(batch, values=values), x_val)  # noqa: B023 (used at once)
+            out[f"val_{task.metric}_{name}"] = task.score(outputs, np.asarray(y_val))
     finally:
         for norm, momentum in zip(norms, momenta, strict=True):
             norm.momentum = momentum
@@ -273,8 +276,8 @@ def _validate(supernet: BaseSupernet, ends: tuple, x_calibration: Any, x_val: An
 
 def _check(
     supernet: BaseSupernet, x: Any, y: Any, epochs: Any, num_random: Any, batch: Any, validation_data: Any
-) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
-    """The training and validation arrays (float32 inputs), after every argument is checked (before any training)."""
+) -> tuple[Any, np.ndarray, tuple[Any, np.ndarray] | None]:
+    """The training and validation inputs (float32 arrays, or `FileImages` unread), after every argument is checked."""
     if not isinstance(supernet, BaseSupernet):
         raise TfnasInputError(
             f"train_supernet takes a supernet (tfnas.oneshot.Supernet or tfnas.oneshot.supernet_for(space)); "
@@ -283,7 +286,7 @@ def _check(
     for name, value, low in (("epochs", epochs, 1), ("num_random", num_random, 0), ("batch_size", batch, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise TfnasInputError(f"{name} must be an integer >= {low}; received: {name}={value!r}.")
-    x, y = np.asarray(x, np.float32), np.asarray(y)
+    x, y = as_inputs(x), np.asarray(y)
     shape = tuple(supernet.space.input_shape)
     if x.shape[1:] != shape or len(x) != len(y) or not len(x):
         raise TfnasInputError(
@@ -297,7 +300,7 @@ def _check(
         return x, y, None
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
         raise TfnasInputError(f"validation_data must be (x_val, y_val); received: {type(validation_data).__name__}.")
-    x_val, y_val = np.asarray(validation_data[0], np.float32), np.asarray(validation_data[1])
+    x_val, y_val = as_inputs(validation_data[0]), np.asarray(validation_data[1])
     if x_val.shape[1:] != shape or len(x_val) != len(y_val) or not len(x_val):
         raise TfnasInputError(f"validation_data: x_val must be (n, {shape}) and y_val n labels; received: "
                               f"{x_val.shape}, {y_val.shape}.")

@@ -17,6 +17,7 @@ import numpy as np
 
 from tfnas.constraints import Constraints
 from tfnas.errors import TfnasInputError
+from tfnas.image_files import FileImages
 from tfnas.oneshot.base_supernet import BaseSupernet
 from tfnas.oneshot.checkpoint import load_weights
 from tfnas.oneshot.extract import InheritedSpace
@@ -37,15 +38,16 @@ def check_inputs(strategy: str, hypermodel: Any, x: Any, validation_data: Any) -
 
     Raises:
         TfnasInputError: The space is not one a supernet covers (`tfnas.oneshot.families`), or `x` is not a
-            numpy array with `validation_data` an `(x, y)` tuple.
+            numpy array (or an image folder's `FileImages`) with `validation_data` an `(x, y)` tuple.
     """
     if not covers(hypermodel):
         raise TfnasInputError(
             f"oracle {strategy!r} needs a space its supernet covers: {COVERED}. Received: {type(hypermodel).__name__}."
         )
-    if not isinstance(x, np.ndarray) or not isinstance(validation_data, tuple):
+    if not isinstance(x, (np.ndarray, FileImages)) or not isinstance(validation_data, tuple):
         raise TfnasInputError(
-            f"oracle {strategy!r} trains its supernet on arrays: pass x, y as numpy arrays, not a tf.data.Dataset."
+            f"oracle {strategy!r} trains its supernet on arrays: pass x, y as numpy arrays (or an image folder), "
+            "not a tf.data.Dataset."
         )
 
 
