@@ -341,6 +341,11 @@ DEFAULT_ROWS = {
     "half MACs + QAT, distill on": {"target": 0.5, "qat": True, "distill": True},
     "max_drop=0.01, 1/5 MACs in 3 steps + QAT": {"target": 0.2, "qat": True, "max_drop": 0.01, "distill": False},
 }
+LEVER_ROWS = {  # the levers tried against the rows above (`--paths NAME ...` runs them; not part of the default run)
+    "half MACs + QAT, Taylor": {"target": 0.5, "qat": True, "distill": False, "channel_criterion": "taylor"},
+    "half MACs + QAT, lr 3e-4": {"target": 0.5, "qat": True, "distill": False, "learning_rate": 3e-4},
+    "prune 0.5 + QAT, lr 3e-4": {"prune": 0.5, "qat": True, "distill": False, "learning_rate": 3e-4},
+}
 
 
 def build_kws(input_shape: tuple, filters: int = 32, blocks: int = 3) -> keras.Model:
@@ -392,8 +397,8 @@ def run_defaults_seed(dataset: str, seed: int, epochs: int, folder: str, rows: l
     start = time.perf_counter()
     out["int8 PTQ"] = {**_int8_row(model, model, os.path.join(folder, f"d_{dataset}_{seed}_ptq.tflite"), x_fit, test),
                        "val": out["float"]["val"], "seconds": time.perf_counter() - start}
-    for name, kwargs in DEFAULT_ROWS.items():
-        if rows and name not in rows:
+    for name, kwargs in {**DEFAULT_ROWS, **LEVER_ROWS}.items():
+        if (rows and name not in rows) or (not rows and name in LEVER_ROWS):
             continue
         kwargs = dict(kwargs)
         if "target" in kwargs:
@@ -418,7 +423,7 @@ def table_defaults(dataset: str, runs: list[dict[str, dict]]) -> list[str]:
              f"{runs[0]['float']['macs']:,} MACs (median of {len(runs)} seeds)",
              f"{'row':<42} {'TFLM':>7} {'-float':>7} {'-PTQ':>6} {'bytes':>7} {'B/PTQ':>6} {'val_drop':>8} {'max_val':>7} "
              f"{'sec':>5}"]
-    for name in ["int8 PTQ", *DEFAULT_ROWS]:
+    for name in ["int8 PTQ", *DEFAULT_ROWS, *LEVER_ROWS]:
         have = [r for r in runs if name in r]
         if not have:
             continue

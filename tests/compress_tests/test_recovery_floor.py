@@ -12,6 +12,7 @@ import tfnas
 from tfnas import _compat
 from tfnas.compress import Stage
 from tfnas.compress.floor import Rung
+from tfnas.compress.floor import between
 from tfnas.compress.floor import choose
 from tfnas.compress.floor import target_steps
 from tfnas.compress.recovery import CAP_PER_CUT
@@ -148,6 +149,21 @@ def test_the_floor_keeps_the_strongest_step_within_max_drop_and_stops_at_the_fir
     assert ran == [0.5, 0.7, 0.8] and chosen.final.value == 0.892
     assert [(t.strength, t.within) for t in chosen.tried] == [(0.5, True), (0.7, True), (0.8, False)]
     assert chosen.tried[2].drop == pytest.approx(0.2) and "kept step 0.7" in chosen.notes[-1]
+
+
+def test_after_the_first_step_beyond_the_floor_the_floor_bisects_towards_it():
+    ran = []
+
+    def run(stages):
+        ran.append(stages[0])
+        return _fake_result(0.895 if stages[0] <= 0.7 else 0.70, int(1000 * (1 - stages[0])))
+
+    rungs = [Rung(s, [s]) for s in (0.5, 0.8, 0.9)]
+    chosen = choose("original", rungs, run, 0.01, Task.resolve("classification"), make=lambda s: Rung(s, [s]))
+    assert ran == pytest.approx([0.5, 0.8, 0.65, 0.725])  # 0.65 held, 0.725 broke: 0.65 is kept, 0.9 never tried
+    assert chosen.final.value == 0.895 and chosen.tried[2].within and not chosen.tried[3].within
+    assert "kept step 0.65" in chosen.notes[-1]
+    assert between({"max_macs": 400}, {"max_macs": 100}) == {"max_macs": 200} and between(0.5, 0.5) is None
 
 
 class Destroy(Stage):

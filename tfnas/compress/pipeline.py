@@ -16,6 +16,7 @@ within the floor is returned (`floor`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -214,14 +215,25 @@ def compress(
         _checked(model, x, y, rung.stages, options)  # every step's stages, before any fine-tuning
     if options.max_drop is None:
         return _run(model, x, y, rungs[0].stages, options)
-    return _floor(model, x, y, rungs, options)
+    return _floor(model, x, y, rungs, options, floor.maker(stages, {name: arguments[name] for name in KEYWORDS}))
 
 
-def _floor(model: Any, x: Any, y: Any, rungs: list[floor.Rung], options: CompressOptions) -> CompressionResult:
+def _floor(model: Any, x: Any, y: Any, rungs: list[floor.Rung], options: CompressOptions,
+           make: Callable[[Any], floor.Rung] | None) -> CompressionResult:
     """The strongest step within `max_drop`, or the original model with a note (`floor.choose`)."""
     assert options.max_drop is not None
     task = _checked(model, x, y, [], options).spec.task
-    return floor.choose(model, rungs, lambda stages: _run(model, x, y, stages, options), options.max_drop, task)
+
+    def priced(strength: Any) -> floor.Rung:  # a step between two tried ones, priced on the same device
+        assert make is not None
+        rung = make(strength)
+        for stage in rung.stages:
+            if isinstance(stage, PruneChannels) and stage.device is None:
+                stage.device = options.device
+        return rung
+
+    return floor.choose(model, rungs, lambda stages: _run(model, x, y, stages, options), options.max_drop, task,
+                        priced if make is not None else None)
 
 
 def _checked(model: Any, x: Any, y: Any, stages: list[Stage], options: CompressOptions) -> Any:
