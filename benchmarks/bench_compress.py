@@ -345,6 +345,8 @@ LEVER_ROWS = {  # the levers tried against the rows above (`--paths NAME ...` ru
     "half MACs + QAT, Taylor": {"target": 0.5, "qat": True, "distill": False, "channel_criterion": "taylor"},
     "half MACs + QAT, lr 3e-4": {"target": 0.5, "qat": True, "distill": False, "learning_rate": 3e-4},
     "prune 0.5 + QAT, lr 3e-4": {"prune": 0.5, "qat": True, "distill": False, "learning_rate": 3e-4},
+    "prune 0.5 + QAT, QAT lr x0.1": {"prune": 0.5, "qat": True, "distill": False, "qat_lr_scale": 0.1},
+    "half MACs + QAT, QAT lr x0.1": {"target": 0.5, "qat": True, "distill": False, "qat_lr_scale": 0.1},
 }
 
 
@@ -404,7 +406,12 @@ def run_defaults_seed(dataset: str, seed: int, epochs: int, folder: str, rows: l
         if "target" in kwargs:
             kwargs["target"] = {"max_macs": int(macs * kwargs["target"])}
         start = time.perf_counter()
-        result = tfnas.compress(model, x_fit, y_fit, validation_data=validation, seed=seed, **kwargs)
+        default_scale = tfnas.compress.QAT.learning_rate_scale
+        tfnas.compress.QAT.learning_rate_scale = kwargs.pop("qat_lr_scale", default_scale)  # a lever row's QAT rate
+        try:
+            result = tfnas.compress(model, x_fit, y_fit, validation_data=validation, seed=seed, **kwargs)
+        finally:
+            tfnas.compress.QAT.learning_rate_scale = default_scale
         twin = result.keras_model
         row = _int8_row(result, twin, os.path.join(folder, f"d_{dataset}_{seed}_{len(out)}.tflite"), x_fit, test)
         row.update({"val": result.final.value, "val_drop": out["float"]["val"] - result.final.value,
