@@ -62,6 +62,7 @@ import keras_tuner as kt
 import numpy as np
 
 import tfnas
+from tfnas.compress import recovery
 from tfnas.cost import profile
 from tfnas.demo import load_digits_images
 from tfnas.demo import load_mnist1d
@@ -347,6 +348,11 @@ LEVER_ROWS = {  # the levers tried against the rows above (`--paths NAME ...` ru
     "prune 0.5 + QAT, lr 3e-4": {"prune": 0.5, "qat": True, "distill": False, "learning_rate": 3e-4},
     "prune 0.5 + QAT, QAT lr x0.1": {"prune": 0.5, "qat": True, "distill": False, "qat_lr_scale": 0.1},
     "half MACs + QAT, QAT lr x0.1": {"target": 0.5, "qat": True, "distill": False, "qat_lr_scale": 0.1},
+    "half MACs + QAT, Taylor, lr 2e-3": {"target": 0.5, "qat": True, "distill": False, "channel_criterion": "taylor",
+                                         "learning_rate": 2e-3},
+    "prune 0.5 + QAT, lr 2e-3": {"prune": 0.5, "qat": True, "distill": False, "learning_rate": 2e-3},
+    "half MACs + QAT, Taylor, cap 48/cut": {"target": 0.5, "qat": True, "distill": False, "channel_criterion": "taylor",
+                                            "cap_per_cut": 48},
 }
 
 
@@ -406,12 +412,13 @@ def run_defaults_seed(dataset: str, seed: int, epochs: int, folder: str, rows: l
         if "target" in kwargs:
             kwargs["target"] = {"max_macs": int(macs * kwargs["target"])}
         start = time.perf_counter()
-        default_scale = tfnas.compress.QAT.learning_rate_scale
+        default_scale, default_cap = tfnas.compress.QAT.learning_rate_scale, recovery.CAP_PER_CUT
         tfnas.compress.QAT.learning_rate_scale = kwargs.pop("qat_lr_scale", default_scale)  # a lever row's QAT rate
+        recovery.CAP_PER_CUT = kwargs.pop("cap_per_cut", default_cap)  # and its cap
         try:
             result = tfnas.compress(model, x_fit, y_fit, validation_data=validation, seed=seed, **kwargs)
         finally:
-            tfnas.compress.QAT.learning_rate_scale = default_scale
+            tfnas.compress.QAT.learning_rate_scale, recovery.CAP_PER_CUT = default_scale, default_cap
         twin = result.keras_model
         row = _int8_row(result, twin, os.path.join(folder, f"d_{dataset}_{seed}_{len(out)}.tflite"), x_fit, test)
         row.update({"val": result.final.value, "val_drop": out["float"]["val"] - result.final.value,
