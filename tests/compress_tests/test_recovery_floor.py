@@ -212,3 +212,18 @@ def test_the_compression_section_takes_the_floor_and_recovery_keys():
     for bad, match in bad_sections:
         with pytest.raises(TfnasInputError, match=match):
             build_compression(parse_config({"data": "digits", "compression": bad}).compression)
+
+
+def test_fine_tuning_starts_from_the_peak_rate_a_schedule_trained_the_model_at_not_where_it_ended(monkeypatch):
+    rates = []
+    monkeypatch.setattr(FineTuning, "fit", lambda self, model, callbacks, epochs=None: rates.append(self.learning_rate) or 0.0)
+    x, y = tiny_data()
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    scheduled, capped = tiny_model(), tiny_model()
+    scheduled.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, 4)), loss)
+    scheduled.fit(x, y, epochs=4, batch_size=len(x), verbose=0)  # the schedule has decayed to 0
+    assert float(np.asarray(scheduled.optimizer.learning_rate)) == pytest.approx(0.0, abs=1e-9)
+    capped.compile(keras.optimizers.Adam(1.0), loss)
+    for model in (scheduled, capped):
+        tfnas.compress(model, x, y, prune=0.5, epochs=1)
+    assert rates == pytest.approx([2e-3, 3e-3])
