@@ -31,7 +31,7 @@ class CompressOptions:
             that grows with the cut (`recovery`).
         batch_size: Fine-tuning batch size (the recipe's, when it sets one).
         learning_rate: Adam learning rate for fine-tuning. Defaults to the
-            model's own, at most 1e-3.
+            peak rate the model was trained at, at most 3e-3.
         seed: Seeds the validation split and the fine-tuning.
         verbose: 1 prints a line per stage and the summary; 2 also Keras's progress.
         training: The search's `tfnas.Training` recipe (or a dict of its fields).
