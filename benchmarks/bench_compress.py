@@ -354,6 +354,8 @@ LEVER_ROWS = {  # the levers tried against the rows above (`--paths NAME ...` ru
     "half MACs + QAT, Taylor, lr 3e-3": {"target": 0.5, "qat": True, "distill": False, "channel_criterion": "taylor",
                                          "learning_rate": 3e-3},
     "prune 0.5 + QAT, lr 3e-3": {"prune": 0.5, "qat": True, "distill": False, "learning_rate": 3e-3},
+    "max_drop=0.01, QAT lr x1/3": {"target": 0.2, "qat": True, "max_drop": 0.01, "distill": False, "qat_lr_scale": 1 / 3},
+    "half MACs + QAT, QAT lr x1/3": {"target": 0.5, "qat": True, "distill": False, "qat_lr_scale": 1 / 3},
     "half MACs + QAT, L1, lr 3e-3": {"target": 0.5, "qat": True, "distill": False, "channel_criterion": "l1",
                                      "learning_rate": 3e-3},
     "half MACs + QAT, Taylor, cap 48/cut": {"target": 0.5, "qat": True, "distill": False, "channel_criterion": "taylor",
