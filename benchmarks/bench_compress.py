@@ -40,6 +40,9 @@ samples (no keyword audio is available offline). Each model is trained on
 80% of the training split; compress fine-tunes on that 80% and chooses by the
 other 20% (validation); the test split is only used for the final int8
 accuracy. Writes `benchmarks/results/bench_compress_defaults.json`.
+`LEVER_ROWS` are the settings the defaults were chosen against (Taylor vs
+L1 ranking, fine-tuning rates 3e-4 to 3e-3, a larger cap, a lower QAT
+rate); they run only when named: `--paths "half MACs + QAT, Taylor"`.
 
 `--qat-1d` answers another question: on MNIST-1D, does QAT (its 1-D convs
 built as 2-D ones for TF-MOT) quantize every Conv1D/DepthwiseConv1D, beat
