@@ -30,6 +30,7 @@ from tfnas.compress.architecture_stages import PruneChannels
 from tfnas.compress.bridge import to_keras3
 from tfnas.compress.measure import kernel_sparsity
 from tfnas.compress.options import CompressOptions
+from tfnas.compress.options import default_learning_rate
 from tfnas.compress.plan import KEYWORDS
 from tfnas.compress.plan import ORDER
 from tfnas.compress.plan import keyword_form
@@ -51,11 +52,6 @@ from tfnas.training import Training
 
 # Fine-tuning samples the data-driven choices of channel pruning (Taylor ranking, sensitivity) look at.
 CHANNEL_SAMPLES = 512
-
-MAX_LEARNING_RATE = 3e-3
-"""The highest default fine-tuning rate (the model's own peak rate, `_learning_rate`): recovering from a cut needs
-about the rate the model was trained at (bench_compress --defaults: 3e-4 and 1e-3 lost more than 2e-3 on models
-trained at 3e-3)."""
 
 
 def compress(
@@ -268,7 +264,7 @@ def _run(model: Any, x: Any, y: Any, stages: list[Stage], options: CompressOptio
 
     if options.seed is not None:
         _compat.tf_keras().utils.set_random_seed(options.seed)
-    lr = options.learning_rate or _learning_rate(model)
+    lr = options.learning_rate or default_learning_rate(model)
     targets = y_fit
     if teacher is not None:
         targets = distill_lib.pack(y_fit, distill_lib.soft_targets(teacher.teacher, x_fit, teacher.temperature))
@@ -330,27 +326,6 @@ def _checked_data(model: Any, x: Any, y: Any, *, validation_data: Any, epochs: A
             "compress the model with the labels it was trained on."
         )
     return data
-
-
-def _learning_rate(model: Any) -> float:
-    """The peak learning rate the model was trained with (a schedule's initial one), at most `MAX_LEARNING_RATE`.
-
-    `optimizer.learning_rate` of a model trained on a schedule is the rate
-    the schedule ended at (0 after a cosine decay): fine-tuning from it would
-    not move the weights, so a schedule's own starting rate is read instead.
-    Without a compiled optimizer, or a rate that is not positive: 1e-3.
-    """
-    optimizer = getattr(model, "optimizer", None)
-    try:
-        rate = optimizer.get_config()["learning_rate"]  # type: ignore[union-attr]
-        if isinstance(rate, Mapping):  # a serialized schedule: its starting rate, or the peak its warm-up reaches
-            inner = rate.get("config", {})
-            peaks = [inner.get(key) for key in ("initial_learning_rate", "warmup_target", "maximal_learning_rate")]
-            rate = max(float(value) for value in peaks if isinstance(value, (int, float)))
-        rate = float(np.asarray(rate))
-    except (AttributeError, KeyError, TypeError, ValueError):
-        return 1e-3
-    return min(rate, MAX_LEARNING_RATE) if np.isfinite(rate) and rate > 0 else 1e-3
 
 
 def _plain_loss(tfk: Any, task: Task, from_softmax: bool) -> Any:
