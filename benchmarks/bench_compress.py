@@ -40,6 +40,9 @@ samples (no keyword audio is available offline). Each model is trained on
 80% of the training split; compress fine-tunes on that 80% and chooses by the
 other 20% (validation); the test split is only used for the final int8
 accuracy. Writes `benchmarks/results/bench_compress_defaults.json`.
+`LEVER_ROWS` are the settings the defaults were chosen against (Taylor vs
+L1 ranking, fine-tuning rates 3e-4 to 3e-3, a larger cap, a lower QAT
+rate); they run only when named: `--paths "half MACs + QAT, Taylor"`.
 
 `--qat-1d` answers another question: on MNIST-1D, does QAT (its 1-D convs
 built as 2-D ones for TF-MOT) quantize every Conv1D/DepthwiseConv1D, beat
@@ -62,6 +65,7 @@ import keras_tuner as kt
 import numpy as np
 
 import tfnas
+from tfnas.compress import recovery
 from tfnas.cost import profile
 from tfnas.demo import load_digits_images
 from tfnas.demo import load_mnist1d
@@ -341,6 +345,25 @@ DEFAULT_ROWS = {
     "half MACs + QAT, distill on": {"target": 0.5, "qat": True, "distill": True},
     "max_drop=0.01, 1/5 MACs in 3 steps + QAT": {"target": 0.2, "qat": True, "max_drop": 0.01, "distill": False},
 }
+LEVER_ROWS = {  # the levers tried against the rows above (`--paths NAME ...` runs them; not part of the default run)
+    "half MACs + QAT, Taylor": {"target": 0.5, "qat": True, "distill": False, "channel_criterion": "taylor"},
+    "half MACs + QAT, lr 3e-4": {"target": 0.5, "qat": True, "distill": False, "learning_rate": 3e-4},
+    "prune 0.5 + QAT, lr 3e-4": {"prune": 0.5, "qat": True, "distill": False, "learning_rate": 3e-4},
+    "prune 0.5 + QAT, QAT lr x0.1": {"prune": 0.5, "qat": True, "distill": False, "qat_lr_scale": 0.1},
+    "half MACs + QAT, QAT lr x0.1": {"target": 0.5, "qat": True, "distill": False, "qat_lr_scale": 0.1},
+    "half MACs + QAT, Taylor, lr 2e-3": {"target": 0.5, "qat": True, "distill": False, "channel_criterion": "taylor",
+                                         "learning_rate": 2e-3},
+    "prune 0.5 + QAT, lr 2e-3": {"prune": 0.5, "qat": True, "distill": False, "learning_rate": 2e-3},
+    "half MACs + QAT, Taylor, lr 3e-3": {"target": 0.5, "qat": True, "distill": False, "channel_criterion": "taylor",
+                                         "learning_rate": 3e-3},
+    "prune 0.5 + QAT, lr 3e-3": {"prune": 0.5, "qat": True, "distill": False, "learning_rate": 3e-3},
+    "max_drop=0.01, QAT lr x1/3": {"target": 0.2, "qat": True, "max_drop": 0.01, "distill": False, "qat_lr_scale": 1 / 3},
+    "half MACs + QAT, QAT lr x1/3": {"target": 0.5, "qat": True, "distill": False, "qat_lr_scale": 1 / 3},
+    "half MACs + QAT, L1, lr 3e-3": {"target": 0.5, "qat": True, "distill": False, "channel_criterion": "l1",
+                                     "learning_rate": 3e-3},
+    "half MACs + QAT, Taylor, cap 48/cut": {"target": 0.5, "qat": True, "distill": False, "channel_criterion": "taylor",
+                                            "cap_per_cut": 48},
+}
 
 
 def build_kws(input_shape: tuple, filters: int = 32, blocks: int = 3) -> keras.Model:
@@ -392,14 +415,20 @@ def run_defaults_seed(dataset: str, seed: int, epochs: int, folder: str, rows: l
     start = time.perf_counter()
     out["int8 PTQ"] = {**_int8_row(model, model, os.path.join(folder, f"d_{dataset}_{seed}_ptq.tflite"), x_fit, test),
                        "val": out["float"]["val"], "seconds": time.perf_counter() - start}
-    for name, kwargs in DEFAULT_ROWS.items():
-        if rows and name not in rows:
+    for name, kwargs in {**DEFAULT_ROWS, **LEVER_ROWS}.items():
+        if (rows and name not in rows) or (not rows and name in LEVER_ROWS):
             continue
         kwargs = dict(kwargs)
         if "target" in kwargs:
             kwargs["target"] = {"max_macs": int(macs * kwargs["target"])}
         start = time.perf_counter()
-        result = tfnas.compress(model, x_fit, y_fit, validation_data=validation, seed=seed, **kwargs)
+        default_scale, default_cap = tfnas.compress.QAT.learning_rate_scale, recovery.CAP_PER_CUT
+        tfnas.compress.QAT.learning_rate_scale = kwargs.pop("qat_lr_scale", default_scale)  # a lever row's QAT rate
+        recovery.CAP_PER_CUT = kwargs.pop("cap_per_cut", default_cap)  # and its cap
+        try:
+            result = tfnas.compress(model, x_fit, y_fit, validation_data=validation, seed=seed, **kwargs)
+        finally:
+            tfnas.compress.QAT.learning_rate_scale, recovery.CAP_PER_CUT = default_scale, default_cap
         twin = result.keras_model
         row = _int8_row(result, twin, os.path.join(folder, f"d_{dataset}_{seed}_{len(out)}.tflite"), x_fit, test)
         row.update({"val": result.final.value, "val_drop": out["float"]["val"] - result.final.value,
@@ -418,7 +447,7 @@ def table_defaults(dataset: str, runs: list[dict[str, dict]]) -> list[str]:
              f"{runs[0]['float']['macs']:,} MACs (median of {len(runs)} seeds)",
              f"{'row':<42} {'TFLM':>7} {'-float':>7} {'-PTQ':>6} {'bytes':>7} {'B/PTQ':>6} {'val_drop':>8} {'max_val':>7} "
              f"{'sec':>5}"]
-    for name in ["int8 PTQ", *DEFAULT_ROWS]:
+    for name in ["int8 PTQ", *DEFAULT_ROWS, *LEVER_ROWS]:
         have = [r for r in runs if name in r]
         if not have:
             continue

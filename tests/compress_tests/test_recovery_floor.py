@@ -12,6 +12,7 @@ import tfnas
 from tfnas import _compat
 from tfnas.compress import Stage
 from tfnas.compress.floor import Rung
+from tfnas.compress.floor import between
 from tfnas.compress.floor import choose
 from tfnas.compress.floor import target_steps
 from tfnas.compress.recovery import CAP_PER_CUT
@@ -150,6 +151,21 @@ def test_the_floor_keeps_the_strongest_step_within_max_drop_and_stops_at_the_fir
     assert chosen.tried[2].drop == pytest.approx(0.2) and "kept step 0.7" in chosen.notes[-1]
 
 
+def test_after_the_first_step_beyond_the_floor_the_floor_bisects_towards_it():
+    ran = []
+
+    def run(stages):
+        ran.append(stages[0])
+        return _fake_result(0.895 if stages[0] <= 0.7 else 0.70, int(1000 * (1 - stages[0])))
+
+    rungs = [Rung(s, [s]) for s in (0.5, 0.8, 0.9)]
+    chosen = choose("original", rungs, run, 0.01, Task.resolve("classification"), make=lambda s: Rung(s, [s]))
+    assert ran == pytest.approx([0.5, 0.8, 0.65, 0.725])  # 0.65 held, 0.725 broke: 0.65 is kept, 0.9 never tried
+    assert chosen.final.value == 0.895 and chosen.tried[2].within and not chosen.tried[3].within
+    assert "kept step 0.65" in chosen.notes[-1]
+    assert between({"max_macs": 400}, {"max_macs": 100}) == {"max_macs": 200} and between(0.5, 0.5) is None
+
+
 class Destroy(Stage):
     """Zeroes every weight and freezes the model: no fine-tuning can bring the accuracy back."""
 
@@ -196,3 +212,18 @@ def test_the_compression_section_takes_the_floor_and_recovery_keys():
     for bad, match in bad_sections:
         with pytest.raises(TfnasInputError, match=match):
             build_compression(parse_config({"data": "digits", "compression": bad}).compression)
+
+
+def test_fine_tuning_starts_from_the_peak_rate_a_schedule_trained_the_model_at_not_where_it_ended(monkeypatch):
+    rates = []
+    monkeypatch.setattr(FineTuning, "fit", lambda self, model, callbacks, epochs=None: rates.append(self.learning_rate) or 0.0)
+    x, y = tiny_data()
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    scheduled, capped = tiny_model(), tiny_model()
+    scheduled.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, 4)), loss)
+    scheduled.fit(x, y, epochs=4, batch_size=len(x), verbose=0)  # the schedule has decayed to 0
+    assert float(np.asarray(scheduled.optimizer.learning_rate)) == pytest.approx(0.0, abs=1e-9)
+    capped.compile(keras.optimizers.Adam(1.0), loss)
+    for model in (scheduled, capped):
+        tfnas.compress(model, x, y, prune=0.5, epochs=1)
+    assert rates == pytest.approx([2e-3, 3e-3])

@@ -81,7 +81,8 @@ class PruneChannels(Stage):
             `{layer name: share}`; None with `target`.
         target: Cost limits to meet (`Constraints` keys: `max_macs`, `max_params`, ...), or None.
         steps: Number of fine-tuned steps.
-        criterion: How filters are ranked, one of `channels.CRITERIA`.
+        criterion: How filters are ranked, one of `channels.CRITERIA`
+            (default "taylor", on the run's fine-tuning samples).
         allocation: With `target`: "uniform" or "sensitivity" (see `channel_budget`).
         keep: Layers whose filters all stay; defaults to the first and last weighted layers.
     """
@@ -91,7 +92,7 @@ class PruneChannels(Stage):
 
     def __init__(
         self, share: float | Mapping[str, float] | None = None, *, target: Constraints | Mapping[str, int] | None = None,
-        steps: int = 2, criterion: str = "l1", allocation: str = "uniform", keep: Sequence[str] | None = None,
+        steps: int = 2, criterion: str = "taylor", allocation: str = "uniform", keep: Sequence[str] | None = None,
         device: Any = None,
     ) -> None:
         _check_channel_arguments(share, target, steps, criterion, allocation)

@@ -6,7 +6,11 @@ model), and keeps the strongest whose validation metric dropped by at most
 `max_drop`; it stops at the first step that breaks the floor (a stronger
 cut of the same kind would not do better). With `target=` instead of a
 list, the steps are `TARGET_STEPS` targets between the model's own cost and
-the target, geometrically. When even the mildest step breaks the floor, the
+the target, geometrically. After the first step that breaks the floor, up
+to `REFINE_STEPS` steps between the strongest that held and the one that
+broke are tried (bisection: the geometric mean of a target's limits, the
+mean of two shares), so three coarse steps still reach a cut near the
+strongest the floor allows. When even the mildest step breaks the floor, the
 original model comes back with a note, never a worse model silently. Every
 tried step is in `CompressionResult.tried`.
 """
@@ -36,6 +40,9 @@ LADDERS = ("prune", "channels")
 TARGET_STEPS = 3
 """Steps from the model's cost to a `target` with `max_drop`: a third, two thirds and all of the way (geometrically)."""
 
+REFINE_STEPS = 2
+"""Steps tried between the strongest step within the floor and the first beyond it (bisection)."""
+
 
 @dataclasses.dataclass
 class Rung:
@@ -63,6 +70,33 @@ def rungs(stages: Sequence[Stage] | None, keywords: Mapping[str, Any], max_drop:
         return [Rung(None, resolve_stages(stages, keywords))]
     return [Rung(step, resolve_stages(None, {**keywords, "target": step}))
             for step in target_steps(model, keywords["target"], device)]
+
+
+def maker(stages: Sequence[Stage] | None, keywords: Mapping[str, Any]) -> Callable[[Any], Rung] | None:
+    """Builds the rung of a strength between two tried ones (`between`): None when the steps are not a ladder or a target."""
+    lists = [name for name in LADDERS if isinstance(keywords.get(name), (list, tuple))]
+    if lists:
+        return lambda value: Rung(value, resolve_stages(stages, {**keywords, lists[0]: value}))
+    if stages is None and keywords.get("target") is not None:
+        return lambda step: Rung(step, resolve_stages(None, {**keywords, "target": step}))
+    return None
+
+
+def between(held: Any, broke: Any) -> Any:
+    """The strength halfway (geometrically for a target's limits) between one that held the floor and one that broke it.
+
+    None when there is nothing between them (equal strengths, or not a share or limits).
+    """
+    if isinstance(held, (int, float)) and isinstance(broke, (int, float)):
+        return (held + broke) / 2 if held != broke else None
+    if not isinstance(held, Mapping) or not isinstance(broke, Mapping) or held == broke:
+        return None
+    step: dict[str, Any] = {}
+    for key, limit in broke.items():
+        now = held.get(key, limit)
+        value = (now * limit) ** 0.5 if now > 0 and limit > 0 else (now + limit) / 2
+        step[key] = int(value) if isinstance(limit, int) else float(value)
+    return step if step not in (dict(held), dict(broke)) else None
 
 
 def check_ladder(keywords: Mapping[str, Any], max_drop: float | None) -> tuple[str, list[Any]] | None:
@@ -108,14 +142,16 @@ def target_steps(model: Any, target: Any, device: Any = None) -> list[dict[str, 
 
 
 def climb(rungs_: Sequence[Rung], run: Callable[[list[Stage]], CompressionResult], max_drop: float,
-          task: Task) -> tuple[CompressionResult | None, list[FloorStep], CompressionResult]:
-    """Runs the steps mildest first until one breaks the floor.
+          task: Task, make: Callable[[Any], Rung] | None = None
+          ) -> tuple[CompressionResult | None, list[FloorStep], CompressionResult]:
+    """Runs the steps mildest first until one breaks the floor, then up to `REFINE_STEPS` steps between (with `make`).
 
     Args:
         rungs_: The steps, mildest first.
         run: Compresses the original model with a step's stages.
         max_drop: The floor (accuracy: absolute; mae: relative).
         task: The task, for what "worse" means.
+        make: Builds the rung of a strength (`maker`); None tries no step between.
 
     Returns:
         The strongest result within the floor (None when the mildest breaks
@@ -124,29 +160,49 @@ def climb(rungs_: Sequence[Rung], run: Callable[[list[Stage]], CompressionResult
     kept: CompressionResult | None = None
     tried: list[FloorStep] = []
     first: CompressionResult | None = None
+    held: Any = None
+    broke: Any = None
     for rung in rungs_:
-        start = time.perf_counter()
-        result = run(rung.stages)
+        result, step = _try(rung, run, max_drop, task)
         first = first or result
-        baseline, final = result.stages[0], result.final
-        lost = drop(task, baseline.value, final.value)
-        within = lost <= max_drop + 1e-9
-        tried.append(FloorStep(
-            strength=rung.strength, value=final.value, drop=lost, within=within, macs=final.macs,
-            tflite_bytes=final.tflite_bytes, nonzero_params=final.nonzero_params, seconds=time.perf_counter() - start,
-            stages=list(result.stages),
-        ))
-        if not within:
+        tried.append(step)
+        if not step.within:
+            broke = rung.strength
             break
-        kept = result
+        kept, held = result, rung.strength
     assert first is not None
+    for _ in range(REFINE_STEPS if make is not None and kept is not None and broke is not None else 0):
+        middle = between(held, broke)
+        if middle is None or make is None:
+            break
+        result, step = _try(make(middle), run, max_drop, task)
+        tried.append(step)
+        if step.within:
+            kept, held = result, middle
+        else:
+            broke = middle
     return kept, tried, first
 
 
+def _try(rung: Rung, run: Callable[[list[Stage]], CompressionResult], max_drop: float,
+         task: Task) -> tuple[CompressionResult, FloorStep]:
+    """Compresses with one rung's stages; the result and its `FloorStep`."""
+    start = time.perf_counter()
+    result = run(rung.stages)
+    baseline, final = result.stages[0], result.final
+    lost = drop(task, baseline.value, final.value)
+    step = FloorStep(
+        strength=rung.strength, value=final.value, drop=lost, within=lost <= max_drop + 1e-9, macs=final.macs,
+        tflite_bytes=final.tflite_bytes, nonzero_params=final.nonzero_params, seconds=time.perf_counter() - start,
+        stages=list(result.stages),
+    )
+    return result, step
+
+
 def choose(model: Any, rungs_: Sequence[Rung], run: Callable[[list[Stage]], CompressionResult], max_drop: float,
-           task: Task) -> CompressionResult:
+           task: Task, make: Callable[[Any], Rung] | None = None) -> CompressionResult:
     """The strongest step within `max_drop` (`climb`), noted; else `model` itself with a note, as a `CompressionResult`."""
-    kept, tried, first = climb(rungs_, run, max_drop, task)
+    kept, tried, first = climb(rungs_, run, max_drop, task, make)
     beyond = [step for step in tried if not step.within]
     if kept is None:
         note = (f"max_drop={max_drop}: even the mildest step ({tried[0].strength}) lost {tried[0].drop:.4f} on the "
@@ -155,8 +211,8 @@ def choose(model: Any, rungs_: Sequence[Rung], run: Callable[[list[Stage]], Comp
         return CompressionResult(model=model, keras_model=model, stages=first.stages[:1], skipped_layers={}, sparsity={},
                                  calibration_data=first.calibration_data, task=first.task, settings=settings, notes=[note],
                                  tried=tried)
-    stopped = f"; {beyond[0].strength} lost {beyond[0].drop:.4f}" if beyond else ""
-    chosen = tried[len(tried) - len(beyond) - 1].strength
+    stopped = f"; {beyond[-1].strength} lost {beyond[-1].drop:.4f}" if beyond else ""
+    chosen = [step for step in tried if step.within][-1].strength  # the strongest held: later steps only go stronger
     kept.notes.append(f"max_drop={max_drop}: kept step {chosen} of {[step.strength for step in tried]}{stopped}.")
     kept.tried = tried
     return kept

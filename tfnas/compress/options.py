@@ -13,6 +13,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from tfnas.compress.recovery import check_recovery
 from tfnas.errors import TfnasInputError
 from tfnas.training import Training
@@ -31,7 +33,7 @@ class CompressOptions:
             that grows with the cut (`recovery`).
         batch_size: Fine-tuning batch size (the recipe's, when it sets one).
         learning_rate: Adam learning rate for fine-tuning. Defaults to the
-            model's own, at most 1e-3.
+            peak rate the model was trained at, at most 3e-3.
         seed: Seeds the validation split and the fine-tuning.
         verbose: 1 prints a line per stage and the summary; 2 also Keras's progress.
         training: The search's `tfnas.Training` recipe (or a dict of its fields).
@@ -105,3 +107,30 @@ class CompressOptions:
         return {"epochs": self.epochs, "batch_size": batch_size, "learning_rate": float(learning_rate), "seed": self.seed,
                 "training": recipe.to_dict(), "tolerance": self.tolerance, "patience": self.patience,
                 "distill_original": self.distill, "max_drop": self.max_drop}
+
+
+MAX_LEARNING_RATE = 3e-3
+"""The highest default fine-tuning rate (the model's own peak rate, `default_learning_rate`): recovering from a cut needs
+about the rate the model was trained at (bench_compress --defaults: 3e-4 and 1e-3 lost more than 2e-3 on models
+trained at 3e-3)."""
+
+
+def default_learning_rate(model: Any) -> float:
+    """The peak learning rate the model was trained with (a schedule's initial one), at most `MAX_LEARNING_RATE`.
+
+    `optimizer.learning_rate` of a model trained on a schedule is the rate
+    the schedule ended at (0 after a cosine decay): fine-tuning from it would
+    not move the weights, so a schedule's own starting rate is read instead.
+    Without a compiled optimizer, or a rate that is not positive: 1e-3.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    try:
+        rate = optimizer.get_config()["learning_rate"]  # type: ignore[union-attr]
+        if isinstance(rate, Mapping):  # a serialized schedule: its starting rate, or the peak its warm-up reaches
+            inner = rate.get("config", {})
+            peaks = [inner.get(key) for key in ("initial_learning_rate", "warmup_target", "maximal_learning_rate")]
+            rate = max(float(value) for value in peaks if isinstance(value, (int, float)))
+        rate = float(np.asarray(rate))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return 1e-3
+    return min(rate, MAX_LEARNING_RATE) if np.isfinite(rate) and rate > 0 else 1e-3

@@ -50,7 +50,7 @@ def stages_from_kwargs(
     temperature: float = 4.0,
     distill_alpha: float = 0.1,
     channels: float | Mapping[str, float] | None = None,
-    channel_criterion: str = "l1",
+    channel_criterion: str = "taylor",
     channel_steps: int = 2,
     target: Constraints | Mapping[str, int] | None = None,
     channel_allocation: str = "uniform",

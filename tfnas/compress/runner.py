@@ -140,6 +140,8 @@ class Runner:
         `baseline` the original's validation metric and loss.
         """
         tuning = self.fine_tuning
+        if stage.learning_rate_scale != 1.0:
+            tuning = dataclasses.replace(tuning, learning_rate=tuning.learning_rate * stage.learning_rate_scale)
         if tuning.epochs is not None:
             return tuning.fit(model, stage.callbacks()), tuning.epochs, "epochs"
         recovery = Recovery(*baseline, tolerance=tuning.tolerance, patience=tuning.patience)

@@ -88,10 +88,14 @@ class Stage(abc.ABC):
             model and returns a new Keras 3 architecture (built with
             `graph.rebuild`); the runner carries it to tf_keras to fine-tune.
             False (the default): `apply` takes and returns tf_keras models.
+        learning_rate_scale: The stage's peak fine-tuning learning rate as a
+            share of the run's (`learning_rate=`): QAT's is lower, since it
+            only adapts trained weights to their quantization.
     """
 
     name: ClassVar[str]
     changes_architecture: ClassVar[bool] = False
+    learning_rate_scale: ClassVar[float] = 1.0
 
     def get_config(self) -> dict[str, Any]:
         """The stage's constructor arguments by name (what `repr` shows). Defaults to none."""
