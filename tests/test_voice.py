@@ -32,7 +32,7 @@ TFNAS_LINE = re.compile(
     r"|Search: \d+ trained, .*result\.summary\(\) prints the front\."  # its closing line
     r"|\[tfnas\.compress\] \w+: .* non-zero weights, [\d.]+s"  # a compression stage
     r"|stage +untuned .*"  # the compression summary's header
-    r"|(float|prune|cluster|qat) +[\d. ,%-]+"  # one of its rows
+    r"|(float|prune|cluster|qat) +[\d. ,%-]+(epochs|recovered|plateau|cap)?"  # one of its rows, its stop reason last
     r"|  \w+: \S+ not changed: .*|  note: .*)$"  # its skipped layers and notes
 )
 NOT_TFNAS = ("warning", "retracing", "tensorflow", "absl", "keras", "traceback")
