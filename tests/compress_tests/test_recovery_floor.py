@@ -25,21 +25,8 @@ from tfnas.compress.runner import FineTuning
 from tfnas.cost import profile
 from tfnas.errors import TfnasInputError
 from tfnas.task import Task
-
-
-def tiny_model():
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((6,))
-    hidden = keras.layers.Dense(16, activation="relu", name="hidden")(keras.layers.Dense(16, activation="relu")(inputs))
-    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(hidden))
-    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
-
-
-def tiny_data():
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((96, 6)).astype(np.float32)
-    return x, (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+from tfnas.testing.tiny import tiny_data
+from tfnas.testing.tiny import tiny_model
 
 
 @pytest.mark.parametrize(

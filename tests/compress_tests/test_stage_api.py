@@ -21,22 +21,8 @@ from tfnas.compress.options import CompressOptions
 from tfnas.compress.plan import KEYWORDS
 from tfnas.compress.runner import FineTuning
 from tfnas.errors import TfnasInputError
-
-
-def tiny_model():
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((6,))
-    stem = keras.layers.Dense(16, activation="relu", name="stem")(inputs)
-    hidden = keras.layers.Dense(16, activation="relu", name="hidden")(stem)
-    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(hidden))
-    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
-
-
-def tiny_data():
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((96, 6)).astype(np.float32)
-    return x, (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+from tfnas.testing.tiny import tiny_data
+from tfnas.testing.tiny import tiny_model
 
 
 def described(stages):
