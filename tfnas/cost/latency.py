@@ -45,17 +45,8 @@ from tfnas.errors import TfnasInputError
 
 FORMAT = "tfnas-device-profile"
 VERSION = 2  # 2 added `in_model`; version 1 profiles still load (and predict with `op_discount_ms`)
-_FIELDS = (
-    "machine",
-    "cpu",
-    "litert_version",
-    "threads",
-    "quantization",
-    "overhead_ms",
-    "op_discount_ms",
-    "runs",
-    "warmup",
-)
+_FIELDS = ("machine", "cpu", "litert_version", "threads", "quantization", "overhead_ms", "op_discount_ms", "runs",
+           "warmup")  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -273,10 +264,15 @@ def ops_ms(profile: DeviceProfile, kernels: list, discount: float | None = None)
     return per_op
 
 
+def usable_compositions(profile: DeviceProfile) -> list[dict[str, Any]]:
+    """The measured whole models all of whose kernel types the profile has samples of (the others cannot be predicted)."""
+    return [c for c in profile.compositions if all(profile.samples.get(kind) for kind, _ in c["ops"])]
+
+
 def fit_compositions(profile: DeviceProfile) -> None:
     """Fits how ops cost inside a model from the measured whole models: `in_model`, or with fewer than
     `MIN_MODELS` of them usable, the overhead and op discount (`fit_op_discount`)."""
-    usable = [c for c in profile.compositions if all(profile.samples.get(kind) for kind, _ in c["ops"])]
+    usable = usable_compositions(profile)
     profile.in_model = {}
     if len(usable) < MIN_MODELS:
         fit_op_discount(profile)
@@ -300,7 +296,7 @@ def fit_op_discount(profile: DeviceProfile) -> float:
     to twice the measured one, the discount from minus the overhead to four times it. Without
     compositions the measured overhead stays and the discount is 0.
     """
-    usable = [c for c in profile.compositions if all(profile.samples.get(kind) for kind, _ in c["ops"])]
+    usable = usable_compositions(profile)
     if not usable:
         profile.op_discount_ms = 0.0
         return 0.0
