@@ -156,6 +156,21 @@ def test_scale_follows_input_and_budget() -> None:
     assert mine.configure((32, 32, 3), 10).constraints == Constraints(max_macs=1_000_000)
 
 
+def test_mobilenet_by_name_scales_like_the_auto_image_space() -> None:
+    """space="mobilenet" gets the phone-scale ranges where "auto" gives its MobileNet family them; elsewhere its own."""
+    for shape, constraints in [((96, 96, 3), Constraints(max_macs=15_000_000)), ((224, 224, 3), None),
+                               ((32, 32, 3), Constraints(max_latency_ms=4.0))]:  # fmt: skip
+        named = get_space("mobilenet", shape, 10, constraints=constraints)
+        auto = get_space("auto", shape, 10, constraints=constraints).members["mobilenet"]
+        assert named.ranges == auto.ranges, (shape, constraints)
+        assert max(named.ranges["num_stages"]) == 7
+    for shape, constraints in [((32, 32, 3), Constraints(max_macs=1_000_000)), ((8, 8, 1), None)]:
+        assert get_space("mobilenet", shape, 10, constraints=constraints).ranges == MobileNetSpace().ranges
+    # a MobileNetSpace the user built keeps the ranges it was given
+    mine = get_space(MobileNetSpace(num_stages=(1, 2)), (96, 96, 3), 10)
+    assert mine.ranges["num_stages"] == (1, 2)
+
+
 def test_optional_features_are_marked_by_what_tflite_micro_runs() -> None:
     for feature, ops in FEATURE_OPS.items():
         assert RUNS_ON_TFLM[feature] == set(ops).issubset(TFLM_OPS), feature

@@ -28,6 +28,8 @@ from tfnas.spaces.dscnn1d import DSCNN1DSpace
 from tfnas.spaces.dscnn2d import DSCNN2DSpace
 from tfnas.spaces.mlp import MLPSpace
 from tfnas.spaces.mobilenet import MobileNetSpace
+from tfnas.spaces.scale import phone_ranges
+from tfnas.spaces.scale import phone_scale
 
 SPACES: dict[str, type[EdgeSpace]] = {
     cls.space_name: cls
@@ -102,7 +104,7 @@ def get_space(
                 )
             return cls().for_limits(constraints).configure(input_shape, num_outputs, task)
         if key in SPACES:
-            return SPACES[key]().for_limits(constraints).configure(input_shape, num_outputs, task)
+            return _named(key, input_shape, constraints).for_limits(constraints).configure(input_shape, num_outputs, task)
         raise TfnasInputError(f"Unknown space {space!r}: {_VALID}.")
     if isinstance(space, EdgeSpace):
         return space.for_limits(constraints).configure(input_shape, num_outputs, task)
@@ -113,6 +115,14 @@ def get_space(
     if callable(space) and not isinstance(space, type):
         return FunctionSpace(space)
     raise TfnasInputError(f"Cannot use space={space!r} ({type(space).__name__}): {_VALID}.")
+
+
+def _named(key: str, input_shape: tuple[int, ...], constraints: Constraints | None) -> EdgeSpace:
+    """The space a name stands for. "mobilenet" gets the phone-scale ranges on the images and budgets where the auto
+    image space's MobileNet family does (`tfnas.spaces.scale.phone_scale`): by name as within "auto"."""
+    if SPACES[key] is MobileNetSpace and phone_scale(input_shape, constraints):
+        return MobileNetSpace(**phone_ranges(constraints, input_shape))
+    return SPACES[key]()
 
 
 def initial_points_of(hypermodel: kt.HyperModel) -> list[dict[str, Any]]:
