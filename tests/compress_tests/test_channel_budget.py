@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import tfnas
+from tfnas.compress.channel_budget import SPREAD
 from tfnas.compress.channel_budget import Pruning
 from tfnas.compress.channel_budget import keep_for_target
 from tfnas.compress.channel_budget import sensitivity
@@ -83,6 +84,23 @@ def test_a_target_out_of_reach_with_the_stem_kept_prunes_the_stem_with_a_note():
     with pytest.raises(TfnasInputError, match="cannot meet target"):  # the user's own keep is respected
         shares_for_target(model, target, Pruning(keep=["stem", "head"]))
     assert keep_for_target(model, target, Pruning(keep=["stem", "head"])) == (["stem", "head"], None)
+
+
+def test_a_target_that_keeping_the_stem_concentrates_on_few_layers_prunes_the_stem():
+    model = _residual_model()
+    total = profile(model).macs
+    pruning = Pruning()
+    # a mild target, reachable with the stem kept, but only by cutting the middle convs much harder than all together
+    mild = Constraints.from_any({"max_macs": int(0.8 * total)})
+    kept = shares_for_target(model, mild, Pruning(keep=None))
+    spread = shares_for_target(model, mild, Pruning(keep=["head"]))
+    assert max(kept.values()) > SPREAD * max(spread.values())
+    keep, note = keep_for_target(model, mild, pruning)
+    assert keep == ["head"] and "would remove" in note and "'stem' was pruned too" in note
+    # where keeping the stem spreads the cut about as well, the first layer stays whole (the default)
+    plain = _two_branch_model()
+    target = Constraints.from_any({"max_macs": int(0.8 * profile(plain).macs)})
+    assert keep_for_target(plain, target, pruning) == (None, None)
 
 
 def test_compress_by_sensitivity_meets_the_target_and_reports_each_step(digits, digits_model, tmp_path):
