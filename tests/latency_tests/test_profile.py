@@ -123,7 +123,7 @@ def _chain(width: int, side: int) -> keras.Model:
     x = inputs = keras.Input((side, side, 3))
     x = keras.layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
     x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x) if side < 32 else keras.layers.Flatten()(x)  # RESHAPE, its own group
     return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
 
 
@@ -133,8 +133,9 @@ def test_in_model_scales_are_fitted_to_whole_models(profile, tmp_path):
     from tfnas.cost.latency import ops_ms
 
     fitted = DeviceProfile.from_dict(profile.to_dict())
-    truth = {"constant_ms": 0.002, "per_op_ms": 0.0005, "conv": 0.8, "depthwise": 1.3, "dense": 1.0, "other": 1.1}
-    models = [_chain(width, side) for width in (8, 16, 24) for side in (16, 24, 32)]
+    truth = {"constant_ms": 0.002, "per_op_ms": 0.0005, "conv": 0.8, "depthwise": 1.3, "dense": 1.0, "reshape": 0.0,
+             "other": 1.1}  # fmt: skip
+    models = [_chain(width, side) for width in (8, 16, 24) for side in (16, 24, 32, 40)]
     compositions = []
     for model in models:  # a device on which ops cost the `truth` scales of their micro-models inside a model
         graph = flatten_model(model)
@@ -149,7 +150,7 @@ def test_in_model_scales_are_fitted_to_whole_models(profile, tmp_path):
     assert max(after) < 0.01 < max(before)
     fitted.save(tmp_path / "p.json")
     assert DeviceProfile.load(tmp_path / "p.json").in_model == fitted.in_model
-    fitted.compositions = compositions[:3]  # too few whole models for five coefficients: the op discount instead
+    fitted.compositions = compositions[:3]  # too few whole models for seven coefficients: the op discount instead
     fit_compositions(fitted)
     assert fitted.in_model == {}
 
@@ -159,3 +160,31 @@ def test_in_model_must_name_every_group(profile):
     data["in_model"] = {"constant_ms": 0.001}
     with pytest.raises(TfnasInputError, match="'in_model' must be empty or map each of"):
         DeviceProfile.from_dict(data)
+
+
+def test_version_2_profile_prices_reshape_as_other(profile):
+    data = profile.to_dict()
+    data["version"] = 2  # before RESHAPE had an in-model group of its own
+    data["in_model"] = {"constant_ms": 0.001, "per_op_ms": 0.0, "conv": 1.0, "depthwise": 1.0, "dense": 1.0, "other": 1.2}
+    assert DeviceProfile.from_dict(data).in_model["reshape"] == 1.2
+
+
+def test_adaptive_rounds_weigh_kernel_types_by_their_share_of_whole_models(profile):
+    from tfnas.cost._kernel_features import graph_kernels
+    from tfnas.latency.calibration import MIN_SHARE
+    from tfnas.latency.calibration import WEIGHT
+    from tfnas.latency.calibration import time_shares
+
+    fitted = DeviceProfile.from_dict(profile.to_dict())
+    kinds = ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "PAD", "MEAN"]
+    assert time_shares(fitted, kinds) == {kind: WEIGHT.get(kind, 1.0) for kind in kinds}  # no whole models yet
+    graph = flatten_model(_chain(24, 32))
+    ops = [[kind, features] for kind, features in graph_kernels(graph, lower(graph))]
+    fitted.compositions = [{"file": "m.tflite", "ms": 1.0, "ops": ops}]
+    shares = time_shares(fitted, kinds)
+    in_model = {kind for kind, _ in ops}
+    assert shares["PAD"] == MIN_SHARE and "PAD" not in in_model  # a kernel type no model runs gets the floor
+    assert min(shares[kind] for kind in in_model & set(kinds)) > 0
+    timed = in_model & set(kinds)  # their shares of the model's time add up to 1 (each raised to the floor at most)
+    assert 1.0 - 1e-6 <= sum(shares[kind] for kind in timed) <= 1.0 + len(timed) * MIN_SHARE
+    assert shares["CONV_2D"] > shares["MEAN"] == MIN_SHARE  # the stem conv (165k MACs) vs a kernel type it lacks

@@ -6,10 +6,9 @@ version, threads, quantization) and how well it fits. It is saved as JSON the
 user can read; the regressors are refitted from its samples when it is used
 (deterministic, a second or so), never pickled.
 
-The prediction sums one regressor per kernel type over the ops of the int8
-graph the converter will write (`tfnas.cost._lower`, fused conv+BN+ReLU,
-folded pads, batch 1), plus one per-invoke overhead: as nn-Meter does, with
-the kernels already known exactly instead of detected from a trace.
+The prediction sums one regressor per kernel type over the ops of the int8 graph the converter will
+write (`tfnas.cost._lower`), each scaled by what its group costs inside a model (`in_model`): as
+nn-Meter does, with the kernels known exactly instead of detected from a trace.
 
 Example:
     >>> profile = DeviceProfile.load("phone.json")
@@ -44,7 +43,7 @@ from tfnas.cost._tflite_graph import Lowered
 from tfnas.errors import TfnasInputError
 
 FORMAT = "tfnas-device-profile"
-VERSION = 2  # 2 added `in_model`; version 1 profiles still load (and predict with `op_discount_ms`)
+VERSION = 3  # 3: RESHAPE has its own in-model scale; 2 added `in_model`. Older profiles still load.
 _FIELDS = ("machine", "cpu", "litert_version", "threads", "quantization", "overhead_ms", "op_discount_ms", "runs",
            "warmup")  # fmt: skip
 
@@ -149,6 +148,8 @@ class DeviceProfile:
         if not isinstance(data["op_discount_ms"], (int, float)) or not isinstance(data["compositions"], list):
             raise TfnasInputError(f"{where!r}: 'op_discount_ms' must be a number and 'compositions' a list.")
         in_model = data["in_model"]
+        if isinstance(in_model, dict) and in_model and "reshape" not in in_model and "other" in in_model:  # version 2
+            in_model = data["in_model"] = {**in_model, "reshape": in_model["other"]}
         needed = {"constant_ms", "per_op_ms", *GROUPS.values(), OTHER}
         numbers = isinstance(in_model, dict) and all(isinstance(v, (int, float)) for v in in_model.values())
         if not numbers or (in_model and needed - set(in_model)):
@@ -238,6 +239,11 @@ def predict_latency_ms(lowered: Lowered, graph: Graph, device: DeviceProfile | s
     for i, (kind, _) in enumerate(kernels):
         if not profile.samples.get(kind):
             _raise_unmeasured(kind, profile, graph, lowered, i)
+    return kernels_latency_ms(kernels, profile)
+
+
+def kernels_latency_ms(kernels: list, profile: DeviceProfile) -> tuple[float, list[float]]:
+    """`predict_latency_ms` of ops given as [kernel type, features] (as `compositions` keep them), all measured."""
     per_op = ops_ms(profile, kernels)
     constant = profile.in_model["constant_ms"] if profile.in_model else profile.overhead_ms
     return constant + math.fsum(per_op), per_op
