@@ -17,7 +17,8 @@ Usage:
     python benchmarks/bench_latency.py [--threads 1 2] [--candidates 200] [--budget-s 900] [--profile P.json]
     python benchmarks/bench_latency.py --candidates 2 --budget-s 60 --tag tiny   # a smoke run
     # convert once on both cores, then time on a quiet machine:
-    python benchmarks/bench_latency.py --write-models DIR --shard 0/2 & python benchmarks/bench_latency.py --write-models DIR --shard 1/2
+    python benchmarks/bench_latency.py --write-models DIR --shard 0/2 &
+    python benchmarks/bench_latency.py --write-models DIR --shard 1/2
     python benchmarks/bench_latency.py --models DIR --threads 1 2
 """
 
@@ -125,7 +126,7 @@ def scores(predicted: np.ndarray, measured: np.ndarray) -> dict[str, float]:
 def write_models(models: list, folder: str, shard: tuple[int, int] = (0, 1)) -> None:
     """Converts every `shard[1]`-th model (from `shard[0]`) to int8 and records its ops, in `folder`.
 
-    Each model's file is `<name>.tflite`; a line of `models.jsonl` holds its name, MACs and ops ([kernel type,
+    Each model's file is `<name>.tflite`; a line of `models_<shard>_of_<shards>.jsonl` holds its name, MACs and ops ([kernel type,
     features], what the predictor reads), so timing and prediction need no Keras model. Models already
     recorded are skipped: an interrupted run resumes, and two shards can convert on two cores.
     """
@@ -209,8 +210,10 @@ def summarize(rows: list[dict], threads: list[int]) -> dict[str, dict]:
 
 
 def held_out(args: argparse.Namespace) -> list[tuple[str, Callable[[], keras.Model]]]:
-    """The held-out models of a run: random candidates of every family, then the Keras MobileNets."""
-    return candidates(args.candidates, args.resolutions) + applications(args.app_resolutions)
+    """The held-out models of a run: the Keras MobileNets, then the i-th candidate of every family for each i
+    (so a run stopped early, or converted on two cores, has about as many of each family)."""
+    drawn = candidates(args.candidates, args.resolutions)
+    return applications(args.app_resolutions) + sorted(drawn, key=lambda item: int(item[0].split("/")[1]))
 
 
 def main() -> None:
@@ -263,7 +266,10 @@ def main() -> None:
             )
         kernels = sum(map(len, profiles[threads].samples.values()))
         wall_s = round(time.monotonic() - start, 1)
-        calibration[threads] = {"wall_s": wall_s, "kernels": kernels, "fit_errors": profiles[threads].fit_errors}
+        calibration[threads] = {"wall_s": wall_s, "kernels": kernels, "fit_errors": profiles[threads].fit_errors,
+                                "compositions": len(profiles[threads].compositions), "in_model": profiles[threads].in_model}
+        if i < len(args.profile):  # calibrated elsewhere (`tfnas calibrate`): wall_s is only the time to load it
+            calibration[threads]["profile"] = args.profile[i]
         print(
             f"calibration at {threads} thread(s): {calibration[threads]['kernels']} kernels in {calibration[threads]['wall_s']} s"
         )

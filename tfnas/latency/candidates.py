@@ -10,7 +10,8 @@ image space from 32 to 224 px (the phone-scale MobileNet ranges included)
 and of the signal and spectrogram spaces -- so the correction is learned on
 the structures it will be applied to. Draws are seeded from calibration's
 own generator; `benchmarks/bench_latency.py` draws its held-out models with
-other seeds.
+other seeds. `kernel_params` and `space_specs` take single kernels out of such
+candidates, so calibration also times the exact shapes the spaces produce.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
+from tfnas.cost._graph import flatten_model
+from tfnas.cost._kernel_features import op_kind
+from tfnas.cost._lower import lower
 from tfnas.latency import sampling
 from tfnas.spaces import ImageSpace
 from tfnas.spaces import SignalSpace
@@ -115,10 +119,6 @@ def kernel_params(model: keras.Model) -> list[dict[str, Any]]:
     has no micro-model of the same shape (dilated or causal convs, 1D pooling,
     dense layers on sequences) are left out.
     """
-    from tfnas.cost._graph import flatten_model
-    from tfnas.cost._kernel_features import op_kind
-    from tfnas.cost._lower import lower
-
     graph = flatten_model(model)
     lowered = lower(graph)
     out = []
@@ -159,7 +159,9 @@ def space_specs(kinds: list[str], rng: np.random.Generator, count: int, start: i
         taken = 0
         for p in params:
             key = json.dumps(p, sort_keys=True)
-            if key in seen or taken == PER_CANDIDATE:
+            if taken == PER_CANDIDATE:
+                break
+            if key in seen:
                 continue
             seen.add(key)
             specs.append(sampling.Spec(p["kind"], p, f"{p['kind'].lower()}_{start + len(specs):05d}.tflite"))
