@@ -161,22 +161,28 @@ def read_models(folder: str) -> list[dict]:
     return sorted(rows, key=lambda r: r["model"])
 
 
-def evaluate(folder: str, profiles: dict[int, DeviceProfile], runs: int) -> list[dict]:
-    """Times each recorded model twice (for the noise floor) and predicts it, at every thread count."""
+def evaluate(folder: str, profiles: dict[int, DeviceProfile], runs: int, below: int | None = None) -> list[dict]:
+    """Times each recorded model twice (for the noise floor) and predicts it, at every thread count.
+
+    With `below`, only the candidates numbered below it in each family (and every Keras MobileNet).
+    """
     rows = []
     for recorded in read_models(folder):
+        if below is not None and "/" in recorded["model"] and int(recorded["model"].split("/")[1]) >= below:
+            continue
         path = os.path.join(folder, recorded["file"])
         row = {"model": recorded["model"], "macs": recorded["macs"]}
         for threads, profile in profiles.items():
-            first, second = (time_model(path, threads, runs, 5)["ms"] for _ in range(2))
+            try:
+                first, second = (time_model(path, threads, runs, 5)["ms"] for _ in range(2))
+            except RuntimeError as e:  # LiteRT cannot run the file (XNNPACK refused an op): recorded, not timed
+                row["error"] = str(e)[:300]
+                break
             row[f"measured_{threads}"], row[f"repeat_{threads}"] = first, second
             row[f"predicted_{threads}"] = kernels_latency_ms(recorded["ops"], profile)[0]
             row[f"macs_{threads}"] = profile.overhead_ms + macs_baseline(profile) * row["macs"]
         rows.append(row)
-        print(
-            " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
-            flush=True,
-        )
+        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
     return rows
 
 
@@ -193,6 +199,7 @@ def summarize(rows: list[dict], threads: list[int]) -> dict[str, dict]:
     """Scores per thread count: the predictor, the MACs baseline, and the noise floor (repeat vs first);
     and the predictor's and the noise floor's share within 10% per family."""
     summary = {}
+    rows = [r for r in rows if "error" not in r]  # files LiteRT could not run (in the results' "failed")
     for t in threads:
         measured = np.array([r[f"measured_{t}"] for r in rows])
         summary[str(t)] = {
@@ -245,6 +252,7 @@ def main() -> None:
     parser.add_argument("--write-models", metavar="DIR", help="only convert the held-out models into DIR (resumable)")
     parser.add_argument("--shard", default="0/1", help="with --write-models: convert every N-th model from I (I/N)")
     parser.add_argument("--models", metavar="DIR", help="time the models --write-models wrote in DIR")
+    parser.add_argument("--first", type=int, default=None, help="with --models: time only candidates numbered below this")
     args = parser.parse_args()
     if args.write_models:
         index, count = map(int, args.shard.split("/"))
@@ -277,7 +285,7 @@ def main() -> None:
         folder = args.models or tmp
         if not args.models:
             write_models(held_out(args), folder)
-        rows = evaluate(folder, profiles, args.runs)
+        rows = evaluate(folder, profiles, args.runs, args.first)
     summary = summarize(rows, args.threads)
     print(f"\n{'threads':>7} {'what':<14} {'n':>4} {'within 5%':>9} {'within 10%':>10} {'MAPE':>7} {'Spearman':>8}")
     for t, block in summary.items():
@@ -292,7 +300,8 @@ def main() -> None:
             for name, f in block["by_family"].items()))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"bench_latency_{args.tag}.json"
-    out.write_text(json.dumps({"calibration": calibration, "summary": summary, "models": rows}, indent=1))
+    failed = {r["model"]: r["error"] for r in rows if "error" in r}
+    out.write_text(json.dumps({"calibration": calibration, "summary": summary, "failed": failed, "models": rows}, indent=1))
     print(f"wrote {out}")
 
 

@@ -168,23 +168,3 @@ def test_version_2_profile_prices_reshape_as_other(profile):
     data["in_model"] = {"constant_ms": 0.001, "per_op_ms": 0.0, "conv": 1.0, "depthwise": 1.0, "dense": 1.0, "other": 1.2}
     assert DeviceProfile.from_dict(data).in_model["reshape"] == 1.2
 
-
-def test_adaptive_rounds_weigh_kernel_types_by_their_share_of_whole_models(profile):
-    from tfnas.cost._kernel_features import graph_kernels
-    from tfnas.latency.calibration import MIN_SHARE
-    from tfnas.latency.calibration import WEIGHT
-    from tfnas.latency.calibration import time_shares
-
-    fitted = DeviceProfile.from_dict(profile.to_dict())
-    kinds = ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "PAD", "MEAN"]
-    assert time_shares(fitted, kinds) == {kind: WEIGHT.get(kind, 1.0) for kind in kinds}  # no whole models yet
-    graph = flatten_model(_chain(24, 32))
-    ops = [[kind, features] for kind, features in graph_kernels(graph, lower(graph))]
-    fitted.compositions = [{"file": "m.tflite", "ms": 1.0, "ops": ops}]
-    shares = time_shares(fitted, kinds)
-    in_model = {kind for kind, _ in ops}
-    assert shares["PAD"] == MIN_SHARE and "PAD" not in in_model  # a kernel type no model runs gets the floor
-    assert min(shares[kind] for kind in in_model & set(kinds)) > 0
-    timed = in_model & set(kinds)  # their shares of the model's time add up to 1 (each raised to the floor at most)
-    assert 1.0 - 1e-6 <= sum(shares[kind] for kind in timed) <= 1.0 + len(timed) * MIN_SHARE
-    assert shares["CONV_2D"] > shares["MEAN"] == MIN_SHARE  # the stem conv (165k MACs) vs a kernel type it lacks
