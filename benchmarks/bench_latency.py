@@ -7,9 +7,10 @@ several resolutions and of the signal and spectrogram families (drawn the way
 keras-tuner's RandomSearch draws, `tfnas.testing.hps.random_hps`), plus Keras
 Applications MobileNet, MobileNetV2 and MobileNetV3 (weights=None) at several
 widths and resolutions -- the share predicted within +-5% and +-10% of the
-measured median (LiteRT default delegates, `tfnas.latency.measure`), Spearman's
-rho, and the same for a MACs-proportional baseline fitted on the same
-calibration samples. The noise floor is the same file measured twice.
+measured latency (LiteRT default delegates, the profile's harness:
+`tfnas.latency.measure.time_model`), Spearman's rho, and the same for a
+MACs-proportional baseline fitted on the same calibration samples. The noise
+floor is the same file measured twice, in two passes over the set.
 
 Prints a table and writes benchmarks/results/bench_latency_<tag>.json.
 
@@ -162,28 +163,33 @@ def read_models(folder: str) -> list[dict]:
 
 
 def evaluate(folder: str, profiles: dict[int, DeviceProfile], runs: int, below: int | None = None) -> list[dict]:
-    """Times each recorded model twice (for the noise floor) and predicts it, at every thread count.
+    """Times each recorded model in two passes over the set (the second is the noise floor) and predicts it.
 
-    With `below`, only the candidates numbered below it in each family (and every Keras MobileNet).
+    The passes are minutes apart, as the calibration and the models a search
+    predicts are: a floor taken from two timings back to back misses a
+    machine's slow drift. Each timing is the profile's harness (its runs,
+    warm-up and blocks). With `below`, only the candidates numbered below it
+    in each family (and every Keras MobileNet).
     """
-    rows = []
-    for recorded in read_models(folder):
-        if below is not None and "/" in recorded["model"] and int(recorded["model"].split("/")[1]) >= below:
-            continue
-        path = os.path.join(folder, recorded["file"])
-        row = {"model": recorded["model"], "macs": recorded["macs"]}
-        for threads, profile in profiles.items():
-            try:
-                first, second = (time_model(path, threads, runs, 5)["ms"] for _ in range(2))
-            except RuntimeError as e:  # LiteRT cannot run the file (XNNPACK refused an op): recorded, not timed
-                row["error"] = str(e)[:300]
-                break
-            row[f"measured_{threads}"], row[f"repeat_{threads}"] = first, second
-            row[f"predicted_{threads}"] = kernels_latency_ms(recorded["ops"], profile)[0]
-            row[f"macs_{threads}"] = profile.overhead_ms + macs_baseline(profile) * row["macs"]
-        rows.append(row)
-        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
-    return rows
+    recorded = [r for r in read_models(folder)
+                if below is None or "/" not in r["model"] or int(r["model"].split("/")[1]) < below]  # fmt: skip
+    rows = {r["model"]: {"model": r["model"], "macs": r["macs"]} for r in recorded}
+    for threads, profile in profiles.items():
+        for key in ("measured", "repeat"):
+            for r in recorded:
+                row = rows[r["model"]]
+                if "error" in row:
+                    continue
+                try:
+                    timing = time_model(os.path.join(folder, r["file"]), threads, runs, profile.warmup, blocks=profile.blocks)
+                except RuntimeError as e:  # LiteRT cannot run the file (XNNPACK refused an op): recorded, not timed
+                    row["error"] = str(e)[:300]
+                    continue
+                row[f"{key}_{threads}"] = timing["ms"]
+                row[f"predicted_{threads}"] = kernels_latency_ms(r["ops"], profile)[0]
+                row[f"macs_{threads}"] = profile.overhead_ms + macs_baseline(profile) * row["macs"]
+                print(f"{key} {threads}t {r['model']} {timing['ms']:.4g} ms", flush=True)
+    return [{k: v for k, v in row.items() if k in ("model", "macs", "error") or "error" not in row} for row in rows.values()]
 
 
 def family(name: str) -> str:
@@ -275,7 +281,8 @@ def main() -> None:
         kernels = sum(map(len, profiles[threads].samples.values()))
         wall_s = round(time.monotonic() - start, 1)
         calibration[threads] = {"wall_s": wall_s, "kernels": kernels, "fit_errors": profiles[threads].fit_errors,
-                                "compositions": len(profiles[threads].compositions), "in_model": profiles[threads].in_model}
+                                "compositions": len(profiles[threads].compositions), "in_model": profiles[threads].in_model,
+                                "repeatability": profiles[threads].repeatability}
         if i < len(args.profile):  # calibrated elsewhere (`tfnas calibrate`): wall_s is only the time to load it
             calibration[threads]["profile"] = args.profile[i]
         print(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tfnas.cost.latency import DeviceProfile
@@ -15,6 +16,7 @@ from tfnas.errors import TfnasInputError
 from tfnas.latency import sampling
 from tfnas.latency.calibration import profile_from_csv
 from tfnas.latency.measure import measure
+from tfnas.latency.measure import summarize
 from tfnas.latency.measure import write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,8 +70,29 @@ def test_measure_runs_without_tensorflow(kernel_dir, tmp_path):
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
     assert {row["kind"] for row in rows} == set(sampling.KINDS) | {sampling.OVERHEAD}
-    assert all(float(row["p5"]) <= float(row["ms"]) <= float(row["p95"]) and float(row["ms"]) > 0 for row in rows)
+    # the fastest block's median is never above the median of all runs (were every block's above it, so were most runs)
+    assert all(float(row["p5"]) <= float(row["median"]) <= float(row["p95"]) for row in rows)
+    assert all(0 < float(row["ms"]) <= float(row["median"]) for row in rows)
     assert all(row["threads"] == "1" and "f_macs" in row for row in rows)
+
+
+def test_a_slow_burst_does_not_move_the_latency():
+    steady = [np.full(12, 1.0) + 0.01 * np.arange(12) for _ in range(2)]
+    bursts = [np.full(12, 1.6) for _ in range(3)]  # other work slowed three of five blocks
+    timing = summarize(steady + bursts)
+    assert timing["ms"] == pytest.approx(1.055)  # the steady blocks' median
+    assert timing["median"] == pytest.approx(1.6)  # where the median of all runs lands
+    assert (timing["runs"], timing["blocks"]) == (60, 5)
+
+
+def test_calibrate_keeps_the_harness_it_was_given(tmp_path):
+    from tfnas.latency.calibration import calibrate
+
+    out = tmp_path / "p.json"
+    profile = calibrate(out, budget_s=0, kernels=["ADD"], initial=2, runs=7, warmup=2, blocks=3, compositions=0)
+    assert (profile.runs, profile.warmup, profile.blocks, profile.op_discount_ms) == (7, 2, 3, 0.0)
+    assert DeviceProfile.load(out).blocks == 3
+    assert all(row["ms"] > 0 for row in profile.samples["ADD"])
 
 
 def test_measure_refuses_a_folder_without_manifest(tmp_path):
@@ -114,3 +137,32 @@ def test_kernel_set_for_another_device_round_trips_through_csv(tmp_path):
     kinds = [kind for kind, features in profile.compositions[0]["ops"]]
     assert "CONV_2D" in kinds and "FULLY_CONNECTED" in kinds  # the whole model's ops, with their features
     assert profile.op_discount_ms >= 0
+
+
+@pytest.mark.parametrize("slowdown, warns", [(1.02, False), (1.5, True)])
+def test_calibration_times_kernels_again_and_warns_when_the_machine_was_busy(tmp_path, monkeypatch, slowdown, warns):
+    import warnings
+
+    from tfnas.latency import calibration
+    from tfnas.latency import repeatability
+
+    first: dict[str, float] = {}
+
+    def timed(*args, **kwargs):  # the calibration's own timings, remembered
+        rows = measure(*args, **kwargs)
+        first.update({row["file"]: row["ms"] for row in rows})
+        return rows
+
+    def busy(folder, threads, runs, warmup, files, blocks):  # the second timing, while other work slows the machine
+        return [{"file": name, "ms": first[name] * slowdown} for name in sorted(files)]
+
+    monkeypatch.setattr(calibration, "measure", timed)
+    monkeypatch.setattr(repeatability, "measure", busy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        profile = calibration.calibrate(tmp_path / "p.json", budget_s=0, kernels=["ADD", "MEAN"], initial=3, runs=5,
+                                        compositions=0)
+    assert profile.repeatability["n"] == 6
+    assert profile.repeatability["within_10"] == (0.0 if warns else 1.0)
+    assert any("busy while calibrating" in str(w.message) for w in caught) == warns
+    assert DeviceProfile.load(tmp_path / "p.json").repeatability == profile.repeatability

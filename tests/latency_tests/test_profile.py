@@ -12,9 +12,9 @@ from tfnas.cost._graph import flatten_model
 from tfnas.cost._lower import lower
 from tfnas.cost.latency import FORMAT
 from tfnas.cost.latency import DeviceProfile
-from tfnas.cost.latency import layer_latency_ms
 from tfnas.cost.latency import model_latency_ms
 from tfnas.cost.latency import predict_latency_ms
+from tfnas.cost.report import layer_latency_ms
 from tfnas.errors import TfnasInputError
 from tfnas.latency.calibration import add_rows
 from tfnas.latency.measure import measure
@@ -168,3 +168,18 @@ def test_version_2_profile_prices_reshape_as_other(profile):
     data["in_model"] = {"constant_ms": 0.001, "per_op_ms": 0.0, "conv": 1.0, "depthwise": 1.0, "dense": 1.0, "other": 1.2}
     assert DeviceProfile.from_dict(data).in_model["reshape"] == 1.2
 
+
+
+def test_profile_older_than_blocks_times_with_the_median_of_all_runs(profile):
+    data = profile.to_dict()
+    data["version"] = 3
+    del data["blocks"]  # its samples were medians of all runs, so verify must time files that way too
+    assert DeviceProfile.from_dict(data).blocks == 1
+
+
+@pytest.mark.parametrize("field, value", [("blocks", "5"), ("repeatability", [0.9])])
+def test_ill_typed_optional_field_is_named(profile, field, value):
+    data = profile.to_dict()
+    data[field] = value
+    with pytest.raises(TfnasInputError, match=f"field '{field}' must be"):
+        DeviceProfile.from_dict(data)

@@ -1,9 +1,8 @@
 """Device profiles and the latency they predict: milliseconds of a model's int8 graph on one CPU.
 
-A `DeviceProfile` is plain data: what was measured on a device (the time of
-single-kernel micro-models, see `tfnas.latency`), where and how (CPU, LiteRT
-version, threads, quantization) and how well it fits. It is saved as JSON the
-user can read; the regressors are refitted from its samples when it is used
+A `DeviceProfile` is plain data: what was measured on a device (the time of single-kernel micro-models,
+see `tfnas.latency`), where and how (CPU, LiteRT version, threads, quantization) and how well it fits.
+It is saved as JSON the user can read; the regressors are refitted from its samples when it is used
 (deterministic, a second or so), never pickled.
 
 The prediction sums one regressor per kernel type over the ops of the int8 graph the converter will
@@ -43,9 +42,9 @@ from tfnas.cost._tflite_graph import Lowered
 from tfnas.errors import TfnasInputError
 
 FORMAT = "tfnas-device-profile"
-VERSION = 3  # 3: RESHAPE has its own in-model scale; 2 added `in_model`. Older profiles still load.
+VERSION = 4  # 4: `blocks` (fastest block median); 3: RESHAPE has its own in-model scale; 2: `in_model`. Older ones load.
 _FIELDS = ("machine", "cpu", "litert_version", "threads", "quantization", "overhead_ms", "op_discount_ms", "runs",
-           "warmup")  # fmt: skip
+           "warmup", "blocks", "repeatability")  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -61,10 +60,14 @@ class DeviceProfile:
         overhead_ms: Median time of one `invoke()` of a trivial model: the fixed cost every model pays once.
         op_discount_ms: What an op costs less inside a model than alone in its micro-model (the
             delegate's per-call set-up, paid once per model; negative when it costs more), fitted on the `compositions`.
-        runs: Timed `invoke()`s per micro-model (the median is kept).
+        runs: Timed `invoke()`s per micro-model.
         warmup: Untimed `invoke()`s before them.
+        blocks: Blocks the runs were split into; each sample's "ms" is the fastest block's median
+            (`tfnas.latency.measure.time_model`). 1 in profiles older than the field: the median of all runs.
+        repeatability: Micro-models timed again at the end of the calibration: "n", "within_10" (the share
+            within 10% of their first timing) and "median_abs" (median relative difference); {} if not measured.
         samples: Kernel type (e.g. "CONV_2D") -> measured micro-models, each a dict with "file",
-            "ms" (median), "p5", "p95" and "features" (the names of `FEATURES`).
+            "ms" (see `blocks`), "p5", "p95" and "features" (the names of `FEATURES`).
         compositions: Whole models measured whole: "file", "ms" and "ops" ([kernel type,
             features] of each op), on which `in_model` (or, with few of them, `op_discount_ms`) is fitted.
         in_model: What ops cost inside a model relative to alone, fitted on the compositions
@@ -83,6 +86,8 @@ class DeviceProfile:
     op_discount_ms: float = 0.0
     runs: int = 30
     warmup: int = 5
+    blocks: int = 1
+    repeatability: dict[str, float] = dataclasses.field(default_factory=dict)
     samples: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
     fit_errors: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     compositions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -144,9 +149,11 @@ class DeviceProfile:
         for name, kind in types.items():
             if not isinstance(data.get(name), kind):
                 raise TfnasInputError(f"{where!r}: field {name!r} is missing or not a {kind}. Received: {data.get(name)!r}")
-        data = {"op_discount_ms": 0.0, "compositions": [], "in_model": {}, **data}
-        if not isinstance(data["op_discount_ms"], (int, float)) or not isinstance(data["compositions"], list):
-            raise TfnasInputError(f"{where!r}: 'op_discount_ms' must be a number and 'compositions' a list.")
+        data = {"op_discount_ms": 0.0, "compositions": [], "in_model": {}, "blocks": 1, "repeatability": {}, **data}
+        optional: dict[str, Any] = {"op_discount_ms": (int, float), "compositions": list, "blocks": int, "repeatability": dict}
+        for name, kind in optional.items():
+            if not isinstance(data[name], kind):
+                raise TfnasInputError(f"{where!r}: field {name!r} must be a {kind}. Received: {str(data[name])[:200]}")
         in_model = data["in_model"]
         if isinstance(in_model, dict) and in_model and "reshape" not in in_model and "other" in in_model:  # version 2
             in_model = data["in_model"] = {**in_model, "reshape": in_model["other"]}
@@ -202,10 +209,7 @@ def _check_samples(samples: dict[str, Any], where: str) -> None:
 
 def training_data(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """Feature matrix (rows of `FEATURES`) and measured milliseconds of one kernel type's samples."""
-    x = np.array(
-        [[float(row["features"][name]) for name in FEATURES] for row in rows],
-        dtype=np.float64,
-    )
+    x = np.array([[float(row["features"][name]) for name in FEATURES] for row in rows], dtype=np.float64)
     return x.reshape(len(rows), len(FEATURES)), np.array([float(row["ms"]) for row in rows], dtype=np.float64)
 
 
@@ -296,11 +300,11 @@ def fit_compositions(profile: DeviceProfile) -> None:
 def fit_op_discount(profile: DeviceProfile) -> float:
     """Fits `overhead_ms` and `op_discount_ms` to the `compositions`; returns the discount.
 
-    The overhead is a few microseconds measured on a trivial model, and an op inside a model skips some
-    of what it pays alone; both decide the time of small models. A grid search over the pair minimises
-    the mean |log(predicted / measured)| over the measured multi-op models: the overhead from a quarter
-    to twice the measured one, the discount from minus the overhead to four times it. Without
-    compositions the measured overhead stays and the discount is 0.
+    The overhead is a few microseconds measured on a trivial model, and an op inside a model skips some of
+    what it pays alone; both decide the time of small models. A grid search over the pair minimises the mean
+    |log(predicted / measured)| over the measured multi-op models: the overhead from a quarter to twice the
+    measured one, the discount from minus the overhead to four times it. Without compositions the measured
+    overhead stays and the discount is 0.
     """
     usable = usable_compositions(profile)
     if not usable:
@@ -334,17 +338,3 @@ def model_latency_ms(model: Any, device: DeviceProfile | str | os.PathLike) -> t
     """`predict_latency_ms` of a built Keras 3 model: flattened and lowered like `tfnas.cost.profile` does."""
     graph = flatten_model(model)
     return predict_latency_ms(lower(graph), graph, device)
-
-
-def layer_latency_ms(lowered: Lowered, graph: Graph, per_op: list[float]) -> list[float]:
-    """Per-op milliseconds summed by the layer call that made each op: one value per `graph.calls` entry.
-
-    Aligned with `CostReport.layers` (one `LayerCost` per call, in the same order), so a report can add a
-    latency column; a call whose ops folded into another's (BatchNormalization, ReLU) gets 0.
-    """
-    totals = [0.0] * len(graph.calls)
-    for op, ms in zip(lowered.ops, per_op, strict=True):
-        origin = lowered.tensors[op.outputs[0]].origin
-        if origin >= 0:
-            totals[origin] += ms
-    return totals

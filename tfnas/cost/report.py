@@ -27,10 +27,10 @@ from tfnas.cost._lower import lower
 from tfnas.cost._memory import peak_ram_bytes
 from tfnas.cost._persistent import persistent_arena_bytes
 from tfnas.cost._size import tflite_bytes
+from tfnas.cost._tflite_graph import Lowered
 from tfnas.cost.device import LATENCY_METRICS
 from tfnas.cost.device import load_device
 from tfnas.cost.latency import DeviceProfile
-from tfnas.cost.latency import layer_latency_ms
 from tfnas.cost.latency import predict_latency_ms
 from tfnas.cost.profiler import node_flops
 
@@ -232,3 +232,17 @@ def profile(model: Any, device: Any = None) -> CostReport:
 def _device(device: Any) -> Any:
     """A loaded profile as it is; a path loaded and checked (int8), with a warning on another LiteRT version."""
     return device if isinstance(device, DeviceProfile) else load_device(device, purpose="tfnas.cost.profile")
+
+
+def layer_latency_ms(lowered: Lowered, graph: Graph, per_op: list[float]) -> list[float]:
+    """Per-op milliseconds summed by the layer call that made each op: one value per `graph.calls` entry.
+
+    Aligned with `CostReport.layers` (one `LayerCost` per call, in the same order), so a report can add a
+    latency column; a call whose ops folded into another's (BatchNormalization, ReLU) gets 0.
+    """
+    totals = [0.0] * len(graph.calls)
+    for op, ms in zip(lowered.ops, per_op, strict=True):
+        origin = lowered.tensors[op.outputs[0]].origin
+        if origin >= 0:
+            totals[origin] += ms
+    return totals

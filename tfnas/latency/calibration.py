@@ -30,10 +30,12 @@ from tfnas.latency import sampling
 from tfnas.latency.candidates import space_specs
 from tfnas.latency.kernels import write_kernels
 from tfnas.latency.kernels import write_models
+from tfnas.latency.measure import BLOCKS
 from tfnas.latency.measure import FEATURE_PREFIX
 from tfnas.latency.measure import MODEL
 from tfnas.latency.measure import device_info
 from tfnas.latency.measure import measure
+from tfnas.latency.repeatability import repeatability
 
 logger = logging.getLogger("tfnas")
 DEFAULT_BUDGET_S = 900.0
@@ -68,6 +70,7 @@ def calibrate(
     initial: int | None = None,
     runs: int = 30,
     warmup: int = 5,
+    blocks: int = BLOCKS,
     seed: int = 0,
     compositions: int | None = None,
 ) -> DeviceProfile:
@@ -84,8 +87,9 @@ def calibrate(
         directory: Where to keep the micro-models (a temporary folder by default).
         initial: Random shapes per kernel type before the adaptive rounds (default: 24 for convs,
             16 for dense layers, 8 for the others).
-        runs: Timed `invoke()`s per micro-model (the median is kept).
+        runs: Timed `invoke()`s per micro-model.
         warmup: Untimed `invoke()`s before them.
+        blocks: Blocks the runs are split into; the fastest block's median is kept (`measure.time_model`).
         seed: Seed of the shapes drawn.
         compositions: Whole models timed whole (mostly random candidates of tfnas's spaces, see
             `tfnas.latency.kernels.write_models`), to fit what an op costs inside a model (`in_model`).
@@ -99,7 +103,7 @@ def calibrate(
     compositions = _compositions(compositions, kernels)
     start = time.monotonic()
     budget = DEFAULT_BUDGET_S if budget_s is None else float(budget_s)
-    profile = _start_profile(path, threads, quantization, kernels is not None, runs, warmup)
+    profile = _start_profile(path, threads, quantization, kernels is not None, runs, warmup, blocks)
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory(prefix="tfnas-kernels-") as tmp:
         folder = directory or tmp
@@ -112,11 +116,12 @@ def calibrate(
             written = write_models(compositions, rng, folder, counter[0])
             counter[0] += compositions
             files = {row["file"]: row for row in written}
-            rows = measure(folder, profile.threads, profile.runs, profile.warmup, files=set(files))
+            rows = measure(folder, profile.threads, profile.runs, profile.warmup, files=set(files), blocks=profile.blocks)
             add_rows(profile, rows)
         remaining = start + budget - time.monotonic()
         _space_kernels(profile, kinds, folder, rng, counter, time.monotonic() + SPACE_SHARE * remaining)
         _adapt(profile, kinds, folder, rng, counter, start + budget)
+        profile.repeatability = repeatability(profile, folder, rng)
     profile.refit_errors()
     fit_compositions(profile)
     if path is not None:
@@ -164,7 +169,7 @@ def _measure_overhead(profile: DeviceProfile, folder: str, rng: np.random.Genera
     counter[0] += 1
     write_kernels(spec, folder)
     runs = max(profile.runs, 100)
-    repeats = [measure(folder, profile.threads, runs, profile.warmup, files={spec[0].file}) for _ in range(3)]
+    repeats = [measure(folder, profile.threads, runs, profile.warmup, {spec[0].file}, profile.blocks) for _ in range(3)]
     profile.overhead_ms = min(rows[0]["ms"] for rows in repeats)
 
 
@@ -172,7 +177,9 @@ def _existing(folder: str) -> list[str]:
     return [name for name in os.listdir(folder) if name.endswith(".tflite")] if os.path.isdir(folder) else []
 
 
-def _start_profile(path: Any, threads: int, quantization: str, extend: bool, runs: int, warmup: int) -> DeviceProfile:
+def _start_profile(
+    path: Any, threads: int, quantization: str, extend: bool, runs: int, warmup: int, blocks: int
+) -> DeviceProfile:
     """The profile at `path` when kernels are added to it (same conditions), else a new, empty one."""
     info = device_info()
     if extend and path is not None and os.path.exists(path):
@@ -189,9 +196,9 @@ def _start_profile(path: Any, threads: int, quantization: str, extend: bool, run
         info["litert_version"],
         threads,
         quantization,
-        0.0,
-        runs,
-        warmup,
+        runs=runs,
+        warmup=warmup,
+        blocks=blocks,
     )
 
 
@@ -200,7 +207,7 @@ def _run(specs: list[sampling.Spec], folder: str, profile: DeviceProfile, counte
     counter[0] += len(specs)
     written = write_kernels(specs, folder)
     params = {row["file"]: row["params"] for row in written}
-    rows = measure(folder, profile.threads, profile.runs, profile.warmup, files=set(params))
+    rows = measure(folder, profile.threads, profile.runs, profile.warmup, files=set(params), blocks=profile.blocks)
     add_rows(profile, [{**row, "params": params[row["file"]]} for row in rows])
     return rows
 
@@ -309,6 +316,7 @@ def profile_from_csv(csv_path: str | os.PathLike, path: str | os.PathLike | None
         first["litert_version"],
         int(first["threads"]),
         "int8",
+        blocks=int(first.get("blocks") or 1),  # CSVs older than the column hold medians of all runs
     )
     add_rows(profile, rows)
     profile.refit_errors()

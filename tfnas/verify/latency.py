@@ -2,7 +2,7 @@
 
 `tfnas.verify(path, x, y, device=...)` uses it. The file is timed with the
 calibration's own harness (`tfnas.latency.measure.time_model`: LiteRT's default
-delegates, the profile's threads, warm-up and runs), so the measured median is
+delegates, the profile's threads, warm-up, runs and blocks), so the measured latency is
 comparable with the prediction, which comes from the same profile and the
 float Keras model's int8 graph (`tfnas.cost.profile(model, device=...)`).
 """
@@ -26,8 +26,9 @@ class DeviceLatency:
     """A file's latency measured with a device profile's harness, and the profile's prediction.
 
     Attributes:
-        latency_ms: Median milliseconds of one `invoke()`.
-        latency_p95_ms: Their 95th percentile.
+        latency_ms: Milliseconds of one `invoke()`: the fastest block's median, as the profile measured
+            its micro-models (the median of all runs for profiles without blocks).
+        latency_p95_ms: The 95th percentile of all runs.
         predicted_latency_ms: The profile's prediction for the Keras model given, or None.
         latency_vs_prediction: latency_ms / predicted_latency_ms, or None.
         threads: The interpreter threads (the profile's).
@@ -41,7 +42,7 @@ class DeviceLatency:
 
 
 def device_latency(path: str, device: Any, input_dtype: Any, model: Any = None) -> DeviceLatency:
-    """Times `path` with the profile's harness and compares the median with the prediction for `model`.
+    """Times `path` with the profile's harness and compares the latency with the prediction for `model`.
 
     Args:
         path: The `.tflite` file.
@@ -56,7 +57,7 @@ def device_latency(path: str, device: Any, input_dtype: Any, model: Any = None) 
     profile_ = load_device(device, quantization=quantization, purpose=f"the file {path!r}")
     if profile_ is None:
         raise TfnasInputError("device must be a DeviceProfile or the path of its JSON file. Received: None")
-    timing = time_model(path, threads=profile_.threads, runs=profile_.runs, warmup=profile_.warmup)
+    timing = time_model(path, profile_.threads, profile_.runs, profile_.warmup, blocks=profile_.blocks)
     predicted = None
     if model is not None and _compat.is_keras3_model(model):
         predicted = profile(model, device=profile_).latency_ms
