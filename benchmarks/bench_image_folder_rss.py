@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -96,6 +97,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--modes", default="memory,streamed,disk", help="comma-separated: memory, streamed, disk")
     parser.add_argument("--oracle", default="pso", help="pso (the default search) or oneshot")
+    parser.add_argument("--tag", default=None, help="also write benchmarks/results/bench_image_folder_rss_<tag>.json")
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -103,6 +105,7 @@ def main() -> None:
         print(json.dumps(run_mode(args.mode, args.root, os.path.join(args.root, "..", "runs"), args.trials, args.epochs,
                                   args.oracle)))
         return
+    rows = []
     with tempfile.TemporaryDirectory() as work:
         root = os.path.join(work, "images")
         make_folder(root, args.images, args.size)
@@ -111,8 +114,13 @@ def main() -> None:
                        "--epochs", str(args.epochs), "--oracle", args.oracle]
             out = subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
             row = json.loads(out)
+            rows.append({"images": args.images, "size": args.size, "trials": args.trials, "epochs": args.epochs, **row})
             print(f"{args.images} images {args.size}px {args.oracle} {mode:>8}: peak RSS {row['peak_mib']:7.0f} MiB, "
                   f"growth after import {row['growth_mib']:7.0f} MiB, {row['seconds']:.0f}s, {row['completed']} trials completed")
+    if args.tag:
+        out_path = Path(__file__).resolve().parent / "results" / f"bench_image_folder_rss_{args.tag}.json"
+        out_path.write_text(json.dumps(rows, indent=1))
+        print(f"wrote {out_path}")
 
 
 if __name__ == "__main__":

@@ -148,3 +148,21 @@ def test_a_users_own_loss_and_metric_survive_the_recipe(digits):
     history = Training(label_smoothing=0.0).fit(model, x, y[:200], epochs=2, batch_size=32, validation_data=(x, y[:200]))
     assert "val_mine" in history.history
     assert model.loss is my_loss and model.optimizer is optimizer
+
+
+def test_batchnorm_is_estimated_in_chunks_as_the_whole_sample_would_be():
+    from tfnas.training import BATCHNORM_CHUNK
+    from tfnas.training import recalibrate_batchnorm
+
+    inputs = keras.Input((6,))
+    dense = keras.layers.Dense(4)
+    model = keras.Model(inputs, keras.layers.BatchNormalization(momentum=0.9)(dense(inputs)))
+    x = np.random.default_rng(0).normal(2.0, 3.0, size=(2 * BATCHNORM_CHUNK + 22, 6)).astype("float32")
+    recalibrate_batchnorm(model, x)  # three calls: two full chunks and a short one
+    norm = model.layers[-1]
+    seen = np.asarray(dense(x))
+    np.testing.assert_allclose(norm.moving_mean.numpy(), seen.mean(axis=0), rtol=1e-5, atol=1e-5)
+    chunks = [seen[i : i + BATCHNORM_CHUNK] for i in range(0, len(seen), BATCHNORM_CHUNK)]
+    weighted = sum(len(c) * c.var(axis=0) for c in chunks) / len(seen)
+    np.testing.assert_allclose(norm.moving_variance.numpy(), weighted, rtol=1e-4)
+    assert norm.momentum == 0.9

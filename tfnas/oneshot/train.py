@@ -43,6 +43,7 @@ from tfnas.oneshot.sandwich import sandwich_step
 from tfnas.oneshot.sandwich import smallest
 from tfnas.task import Task
 from tfnas.training import Training
+from tfnas.training import estimate_batchnorm
 
 ProgressFn = Callable[[int, dict[str, float]], None]
 
@@ -257,18 +258,13 @@ def _validate(supernet: BaseSupernet, ends: tuple, x_calibration: Any, x_val: An
     task = Task(supernet.space.task)
     norms = supernet.batch_norms()
     saved = [np.asarray(v) for v in supernet.non_trainable_variables]
-    momenta = [norm.momentum for norm in norms]
     out = {}
     try:
-        for norm in norms:
-            norm.momentum = 0.0
         for name, values in zip(("largest", "smallest"), ends, strict=True):
-            supernet(x_calibration, training=True, values=values)
+            estimate_batchnorm(lambda chunk: supernet(chunk, training=True, values=values), norms, x_calibration)  # noqa: B023
             outputs = predict(lambda batch: supernet(batch, values=values), x_val)  # noqa: B023 (used at once)
             out[f"val_{task.metric}_{name}"] = task.score(outputs, np.asarray(y_val))
     finally:
-        for norm, momentum in zip(norms, momenta, strict=True):
-            norm.momentum = momentum
         for variable, value in zip(supernet.non_trainable_variables, saved, strict=True):
             variable.assign(value)
     return out
