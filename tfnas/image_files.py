@@ -122,7 +122,7 @@ class FileImages:
             labels = tf.data.Dataset.from_tensor_slices(np.asarray(y))
             dataset = tf.data.Dataset.zip((paths, labels))
             dataset = dataset.map(lambda p, label: (self._decode(p), label), num_parallel_calls=tf.data.AUTOTUNE)
-        dataset = dataset.cache(self._cache_file())
+        dataset = dataset.cache(self._cache_file(y))
         if shuffle:
             per_image = max(1, self.nbytes // max(1, len(self)))
             buffer = int(min(len(self), max(64, SHUFFLE_BYTES // per_image)))
@@ -166,16 +166,25 @@ class FileImages:
         image = tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
         return tf.ensure_shape(image, (*self.image_size, self.channels))
 
-    def _cache_file(self) -> str:
-        """"" (memory) for a small set; else a file of this process's own (no two processes share one)."""
+    def _cache_file(self, y: Any = None) -> str:
+        """"" (memory) for a small set; else a file of this process's own (no two processes share one).
+
+        The name covers the labels too: a file cached by an images-only pass
+        (predictions) must never be read back by a labelled one (training):
+        tf.data would fail on the element types ("actual uint8 vs. expect int64").
+        """
         if self.nbytes <= MEMORY_CACHE_BYTES:
             return ""
-        key = hashlib.sha1("\n".join([*self.paths.tolist(), str(self.shape)]).encode()).hexdigest()[:16]
+        parts = [*self.paths.tolist(), str(self.shape)]
+        if y is not None:
+            labels = np.asarray(y)
+            parts += [str(labels.dtype), hashlib.sha1(labels.tobytes()).hexdigest()]
+        key = hashlib.sha1("\n".join(parts).encode()).hexdigest()[:16]
         folder = os.path.join(self.cache_dir or tempfile.gettempdir(), f"tfnas_cache_{os.getpid()}")
         if folder not in _CACHE_DIRS:
             os.makedirs(folder, exist_ok=True)
             _CACHE_DIRS.append(folder)
-        return os.path.join(folder, f"images_{key}")
+        return os.path.join(folder, f"{'labelled' if y is not None else 'images'}_{key}")
 
 
 @atexit.register

@@ -109,9 +109,23 @@ def test_large_sets_cache_on_disk_in_cache_dir(tmp_path, monkeypatch):
     batches = list(images.dataset(y, batch_size=5))
     assert sum(len(b) for b, _ in batches) == 12
     cached = [name for _, _, files in os.walk(tmp_path / "runs") for name in files]
-    assert any(name.startswith("images_") and name.endswith(".index") for name in cached)
+    assert any(name.startswith("labelled_") and name.endswith(".index") for name in cached)
     again = np.concatenate([b for b, _ in images.dataset(y, batch_size=5)])  # read back from the cache file
     np.testing.assert_allclose(again, np.concatenate([b for b, _ in batches]))
+
+
+def test_an_images_only_cache_file_is_never_read_as_a_labelled_one(tmp_path, monkeypatch):
+    import tfnas.image_files as image_files
+
+    images, y = read_image_folder(str(_folder(tmp_path / "imgs", count=4)), None, "rgb")
+    images.cache_dir = str(tmp_path / "runs")
+    monkeypatch.setattr(image_files, "MEMORY_CACHE_BYTES", 0)
+    predicted = np.concatenate(list(images.dataset(None, batch_size=5)))  # ranking's pass: images only, cached
+    labelled = list(images.dataset(y, batch_size=5))  # a trial's training pass over the same files
+    np.testing.assert_allclose(np.concatenate([b for b, _ in labelled]), predicted)
+    np.testing.assert_array_equal(np.concatenate([labels for _, labels in labelled]), y)
+    relabelled = np.concatenate([labels for _, labels in images.dataset(1 - y, batch_size=5)])  # other labels, same files
+    np.testing.assert_array_equal(relabelled, 1 - y)
 
 
 def test_export_writes_the_class_names_next_to_the_file(tmp_path):
