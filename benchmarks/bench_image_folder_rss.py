@@ -15,14 +15,15 @@ on `bench_scale.SPACE` in its fixed frame: one supernet epoch (largest and
 smallest), `--trials` - 2 fine-tunes of `--epochs` epochs, 20 sub-networks
 ranked.
 
-One-shot result (core 1 shared, load ~4-6, seed 0, 96x96x3, `--trials 3 --epochs 1`): 2,000 images streamed
-peak 3,044 MiB (growth after import 2,399 MiB), the same as arrays 3,427 MiB; 300 images streamed 2,564 MiB.
-The 2 GB target is NOT met at 96 px, and not because of the data: the compiled sandwich graph (trace and
-a batch of 32, ~0.8 GB) and batch-norm calibration of 256 images at 96 px (eager, ~0.5 GB) dominate.
-The 20,000-image one-shot run was not measured (command above).
+One-shot results (96x96x3, seed 0, `--trials 3 --epochs 1`, 2026-12-06): with batch norm
+re-estimated in 64-sample chunks (`tfnas.training.estimate_batchnorm`), 300 images streamed peak
+at 1,641 MiB (2,565 MiB with one 256-image call, the two run side by side, one per core), and
+20,000 images streamed at 2,501 MiB, 2,328 MiB with every cache on disk: the 2 GB target is NOT
+met at 20,000 images (results/bench_image_folder_rss_s5_*.json). Tracing the compiled sandwich
+graph cost about 0.8 GB whatever the folder's size (estimated in an earlier session).
 
     python benchmarks/bench_image_folder_rss.py --images 2000 --size 96
-    python benchmarks/bench_image_folder_rss.py --images 20000 --size 96 --oracle oneshot --trials 3 --modes streamed
+    python benchmarks/bench_image_folder_rss.py --images 20000 --size 96 --oracle oneshot --trials 3 --modes streamed,disk --tag T
 """
 
 from __future__ import annotations
