@@ -261,7 +261,7 @@ def _validate(supernet: BaseSupernet, ends: tuple, x_calibration: Any, x_val: An
     out = {}
     try:
         for name, values in zip(("largest", "smallest"), ends, strict=True):
-            estimate_batchnorm(lambda chunk: supernet(chunk, training=True, values=values), norms, x_calibration)  # noqa: B023
+            estimate_batchnorm(lambda chunk: supernet(chunk, training=True, values=values), norms, x_calibration)  # noqa: B023 (used at once)
             outputs = predict(lambda batch: supernet(batch, values=values), x_val)  # noqa: B023 (used at once)
             out[f"val_{task.metric}_{name}"] = task.score(outputs, np.asarray(y_val))
     finally:
