@@ -1,10 +1,11 @@
-"""The compiled (masked) MobileNet-family supernet step computes what the eager, sliced one does."""
+"""The compiled MobileNet-family supernet step (masked, or sliced at run time) computes what the eager, sliced one does."""
 
 from __future__ import annotations
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfnas.demo import load_digits_images
 from tfnas.errors import TfnasInputError
@@ -20,6 +21,7 @@ from tfnas.oneshot.masked2d import compilable_2d
 from tfnas.oneshot.masked2d import masked_call_2d
 from tfnas.oneshot.masked2d import subnet_masks_2d
 from tfnas.oneshot.sandwich import sandwich_step
+from tfnas.oneshot.sliced2d import sliced_call_2d
 from tfnas.spaces import DSCNN1DSpace
 from tfnas.spaces import DSCNN2DSpace
 from tfnas.spaces import MobileNetSpace
@@ -31,7 +33,8 @@ RANGES = {"num_stages": (1, 2, 3), "blocks": (1, 2, 3), "filters": (8, 16, 32), 
 FRAME = {"stem_strides": (1,), "strides": (2,), "head": ("gap",)}
 # The compiled step sums float32 in another order than the eager one: over seeds 0-5 (this test's setup, two SGD
 # steps with momentum) the largest weight difference was 2.1e-6 (3.4e-7 after one step); 10x that is the tolerance.
-# Without putting unused weight sets back, the difference is 1.2e-3 after one step.
+# Without putting unused weight sets back, the difference is 1.2e-3 after one step. The sliced step (seeds 0 and 1)
+# was within it too.
 ATOL = 2e-5
 SAME_SHAPE = {"stem_filters": 16, "stage1_filters": 16, "stage1_strides": 2, "stage1_blocks": 3}
 
@@ -95,8 +98,10 @@ def test_masked_spectrogram_supernet_equals_the_sliced_one():
         np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_compiled_step_updates_the_weights_as_the_eager_step(seed):
+# A trace of the sliced step takes 70-170 s here (the gradients of its switch_cases): one seed of each step. The
+# sliced outputs of every kind of sub-network are compared with the eager ones above.
+@pytest.mark.parametrize(("seed", "sliced"), [(0, True), (2, False)], ids=["sliced-0", "masked-2"])
+def test_compiled_step_updates_the_weights_as_the_eager_step(seed, sliced):
     space = _space(task="classification")
     rng = np.random.default_rng(seed)
     x, y = rng.normal(size=(16, 8, 8, 1)).astype("float32"), np.arange(16) % 3
@@ -109,7 +114,7 @@ def test_compiled_step_updates_the_weights_as_the_eager_step(seed):
         # (Adam would amplify float noise in near-zero gradients.)
         optimizer = keras.optimizers.SGD(0.05, momentum=0.9, weight_decay=0.01)
         optimizer.build(supernet.trainable_variables)
-        step = CompiledSandwich2D(supernet, optimizer, students=3) if compiled else None
+        step = CompiledSandwich2D(supernet, optimizer, students=3, sliced=sliced) if compiled else None
         for _ in range(2):
             log = step(x, y, students) if compiled else sandwich_step(supernet, optimizer, x, y, students)
         nets.append(supernet)
@@ -138,3 +143,39 @@ def test_train_supernet_compiles_a_fixed_frame_by_default(monkeypatch):
         train_supernet(supernet_for(narrow_free := _space(strides=(2, 1), task="classification")),
                        np.zeros((4, 8, 8, 1)), np.zeros(4, int), epochs=1, compiled=True)
     assert not compilable(supernet_for(narrow_free))
+
+
+@pytest.mark.parametrize("head", ["gap", "flatten"])
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
+def test_sliced_outputs_equal_the_eager_supernet(head, training):
+    space = _space(head)
+    x = np.random.default_rng(1).normal(size=(6, 8, 8, 1)).astype("float32")
+    graph = perturbed_supernet(space)
+    # One graph for every sub-network: the masks are its inputs (one trace, checked at the end).
+    call = tf.function(lambda x, masks: sliced_call_2d(graph, x, masks, training=training), autograph=False)
+    for name, values in SUBNETS.items():
+        eager = perturbed_supernet(space)
+        if training:  # moving statistics as the eager supernet left them before this sub-network
+            for a, b in zip(graph.non_trainable_variables, eager.non_trainable_variables, strict=True):
+                b.assign(a)
+        expected = np.asarray(eager(x, training=training, values=values))
+        got = np.asarray(call(x, subnet_masks_2d(graph, values)))
+        assert np.abs(expected).max() < 1e3  # the comparison means something
+        np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=name)
+        for a, b in zip(eager.non_trainable_variables, graph.non_trainable_variables, strict=True):
+            if "moving" in a.path:  # training mode moves the same moving statistics (only the active channels)
+                np.testing.assert_allclose(np.asarray(b), np.asarray(a), atol=1e-5, err_msg=f"{name}: {a.path}")
+    assert len(call._list_all_concrete_functions()) == 1  # noqa: SLF001
+
+
+def test_one_trace_serves_every_spectrogram_subnet():
+    space = DSCNN2DSpace(num_stages=(1, 2, 3), filters=(16, 32), kernel_sizes=(3, 5)).configure((49, 10, 1), 4,
+                                                                                                "regression")
+    x = np.random.default_rng(2).normal(size=(4, 49, 10, 1)).astype("float32")
+    rng = np.random.default_rng(0)
+    graph = perturbed_supernet(space)
+    call = tf.function(lambda x, masks: sliced_call_2d(graph, x, masks, training=False), autograph=False)
+    for values in (smallest(space), *({**random_subnet(space, rng), "dropout": 0.0} for _ in range(3))):
+        expected = np.asarray(perturbed_supernet(space)(x, training=False, values=values))
+        np.testing.assert_allclose(np.asarray(call(x, subnet_masks_2d(graph, values))), expected, atol=1e-5)
+    assert len(call._list_all_concrete_functions()) == 1  # noqa: SLF001 (the point: one graph)

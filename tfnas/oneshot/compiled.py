@@ -1,7 +1,8 @@
 """Which supernets train as one graph per frame, and the compiled sandwich step that trains each.
 
 The DS-CNN 1-D supernet's masked step is `tfnas.oneshot.masked`, the
-MobileNet family's `tfnas.oneshot.masked2d`; `train_supernet` asks
+MobileNet family's `tfnas.oneshot.masked2d` (its sub-networks run at their
+own sizes, `tfnas.oneshot.sliced2d`, or masked); `train_supernet` asks
 `compilable` whether a supernet's frame allows one, and `compiled_sandwich`
 builds the step.
 """

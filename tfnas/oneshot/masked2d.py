@@ -18,11 +18,17 @@ apart can be tensors:
   (a one-hot `exit`), so a strided stage can be dropped too;
 - a residual Add is a 0/1 factor on the shortcut.
 
+Masking costs every sub-network the largest's arithmetic: at 96x96x3 the
+masked step was no faster than the eager one. So `CompiledSandwich2D` runs
+the same masks through `tfnas.oneshot.sliced2d` by default (each
+sub-network at its own sizes, shapes known at run time, in one graph) and
+keeps the masked call as `sliced=False`.
+
 One difference from the eager step needs care: a weight set no sub-network
 of the step uses (a block's depthwise-separable set when every sub-network
 picks an expansion above 1; a flatten head of another map shape) gets no
 gradient eagerly, so the optimizer leaves it and its slots alone, but here it
-gets a zero gradient, which Adam's momentum and weight decay would still
+gets a zero gradient (masked, or from the branch not taken), which Adam's momentum and weight decay would still
 move. `CompiledSandwich2D` puts such sets (and their optimizer slots) back
 after the update, so both steps make the same update.
 """
@@ -49,6 +55,8 @@ from tfnas.oneshot.mobilenet import StageBlock
 from tfnas.oneshot.mobilenet_supernet import ElasticBlock
 from tfnas.oneshot.mobilenet_supernet import MobileNetSupernet
 from tfnas.oneshot.sandwich import largest
+from tfnas.oneshot.sliced2d import sliced_call_2d
+from tfnas.oneshot.sliced2d import tensor_dropout
 from tfnas.spaces.blocks import same_out
 
 __all__ = ["CompiledSandwich2D", "compilable_2d", "masked_call_2d", "optional_groups", "subnet_masks_2d"]
@@ -176,10 +184,7 @@ def _head(supernet: MobileNetSupernet, net: MobileNetSubnet, exits: list[Any], m
     stages = supernet.space.ranges["num_stages"]
 
     def dropout(features: Any) -> Any:
-        if not training:
-            return features
-        draw = keras.random.uniform(ops.shape(features), seed=seed or supernet.dropout_seed)
-        return features * ops.cast(draw >= masks["dropout"], features.dtype) / (1.0 - masks["dropout"])
+        return tensor_dropout(features, masks["dropout"], training, seed or supernet.dropout_seed)
 
     if net.head == "gap":
         features = sum(masks["exit"][s] * ops.mean(x, axis=(1, 2)) for s, x in enumerate(exits) if s + 1 in stages)
@@ -241,12 +246,16 @@ class CompiledSandwich2D(CompiledSandwich):
         students: How many sub-networks besides the largest each step trains (fixed: it is part of the graph).
         label_smoothing: Label smoothing of the largest's cross-entropy. Defaults to 0.
         distill: Whether students learn from the largest's outputs (True) or from the labels. Defaults to True.
+        sliced: Whether each sub-network runs at its own sizes (`tfnas.oneshot.sliced2d`: shapes known at run
+            time, inactive blocks skipped) or as the masked largest (`masked_call_2d`). Defaults to True: at
+            96x96x3 the masked step did the largest's arithmetic for every sub-network and was no faster than eager.
     """
 
     def __init__(
         self, supernet: MobileNetSupernet, optimizer: keras.optimizers.Optimizer, students: int,
-        label_smoothing: float = 0.0, distill: bool = True,
+        label_smoothing: float = 0.0, distill: bool = True, *, sliced: bool = True,
     ) -> None:
+        self.sliced = sliced
         self._groups = [variables for _, variables in optional_groups(supernet)]
         self._slots = {id(v): _slots(optimizer, v) for variables in self._groups for v in variables}
         super().__init__(supernet, optimizer, students, label_smoothing, distill)
@@ -255,7 +264,7 @@ class CompiledSandwich2D(CompiledSandwich):
         return subnet_masks_2d(self.supernet, values)
 
     def _call(self, x: Any, masks: Mapping[str, Any]) -> Any:
-        return masked_call_2d(self.supernet, x, masks, training=True)
+        return (sliced_call_2d if self.sliced else masked_call_2d)(self.supernet, x, masks, training=True)
 
     def _apply(self, grads: Sequence[Any], variables: Sequence[Any], masks: Mapping[str, Any]) -> None:
         """The update, then every weight set no sub-network used (and its optimizer slots) put back, as eagerly."""
