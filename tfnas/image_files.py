@@ -159,6 +159,16 @@ class FileImages:
             self._cached[batch_size] = self.dataset(None, batch_size)
         return self._cached[batch_size]
 
+    def drop_cached(self) -> None:
+        """Frees the decoded caches `cached` keeps (a later `cached` pass decodes the files again).
+
+        For when the passes that read them are over: a one-shot search's
+        ranking scores every sub-network on the validation images through
+        `cached`, then its trials read the same images through `dataset`'s
+        own cache, and both in memory made the 20,000-image search's peak.
+        """
+        self._cached.clear()
+
     def _decode(self, path: tf.Tensor) -> tf.Tensor:
         """One file as uint8 `(height, width, channels)`, resized (bilinear, as Keras's image loader)."""
         image = tf.io.decode_image(tf.io.read_file(path), channels=self.channels, expand_animations=False)

@@ -21,6 +21,12 @@ REGRESSION = "regression"
 TASKS = (CLASSIFICATION, REGRESSION)
 # Inputs kept to calibrate full-int8 conversion: TFLite's converter needs a few hundred.
 CALIBRATION_SAMPLES = 200
+# A prediction pass (a model called batch by batch: `Task.quality`, the one-shot search's scoring) takes at most this
+# many samples at once, and at most `PREDICT_BYTES` of float32 inputs: at 96x96x3 a batch of 256 ran the largest
+# sub-network's expanded layers on 226 MB tensors each (peak RSS +0.8 GB, eagerly); 8 MiB batches (72 images) still
+# made the peak of a 20,000-image one-shot search (the supernet's validation), 4 MiB ones (36 images) do not.
+PREDICT_BATCH = 256
+PREDICT_BYTES = 4 * 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,13 +108,17 @@ class Task:
             return float(np.mean(rows.argmax(axis=1) == y.reshape(-1)))
         return float(np.mean(np.abs(rows - y.astype(np.float32).reshape(len(y), -1))))
 
-    def quality(self, model: Any, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
+    def quality(self, model: Any, x: Any, y: np.ndarray, batch_size: int | None = None) -> float:
         """`metric` of any Keras model (Keras 3 or tf_keras) on arrays.
 
         The model is called batch by batch rather than through `predict`,
         which traces a new function per model (and warns about it when many
-        models are scored in a loop).
+        models are scored in a loop). `x` is an array or `FileImages` (decoded a
+        batch at a time); batches are `predict_batch(x)` samples unless
+        `batch_size` is given: a 20,000-image search's peak memory was 256
+        96x96x3 images through a model eagerly.
         """
+        batch_size = batch_size or predict_batch(x)
         outputs = [np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
         return self.score(np.concatenate(outputs), y)
 
@@ -117,3 +127,10 @@ class Task:
         if self.is_classification:
             return a.argmax(axis=1) == b.argmax(axis=1)
         return np.all(a == b, axis=1)
+
+
+def predict_batch(x: Any) -> int:
+    """The batch size a prediction pass over `x` takes: `PREDICT_BATCH`, fewer where the inputs are large (one size per
+    input shape, so `tfnas.image_files.FileImages` keep one decoded cache for every caller)."""
+    per_sample = 4 * int(np.prod(x.shape[1:]))
+    return int(max(1, min(PREDICT_BATCH, PREDICT_BYTES // max(1, per_sample))))

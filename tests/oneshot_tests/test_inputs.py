@@ -4,6 +4,8 @@ import os
 
 import keras
 import numpy as np
+import pytest
+import tensorflow as tf
 
 import tfnas.image_files as image_files
 from tfnas.app.image_folder import read_image_folder
@@ -64,6 +66,10 @@ def test_repeated_predictions_read_the_decoded_cache_not_the_files(tmp_path, mon
         again = predict(lambda batch: batch, files, batch_size=5)  # the files are gone: only the cache can answer
         np.testing.assert_array_equal(first, expected)
         np.testing.assert_array_equal(again, expected)
+        files.drop_cached()
+        if cache_bytes:  # the memory cache is freed: the next pass needs the files (a disk cache file stays valid)
+            with pytest.raises(tf.errors.NotFoundError):
+                predict(lambda batch: batch, files, batch_size=5)
 
 
 def test_prediction_batches_shrink_with_the_input_size():
@@ -75,3 +81,21 @@ def test_prediction_batches_shrink_with_the_input_size():
     assert 4 * 96 * 96 * 3 * predict_batch(np.zeros((3, 96, 96, 3))) <= PREDICT_BYTES < PREDICT_BATCH * 4 * 96 * 96 * 3
     x = np.random.default_rng(0).random((10, 96, 96, 3), np.float32)
     np.testing.assert_array_equal(predict(lambda batch: batch, x, batch_size=3), x)  # every sample once, in order
+
+
+def test_task_quality_scores_large_inputs_in_bounded_batches():
+    # A search's test evaluation (`Result.evaluate`) scores each candidate through `Task.quality`: at 96x96x3 it must
+    # call the model on `predict_batch` samples at a time, not 256 (that batch was a 20,000-image search's peak memory).
+    from tfnas.task import Task
+    from tfnas.task import predict_batch
+
+    x = np.random.default_rng(0).random((300, 96, 96, 3), np.float32)
+    y = np.arange(300) % 3
+    seen = []
+
+    def model(batch, training=False):
+        seen.append(len(batch))
+        return np.eye(3, dtype=np.float32)[y[sum(seen) - len(batch) : sum(seen)]]  # right only in order
+
+    assert Task.resolve(None, y).quality(model, x, y) == 1.0  # every sample scored once, in order
+    assert max(seen) == predict_batch(x) < 256 and sum(seen) == 300

@@ -20,13 +20,11 @@ from typing import Any
 import numpy as np
 
 from tfnas.image_files import FileImages
+from tfnas.task import PREDICT_BATCH
+from tfnas.task import PREDICT_BYTES
+from tfnas.task import predict_batch
 
 __all__ = ["PREDICT_BATCH", "PREDICT_BYTES", "as_inputs", "epoch_batches", "predict", "predict_batch"]
-
-# A prediction pass takes at most this many samples at once, and at most `PREDICT_BYTES` of float32 inputs: at 96x96x3
-# a batch of 256 ran the largest sub-network's expanded layers on 226 MB tensors each (peak RSS +0.8 GB, eagerly).
-PREDICT_BATCH = 256
-PREDICT_BYTES = 8 * 2**20
 
 
 def as_inputs(x: Any) -> np.ndarray | FileImages:
@@ -43,13 +41,6 @@ def epoch_batches(x: np.ndarray | FileImages, y: np.ndarray, order: np.ndarray, 
     for start in range(0, len(order), batch_size):
         index = order[start : start + batch_size]
         yield x[index], y[index]
-
-
-def predict_batch(x: np.ndarray | FileImages) -> int:
-    """The batch size a prediction pass over `x` takes: `PREDICT_BATCH`, fewer where the inputs are large (one size per
-    input shape, so `FileImages` keep one decoded cache for every caller)."""
-    per_sample = 4 * int(np.prod(x.shape[1:]))
-    return int(max(1, min(PREDICT_BATCH, PREDICT_BYTES // max(1, per_sample))))
 
 
 def predict(fn: Callable[[Any], Any], x: np.ndarray | FileImages, batch_size: int | None = None) -> np.ndarray:

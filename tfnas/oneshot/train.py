@@ -26,6 +26,7 @@ import numpy as np
 
 from tfnas._voice import say
 from tfnas.errors import TfnasInputError
+from tfnas.memory import release_freed_memory
 from tfnas.oneshot.base_supernet import BaseSupernet
 from tfnas.oneshot.checkpoint import Checkpoint
 from tfnas.oneshot.checkpoint import fingerprint
@@ -152,10 +153,11 @@ def train_supernet(
             `tfnas.oneshot.sandwich.random_subnet` over the space's choices.
         progress: Called as `progress(epoch, logs)` after each epoch (0-based, as Keras callbacks).
         calibration_samples: Training samples batch norm is re-estimated on for validation. Defaults to 256.
-        compiled: Run each step as one graph (`tfnas.oneshot.masked.CompiledSandwich`,
-            `tfnas.oneshot.masked2d.CompiledSandwich2D`: every sub-network as
-            the largest with masks; same updates within float tolerance,
-            several times faster). Defaults to None: whenever the supernet's
+        compiled: Run each step as one graph (`tfnas.oneshot.masked.CompiledSandwich`:
+            every sub-network as the largest with masks;
+            `tfnas.oneshot.masked2d.CompiledSandwich2D`: every sub-network at
+            its own sizes, `tfnas.oneshot.sliced2d`; same updates within float
+            tolerance, several times faster). Defaults to None: whenever the supernet's
             frame is fixed (`tfnas.oneshot.compiled.compilable`: a DS-CNN 1-D
             or MobileNet-family supernet); True where it is not is refused.
             Other supernets train eagerly, one sliced sub-network at a time.
@@ -207,6 +209,8 @@ def train_supernet(
             say(f"supernet epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k}={v:.4g}" for k, v in log.items()))
         if progress is not None:
             progress(epoch, dict(log))
+    del update  # the compiled step's graph and buffers: given back before ranking and fine-tuning need memory
+    release_freed_memory()
     return _history(logs, steps_per_epoch, num_random, len(x), batch, seconds, start)
 
 

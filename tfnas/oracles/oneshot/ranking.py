@@ -13,6 +13,7 @@ from typing import Any
 
 from tfnas import atomic
 from tfnas.constraints import Constraints
+from tfnas.image_files import FileImages
 from tfnas.oneshot.base_supernet import BaseSupernet
 from tfnas.oneshot.rank import Ranked
 from tfnas.oneshot.rank import evolve
@@ -73,4 +74,6 @@ def rank_by_evolution(
     )
     if len(ranked) > len(done):
         atomic.write_json(path, [r.to_dict() for r in ranked])
+    if isinstance(x_val, FileImages):
+        x_val.drop_cached()  # the trials read the validation images through their own cache
     return ranked
