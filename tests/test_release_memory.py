@@ -1,4 +1,4 @@
-"""`release_freed_memory` hands freed heap back to the OS (glibc), so a search's phases do not stack their peaks."""
+"""`release_freed_memory` hands freed heap back to the OS (glibc): less held after a large phase such as supernet training."""
 
 from __future__ import annotations
 
